@@ -1,0 +1,23 @@
+"""astropy-smass: stellar masses of galaxies from broad-band photometry.
+
+A one-hidden-layer neural network trained on simulated galaxies predicts
+log10(M*/Msun) from absolute magnitudes and colours (Elson 2025, 2026). Importing
+the package adds a ``smass`` accessor to every astropy `~astropy.table.Table`.
+"""
+
+try:
+    from ._version import version as __version__
+except ImportError:  # running from a source tree that was never installed
+    __version__ = "0.0.dev0"
+
+from .accessor import SmassAccessor, predict_table, register
+from .bands import BANDS, Band, BandColumnError
+from .bundle import ModelFormatError, StellarMassModel, available_models, load_model
+from .correction import BiasCorrection
+from .flags import SmassFlag, SmassWarning
+
+__all__ = ["BANDS", "Band", "BandColumnError", "BiasCorrection", "ModelFormatError",
+           "SmassAccessor", "SmassFlag", "SmassWarning", "StellarMassModel",
+           "available_models", "load_model", "predict_table"]
+
+register()

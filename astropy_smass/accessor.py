@@ -1,0 +1,363 @@
+"""The ``.smass`` accessor on astropy tables, and the table-level prediction it runs.
+
+Importing `astropy_smass` registers ``smass`` on `~astropy.table.Table` (and so on
+`~astropy.table.QTable` and every other subclass)::
+
+    >>> import astropy_smass
+    >>> from astropy.table import QTable
+    >>> hasattr(QTable, "smass")
+    True
+"""
+
+import warnings
+
+import astropy.units as u
+import numpy as np
+from astropy.table import Column, QTable, Table
+from astropy.utils.masked import Masked
+
+from .bands import BandColumnError, find_band_columns, find_error_columns
+from .bundle import available_models, load_model
+from .flags import NO_MASS, SmassFlag, SmassWarning
+from .photometry import DEFAULT_SENTINELS, absolute_magnitudes, column_values
+
+__all__ = ["SmassAccessor", "predict_table", "select_models", "OUTPUT_COLUMNS"]
+
+#: Description and UCD of each output column.
+OUTPUT_COLUMNS = {
+    "logmstar": ("log10 of the stellar mass predicted by the astropy-smass network",
+                 "phys.mass"),
+    "logmstar_err": ("Total 1-sigma uncertainty of logmstar: propagated photometric errors "
+                     "and the model's intrinsic scatter in quadrature", "stat.error;phys.mass"),
+    "logmstar_err_phot": ("Part of logmstar_err propagated from the photometric errors",
+                          "stat.error;phys.mass"),
+    "smass_flag": ("astropy-smass quality bits: 1 missing band, 2 non-finite input, "
+                   "4 non-positive flux, 8 no distance, 16 feature out of training range, "
+                   "32 out of training distribution, 64 bad photometric error, "
+                   "128 bias correction held constant", "meta.code.qual"),
+    "smass_model": ("Name of the astropy-smass model that gave the mass", "meta.code"),
+}
+
+
+def _model_rank(model):
+    scores = model.metadata.get("scores", {})
+    return (-len(model.bands), scores.get("heldout_rms_dex", np.inf), model.name)
+
+
+def select_models(band_columns, model="auto"):
+    """The models to use for a table, best first.
+
+    Parameters
+    ----------
+    band_columns : dict
+        Recognised ``{band: column}`` of the table.
+    model : str, path or `~astropy_smass.bundle.StellarMassModel`
+        ``"auto"`` for every available model whose bands the table has, ranked by
+        number of bands and then held-out accuracy; otherwise that one model.
+
+    Returns
+    -------
+    list of `~astropy_smass.bundle.StellarMassModel`
+
+    Raises
+    ------
+    BandColumnError
+        If no model can use the table's bands; the message says which bands each
+        model needs.
+    """
+    have = set(band_columns)
+    if not (isinstance(model, str) and model == "auto"):
+        chosen = load_model(model)
+        missing = [b for b in chosen.bands if b not in have]
+        if missing:
+            raise BandColumnError(
+                f"model {chosen.name!r} needs bands {', '.join(missing)}, which have no column "
+                f"in the table (recognised: {_describe(band_columns)}); map them with "
+                "columns={band: column}")
+        return [chosen]
+    models = [load_model(path) for path in available_models().values()]
+    usable = sorted((m for m in models if set(m.bands) <= have), key=_model_rank)
+    if not usable:
+        needs = "; ".join(f"{m.name}: {' '.join(m.bands)}" for m in sorted(models,
+                                                                           key=_model_rank))
+        raise BandColumnError(f"no model can use this table: recognised bands "
+                              f"{_describe(band_columns)}; the models need {needs}. Map columns "
+                              "with columns={band: column}")
+    return usable
+
+
+def _describe(band_columns):
+    return ", ".join(f"{b}={c!r}" for b, c in band_columns.items()) or "none"
+
+
+def _resolve_inputs(table, model, columns, errors):
+    if not isinstance(table, Table):
+        raise TypeError(f"expected an astropy Table, got {type(table).__name__}")
+    band_columns = find_band_columns(table.colnames, columns=columns)
+    models = select_models(band_columns, model)
+    needed = [b for b in band_columns if any(b in m.bands for m in models)]
+    band_columns = {b: band_columns[b] for b in needed}
+    error_columns = find_error_columns(table.colnames, band_columns, errors)
+    return models, band_columns, error_columns
+
+
+def predict_table(table, model="auto", *, columns=None, errors=None, units=None, vega=(),
+                  kind=None, redshift=None, distance=None, cosmology=None,
+                  sentinels=DEFAULT_SENTINELS, uncertainty="auto", n_draws=100, seed=None,
+                  correct=True, exclude_out_of_domain=True):
+    """Predict stellar masses for every row of a table.
+
+    Parameters are those of `SmassAccessor.predict`.
+
+    Returns
+    -------
+    `~astropy.table.QTable`
+        One row per input row, in order.
+    """
+    models, band_columns, error_columns = _resolve_inputs(table, model, columns, errors)
+    if uncertainty == "auto":
+        uncertainty = "analytic" if error_columns else None
+    if uncertainty is not None and not error_columns:
+        warnings.warn("no photometric error columns were found: logmstar_err is the model's "
+                      "intrinsic scatter alone", SmassWarning)
+    mags, errs, band_flags = absolute_magnitudes(
+        table, band_columns, error_columns, units=units, vega=vega, kind=kind,
+        redshift=redshift, distance=distance, cosmology=cosmology, sentinels=sentinels)
+    if uncertainty is not None and errs is None:
+        errs = np.zeros_like(mags)
+    elif errs is not None:
+        # A band without an error column contributes no propagated error.
+        missing_err = [k for k, b in enumerate(band_columns) if b not in error_columns]
+        errs[:, missing_err] = 0.0
+
+    n = len(table)
+    index = {band: k for k, band in enumerate(band_columns)}
+    assigned = np.full(n, -1)
+    model_flags = []
+    for j, candidate in enumerate(models):
+        cols = [index[b] for b in candidate.bands]
+        row_flags = np.bitwise_or.reduce(band_flags[:, cols], axis=1) if n else np.zeros(0)
+        model_flags.append(row_flags.astype(np.int32))
+        assigned[(assigned < 0) & ((row_flags & NO_MASS) == 0)] = j
+    assigned[assigned < 0] = 0  # no model has all bands: report the best model's flags
+
+    out = {"logmstar": np.full(n, np.nan), "flags": np.zeros(n, np.int32)}
+    if uncertainty is not None:
+        out["logmstar_err"] = np.full(n, np.nan)
+        out["logmstar_err_phot"] = np.full(n, np.nan)
+    for j, candidate in enumerate(models):
+        rows = assigned == j
+        if not rows.any():
+            continue
+        cols = [index[b] for b in candidate.bands]
+        if rows.all():
+            rows = slice(None)  # one model for every row: no copies
+        result = candidate.predict_magnitudes(
+            mags[rows][:, cols], None if errs is None else errs[rows][:, cols],
+            uncertainty=uncertainty, n_draws=n_draws, seed=seed, correct=correct,
+            exclude_out_of_domain=exclude_out_of_domain, flags=model_flags[j][rows])
+        for key in out:
+            out[key][rows] = result[key]
+
+    result = QTable()
+    result["logmstar"] = out["logmstar"] * u.dex(u.Msun)
+    if uncertainty is not None:
+        result["logmstar_err"] = out["logmstar_err"] * u.dex
+        result["logmstar_err_phot"] = out["logmstar_err_phot"] * u.dex
+    result["smass_flag"] = out["flags"]
+    if len(models) > 1:
+        result["smass_model"] = np.array([m.name for m in models])[assigned] if n else \
+            np.array([], dtype="U1")
+    for name in result.colnames:
+        result[name].info.description, ucd = OUTPUT_COLUMNS[name]
+        result[name].info.meta = {"ucd": ucd}
+    result.meta.update(_provenance(models, band_columns, error_columns, uncertainty, correct,
+                                   cosmology, redshift, distance, n_draws, seed,
+                                   exclude_out_of_domain))
+    return result
+
+
+def _provenance(models, band_columns, error_columns, uncertainty, correct, cosmology,
+                redshift, distance, n_draws, seed, exclude):
+    from . import __version__
+
+    meta = {
+        "smass_version": __version__,
+        "smass_model": models[0].name if len(models) == 1 else "auto",
+        "smass_models": [m.name for m in models],
+        "smass_band_columns": dict(band_columns),
+        "smass_error_columns": dict(error_columns),
+        "smass_correction": {m.name: (m.correction.to_dict() if correct and m.correction
+                                      else None) for m in models},
+        "smass_intrinsic_scatter_dex": {m.name: m.intrinsic_scatter for m in models},
+        "smass_uncertainty": uncertainty or "none",
+        "smass_out_of_domain": "excluded" if exclude else "kept (flagged)",
+        "smass_flag_bits": {flag.name: int(flag) for flag in SmassFlag},
+    }
+    if uncertainty == "montecarlo":
+        meta["smass_mc"] = {"n_draws": n_draws, "seed": seed}
+    if redshift is not None and distance is None:
+        meta["smass_cosmology"] = cosmology.name if cosmology is not None else "Planck18"
+    return meta
+
+
+def reference_log_mass(table, name):
+    """Reference log10(M*/Msun) from a column in dex(Msun), Msun, or unitless log."""
+    values, mask, unit = column_values(table, name)
+    values = np.where(mask, np.nan, values)
+    if unit is None or unit == u.dimensionless_unscaled or isinstance(unit, u.DexUnit):
+        return values
+    if unit.is_equivalent(u.Msun):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log10((values * unit).to_value(u.Msun))
+    raise BandColumnError(f"reference column {name!r} has unit {unit}; expected dex(Msun), "
+                          "Msun or a plain log10 mass")
+
+
+def saliency_table(table, model, *, columns=None, **kwargs):
+    """Per-galaxy feature importance (see `StellarMassModel.saliency_magnitudes`)."""
+    model = load_model(model)
+    band_columns = find_band_columns(table.colnames, bands=model.bands, columns=columns)
+    select_models(band_columns, model)
+    mags, _, band_flags = absolute_magnitudes(table, band_columns, **kwargs)
+    mags = mags[:, [list(band_columns).index(b) for b in model.bands]]
+    usable = ((band_flags & NO_MASS) == 0).all(axis=1) & np.isfinite(mags).all(axis=1)
+    saliency = np.full((len(table), len(model.features)), np.nan)
+    if usable.any():
+        saliency[usable] = model.saliency_magnitudes(mags[usable])
+    result = QTable(saliency * u.dex, names=model.features)
+    result.meta["smass_model"] = model.name
+    return result
+
+
+class SmassAccessor:
+    """Stellar masses for the rows of an astropy table: ``table.smass``.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+    """
+
+    def __init__(self, table):
+        self._table = table
+
+    def bands(self, columns=None):
+        """The ``{band: column}`` mapping recognised in the table."""
+        return find_band_columns(self._table.colnames, columns=columns)
+
+    def predict(self, model="auto", *, columns=None, errors=None, units=None, vega=(),
+                kind=None, redshift=None, distance=None, cosmology=None,
+                sentinels=DEFAULT_SENTINELS, uncertainty="auto", n_draws=100, seed=None,
+                correct=True, exclude_out_of_domain=True):
+        """Predict log stellar masses, one row per input row, in order.
+
+        Parameters
+        ----------
+        model : str, path or `~astropy_smass.bundle.StellarMassModel`
+            ``"auto"`` (default) picks, for each galaxy, the best bundled model whose
+            bands it has; or a model name (see `~astropy_smass.available_models`),
+            a bundle path or a loaded model.
+        columns : dict, optional
+            ``{band: column}``; wins over column-name recognition.
+        errors : dict, optional
+            ``{band: error_column}``; wins over ``<column>_err`` recognition.
+        units : str, unit or dict, optional
+            Unit of columns that carry none (``"mag"``, ``"ABmag"``, ``"Jy"``...),
+            for all bands or as ``{band: unit}``.
+        vega : iterable of str
+            Bands whose magnitudes are in the Vega system (e.g. 2MASS ``J_2MASS``).
+        kind : {None, 'absolute', 'apparent'}
+            Magnitudes are apparent when a redshift or distance is given, unless set.
+        redshift : str or array-like, optional
+            Column or values of redshift, for apparent magnitudes and fluxes.
+        distance : str or `~astropy.units.Quantity`, optional
+            Column or values of luminosity distance (Mpc if unitless).
+        cosmology : `~astropy.cosmology.Cosmology`, optional
+            Default `~astropy.cosmology.Planck18`.
+        sentinels : iterable of float
+            Magnitude values meaning "missing" (default -9999, -999, -99, 0, 99, 999,
+            9999).
+        uncertainty : {'auto', None, 'analytic', 'montecarlo'}
+            Error propagation; ``'auto'`` is analytic when error columns exist.
+        n_draws, seed : int
+            Monte Carlo draws per galaxy and their seed.
+        correct : bool
+            Apply the model's residual-bias correction.
+        exclude_out_of_domain : bool
+            Give no mass to galaxies outside the training domain (always flagged).
+
+        Returns
+        -------
+        `~astropy.table.QTable`
+            ``logmstar`` (``dex(Msun)``), ``logmstar_err`` and ``logmstar_err_phot``
+            (``dex``, with uncertainties), ``smass_flag`` (`~astropy_smass.SmassFlag`
+            bits), ``smass_model`` (when several models were used); provenance in
+            ``meta``. Rows without a mass hold NaN and a non-zero flag.
+        """
+        return predict_table(self._table, model, columns=columns, errors=errors, units=units,
+                             vega=vega, kind=kind, redshift=redshift, distance=distance,
+                             cosmology=cosmology, sentinels=sentinels,
+                             uncertainty=uncertainty, n_draws=n_draws, seed=seed,
+                             correct=correct, exclude_out_of_domain=exclude_out_of_domain)
+
+    def stellar_mass(self, model="auto", **kwargs):
+        """Stellar masses as a `~astropy.units.Quantity` in Msun, masked where none.
+
+        Takes the arguments of `predict`.
+        """
+        logm = self.predict(model, **kwargs)["logmstar"].value
+        return Masked(np.where(np.isfinite(logm), 10 ** logm, np.nan) * u.Msun,
+                      mask=~np.isfinite(logm))
+
+    def annotate(self, model="auto", *, prefix="", overwrite=False, **kwargs):
+        """Add the prediction's columns to the table itself, with units, descriptions, UCDs.
+
+        Parameters
+        ----------
+        model : see `predict`
+        prefix : str
+            Prepended to the new column names.
+        overwrite : bool
+            Replace columns of the same names; otherwise that is an error.
+        **kwargs
+            Passed to `predict`.
+
+        Returns
+        -------
+        `~astropy.table.Table`
+            The same table, annotated (for chaining).
+        """
+        result = self.predict(model, **kwargs)
+        clashes = [prefix + n for n in result.colnames if prefix + n in self._table.colnames]
+        if clashes and not overwrite:
+            raise ValueError(f"the table already has columns {', '.join(clashes)}; pass "
+                             "overwrite=True or a prefix")
+        for name in result.colnames:
+            col = result[name]
+            if isinstance(self._table, QTable) or not isinstance(col, u.Quantity):
+                new = col
+            else:
+                new = Column(col.value, unit=col.unit)
+            self._table[prefix + name] = new
+            self._table[prefix + name].info.description = col.info.description
+            self._table[prefix + name].info.meta = dict(col.info.meta or {})
+        self._table.meta.update(result.meta)
+        return self._table
+
+    def saliency(self, model, **kwargs):
+        """Per-galaxy feature importance for one model (see `StellarMassModel.saliency`)."""
+        return saliency_table(self._table, model, **kwargs)
+
+
+class _AccessorDescriptor:
+    """Class attribute that hands each table instance its own accessor."""
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return SmassAccessor
+        return SmassAccessor(instance)
+
+
+def register():
+    """Install the ``smass`` accessor on `~astropy.table.Table` (and subclasses)."""
+    Table.smass = _AccessorDescriptor()

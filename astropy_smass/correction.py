@@ -1,0 +1,126 @@
+"""Residual-bias correction: a low-order polynomial in predicted mass.
+
+A network trained on simulations predicts real galaxies' masses with a small,
+mass-dependent offset from a reference catalogue. The correction models the residual
+``reference - predicted`` as a polynomial in the predicted mass, fitted with
+iterative 3-sigma clipping, and is held constant outside the fitted range rather
+than extrapolated.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["BiasCorrection"]
+
+
+@dataclass(frozen=True)
+class BiasCorrection:
+    """A polynomial bias correction of log stellar mass.
+
+    Parameters
+    ----------
+    coefficients : tuple of float
+        Polynomial coefficients of the residual (dex), lowest order first, in the
+        variable ``logmstar - pivot``.
+    pivot : float
+        Centre of the polynomial variable, log10(M*/Msun).
+    fit_range : tuple of float
+        Range of predicted log10(M*/Msun) the polynomial was fitted on.
+    provenance : dict
+        Where it came from: reference catalogue, sample size, date, ...
+    """
+
+    coefficients: tuple
+    pivot: float
+    fit_range: tuple
+    provenance: dict = field(default_factory=dict)
+
+    def _polynomial(self):
+        return np.polynomial.Polynomial(self.coefficients)
+
+    def clamped(self, logmstar):
+        """Boolean array: where ``logmstar`` lies outside the fitted range."""
+        logmstar = np.asarray(logmstar, dtype=float)
+        return (logmstar < self.fit_range[0]) | (logmstar > self.fit_range[1])
+
+    def offset(self, logmstar):
+        """The correction (dex) to add to predicted ``logmstar``."""
+        x = np.clip(np.asarray(logmstar, dtype=float), *self.fit_range) - self.pivot
+        return self._polynomial()(x)
+
+    def slope(self, logmstar):
+        """d(offset)/d(logmstar): zero where the correction is held constant."""
+        logmstar = np.asarray(logmstar, dtype=float)
+        x = np.clip(logmstar, *self.fit_range) - self.pivot
+        return np.where(self.clamped(logmstar), 0.0, self._polynomial().deriv()(x))
+
+    def apply(self, logmstar):
+        """Corrected log mass."""
+        return np.asarray(logmstar, dtype=float) + self.offset(logmstar)
+
+    @classmethod
+    def fit(cls, predicted, reference, degree=1, fit_range=None, clip_sigma=3.0,
+            provenance=None):
+        """Fit the correction to matched predicted and reference log masses.
+
+        Parameters
+        ----------
+        predicted, reference : array-like
+            log10(M*/Msun) from the network (uncorrected) and from the reference
+            catalogue; non-finite pairs are ignored.
+        degree : int
+            Polynomial degree (0 = constant offset).
+        fit_range : tuple of float, optional
+            Only galaxies with predicted mass in this range are used; default the
+            1st-99th percentile of ``predicted``.
+        clip_sigma : float
+            Residuals beyond this many robust standard deviations are dropped,
+            iteratively, so catastrophic outliers do not pull the fit.
+        provenance : dict, optional
+
+        Returns
+        -------
+        BiasCorrection
+        """
+        predicted = np.asarray(predicted, dtype=float)
+        reference = np.asarray(reference, dtype=float)
+        if predicted.shape != reference.shape:
+            raise ValueError("predicted and reference must have the same length")
+        good = np.isfinite(predicted) & np.isfinite(reference)
+        if fit_range is None:
+            if not good.any():
+                raise ValueError("no galaxy has both a prediction and a reference mass")
+            fit_range = tuple(np.percentile(predicted[good], [1, 99]))
+        good &= (predicted >= fit_range[0]) & (predicted <= fit_range[1])
+        if good.sum() <= 2 * (degree + 1):
+            raise ValueError(f"only {good.sum()} usable galaxies to fit a degree-{degree} "
+                             "correction")
+        pivot = float(np.median(predicted[good]))
+        x, resid = predicted - pivot, reference - predicted
+        for _ in range(10):
+            poly = np.polynomial.Polynomial.fit(x[good], resid[good], degree).convert()
+            dev = resid - poly(x)
+            sigma = 1.4826 * np.median(np.abs(dev[good]))
+            keep = good & (np.abs(dev) <= clip_sigma * sigma)
+            if np.array_equal(keep, good):
+                break
+            good = keep
+        coefficients = np.zeros(degree + 1)
+        coefficients[: len(poly.coef)] = poly.coef
+        info = {"n_used": int(good.sum()), "degree": degree, "clip_sigma": clip_sigma,
+                "residual_scatter_dex": float(sigma), **(provenance or {})}
+        return cls(tuple(float(c) for c in coefficients), pivot,
+                   (float(fit_range[0]), float(fit_range[1])), info)
+
+    def to_dict(self):
+        return {"kind": "polynomial", "coefficients": list(self.coefficients),
+                "pivot": self.pivot, "fit_range": list(self.fit_range),
+                "provenance": self.provenance}
+
+    @classmethod
+    def from_dict(cls, data):
+        if data.get("kind", "polynomial") != "polynomial":
+            raise ValueError(f"unknown correction kind {data.get('kind')!r}")
+        return cls(tuple(data["coefficients"]), float(data["pivot"]), tuple(data["fit_range"]),
+                   dict(data.get("provenance", {})))

@@ -1,0 +1,39 @@
+"""Bit flags saying why a galaxy got no mass, or what to be careful about."""
+
+import enum
+
+__all__ = ["SmassFlag", "NO_MASS", "OUT_OF_DOMAIN", "SmassWarning"]
+
+
+class SmassFlag(enum.IntFlag):
+    """Quality bits of the ``smass_flag`` column (0 = a clean prediction)."""
+
+    #: A band the model needs is absent, masked or a sentinel value (-999, 99, ...).
+    MISSING_BAND = 1
+    #: An input magnitude, flux or error is NaN or infinite.
+    NONFINITE = 2
+    #: A flux is zero or negative, so it has no magnitude.
+    NONPOSITIVE_FLUX = 4
+    #: Apparent photometry without a usable redshift or distance.
+    NO_DISTANCE = 8
+    #: A feature lies outside the range spanned by the training set.
+    OUT_OF_RANGE = 16
+    #: The feature vector is far from the training set as a whole (Mahalanobis distance).
+    OUT_OF_DISTRIBUTION = 32
+    #: A photometric error is missing or invalid: no propagated uncertainty.
+    BAD_ERROR = 64
+    #: The predicted mass lies outside the range the bias correction was fitted on;
+    #: the correction was held at its value at the edge.
+    CORRECTION_CLAMPED = 128
+
+
+#: Flags that leave a galaxy without a mass (domain flags only when excluding).
+NO_MASS = (SmassFlag.MISSING_BAND | SmassFlag.NONFINITE | SmassFlag.NONPOSITIVE_FLUX
+           | SmassFlag.NO_DISTANCE)
+
+#: Flags marking a galaxy outside the training domain.
+OUT_OF_DOMAIN = SmassFlag.OUT_OF_RANGE | SmassFlag.OUT_OF_DISTRIBUTION
+
+
+class SmassWarning(UserWarning):
+    """Warnings from astropy-smass (for example results truncated by a service)."""
