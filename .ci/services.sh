@@ -28,11 +28,13 @@ set -Eeuo pipefail
 
 T0=$(date +%s)
 step_t=$T0
+step_name=""
 log()  { printf '[services.sh %4ss] %s\n' "$(( $(date +%s) - T0 ))" "$*"; }
 step() {
     local now; now=$(date +%s)
-    log "(previous step took $(( now - step_t )) s)"
+    [ -z "$step_name" ] || log "---- $step_name: done in $(( now - step_t )) s"
     step_t=$now
+    step_name=$1
     printf '\n[services.sh] ==== %s ====\n' "$*"
 }
 die()  { printf '\n[services.sh] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -99,10 +101,70 @@ pg_start() {
     pg_running || die "PostgreSQL cluster $PGVER/main not online"
 }
 
+as_postgres() { (cd / && $SUDO runuser -u postgres -- "$@"); }
+
+# Probe `CREATE EXTENSION pg_sphere` in a scratch database; prints the error.
+pgsphere_probe() {
+    local out rc=0
+    as_postgres dropdb --if-exists pgsphere_probe >/dev/null 2>&1 || true
+    out=$(as_postgres createdb pgsphere_probe 2>&1 \
+          && as_postgres psql -X -q -v ON_ERROR_STOP=1 -d pgsphere_probe \
+                 -c 'CREATE EXTENSION pg_sphere' 2>&1) || rc=$?
+    as_postgres dropdb --if-exists pgsphere_probe >/dev/null 2>&1 || true
+    [ $rc -eq 0 ] || { echo "$out"; return 1; }
+}
+
+# TRAP: PostgreSQL 15.20 (bookworm-security) rejects CREATE OPERATOR statements
+# that name as COMMUTATOR/NEGATOR an operator already paired with another one.
+# Debian 12's pgsphere 1.1.1 (pg_sphere--1.2.0.sql) has two such legacy
+# "@"(bigint|spoint, smoc) operators in its "backwards-compatible operators for
+# GAVO DaCHS" block, so `CREATE EXTENSION pg_sphere` -- and with it the
+# gavodachs2-server postinst (`dachs init`) -- fails with
+#   ERROR: commutator operator @> is already the commutator of operator <@
+# (15.18 from bookworm main was fine.)  Fix: drop the COMMUTATOR/NEGATOR
+# clauses of exactly those operators (planner hints only); done only when the
+# probe fails with that error, original kept as *.orig.
+fix_pgsphere() {
+    local err f tmp
+    if err=$(pgsphere_probe); then
+        log "CREATE EXTENSION pg_sphere works"
+        return 0
+    fi
+    echo "$err"
+    case "$err" in
+        *"is already the commutator of operator"*|*"is already the negator of operator"*) ;;
+        *) die "CREATE EXTENSION pg_sphere failed (not the known commutator problem)" ;;
+    esac
+    for f in /usr/share/postgresql/$PGVER/extension/pg_sphere--*.sql; do
+        grep -q "^CREATE OPERATOR @ (" "$f" || continue
+        log "patching legacy '@' operators in $f"
+        [ -e "$f.orig" ] || $SUDO cp -p "$f" "$f.orig"
+        tmp=$(mktemp)
+        awk '
+            /^CREATE OPERATOR @ \(/ { inblk = 1; n = 0 }
+            inblk {
+                blk[++n] = $0
+                if ($0 ~ /COMMUTATOR *= *.@>./) drop = 1
+                if ($0 ~ /^\);/) {
+                    for (i = 1; i <= n; i++)
+                        if (!(drop && blk[i] ~ /^ *(COMMUTATOR *= *.@>.|NEGATOR *= *.!<@.),$/)) print blk[i]
+                    inblk = 0; drop = 0
+                }
+                next
+            }
+            { print }' "$f" > "$tmp"
+        $SUDO install -m 0644 "$tmp" "$f"
+        rm -f "$tmp"
+    done
+    err=$(pgsphere_probe) || { echo "$err"; die "CREATE EXTENSION pg_sphere still fails after patching"; }
+    log "pg_sphere patched; CREATE EXTENSION works now"
+}
+
 # ---------------------------------------------------------------------------
 step "1/7 PostgreSQL + pgsphere + q3c"
 apt_install ca-certificates curl postgresql postgresql-$PGVER-pgsphere postgresql-$PGVER-q3c
 pg_start
+fix_pgsphere
 
 # ---------------------------------------------------------------------------
 step "2/7 DaCHS (gavodachs2-server)"

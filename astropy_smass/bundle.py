@@ -14,7 +14,9 @@ import hashlib
 import json
 import os
 import tempfile
+import types
 import warnings
+import zipfile
 from importlib import metadata, resources
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from .domain import TrainingDomain
 from .features import build_features, feature_matrix
 from .flags import NO_MASS, OUT_OF_DOMAIN, SmassFlag, SmassWarning
 from .network import OneHiddenLayerNetwork
-from .uncertainty import analytic_uncertainty, monte_carlo_uncertainty, total_uncertainty
+from .uncertainty import monte_carlo_uncertainty, total_uncertainty
 
 __all__ = ["StellarMassModel", "ModelFormatError", "load_model", "available_models",
            "FORMAT_VERSION", "ENTRY_POINT_GROUP", "arrays_checksum", "atomic_write"]
@@ -79,6 +81,8 @@ def atomic_write(path, write, overwrite=False, mode="wb"):
         raise FileExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
+        # mkstemp makes the file private (0600); give it the mode open() would.
+        os.chmod(tmp, 0o666 & ~_umask())
         if mode is None:
             os.close(fd)
             write(tmp)
@@ -90,6 +94,12 @@ def atomic_write(path, write, overwrite=False, mode="wb"):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 class StellarMassModel:
@@ -139,8 +149,12 @@ class StellarMassModel:
         """Feature array (n, n_features) from absolute AB magnitudes (n, n_bands)."""
         return build_features(magnitudes, self.bands, self.features)
 
+    @functools.cached_property
+    def _magnitude_pass(self):
+        return _MagnitudePass(self)
+
     def _mass_from_magnitudes(self, magnitudes, correct):
-        raw = self.network.predict(self.features_from_magnitudes(magnitudes))
+        raw = self._magnitude_pass.predict(magnitudes)
         if correct and self.correction is not None:
             return self.correction.apply(raw)
         return raw
@@ -177,49 +191,52 @@ class StellarMassModel:
             ``uncertainty``) and ``flags``.
         """
         magnitudes = np.asarray(magnitudes, dtype=float)
-        n = len(magnitudes)
-        flags = np.zeros(n, np.int32) if flags is None else np.asarray(flags, np.int32).copy()
-        usable = (flags & NO_MASS) == 0
-        flags[usable & ~np.isfinite(magnitudes).all(axis=1)] |= SmassFlag.NONFINITE
-        usable = (flags & NO_MASS) == 0
-        # Unusable rows get placeholder inputs so the vectorised pass stays clean.
-        safe = np.where(usable[:, None], magnitudes, self.domain_center_magnitudes())
-        features = self.features_from_magnitudes(safe)
-        flags[usable] |= self.domain.check(features[usable]).astype(np.int32)
-        if uncertainty == "analytic":
-            raw, jac_features = self.network.predict_and_jacobian(features)
-        elif uncertainty in (None, "montecarlo"):
-            raw, jac_features = self.network.predict(features), None
-        else:
+        if magnitudes.ndim != 2 or magnitudes.shape[1] != len(self.bands):
+            raise ValueError(f"magnitudes must have shape (n, {len(self.bands)}) for bands "
+                             f"{self.bands}, got {magnitudes.shape}")
+        if uncertainty not in (None, "analytic", "montecarlo"):
             raise ValueError(f"uncertainty must be None, 'analytic' or 'montecarlo', got "
                              f"{uncertainty!r}")
-        corrected, slope = raw, np.zeros(n)
+        n = len(magnitudes)
+        flags = np.zeros(n, np.int32) if flags is None else np.asarray(flags, np.int32).copy()
+        analytic = uncertainty == "analytic"
+        if errors is not None:
+            errors = np.asarray(errors, dtype=float)
+        # One fused pass: non-finite and domain flags, network output and, for analytic
+        # uncertainties, the propagated error, without (n, n_features) temporaries.
+        raw, new_flags, error_norm = self._magnitude_pass.run(
+            magnitudes, (flags & NO_MASS) == 0, errors if analytic else None, gradient=analytic)
+        flags |= new_flags
+        usable = (flags & NO_MASS) == 0
+        corrected, slope = raw, None
         if correct and self.correction is not None:
             corrected = self.correction.apply(raw)
             slope = self.correction.slope(raw)
             flags[usable & self.correction.clamped(raw)] |= SmassFlag.CORRECTION_CLAMPED
         result = {"logmstar_raw": raw, "logmstar": corrected}
-        if uncertainty is not None:
+        if analytic:
+            phot = error_norm
+            if slope is not None:
+                phot *= np.abs(1.0 + slope)
+        elif uncertainty == "montecarlo":
             if errors is None:
                 errors = np.zeros_like(magnitudes)
-            errors = np.asarray(errors, dtype=float)
             bad_error = ~(np.isfinite(errors) & (errors >= 0)).all(axis=1)
             flags[usable & bad_error] |= SmassFlag.BAD_ERROR
             safe_errors = np.where(bad_error[:, None], 0.0, errors)
-            if uncertainty == "analytic":
-                jac_mags = (jac_features @ self._feature_matrix) * (1.0 + slope)[:, None]
-                phot = analytic_uncertainty(jac_mags, safe_errors)
-            else:
-                phot = monte_carlo_uncertainty(
-                    lambda m: self._mass_from_magnitudes(m, correct), safe, safe_errors,
-                    n_draws=n_draws, seed=seed)
+            # Unusable rows get placeholder inputs so the vectorised pass stays clean.
+            safe = np.where(usable[:, None], magnitudes, self.domain_center_magnitudes())
+            phot = monte_carlo_uncertainty(
+                lambda m: self._mass_from_magnitudes(m, correct), safe, safe_errors,
+                n_draws=n_draws, seed=seed)
             phot[bad_error] = np.nan
+        if uncertainty is not None:
             result["logmstar_err_phot"] = phot
             result["logmstar_err"] = total_uncertainty(phot, self.intrinsic_scatter)
         no_mass = (flags & NO_MASS) != 0
         if exclude_out_of_domain:
             no_mass |= (flags & OUT_OF_DOMAIN) != 0
-        for key, values in result.items():
+        for values in result.values():
             values[no_mass] = np.nan
         result["flags"] = flags
         return result
@@ -257,8 +274,14 @@ class StellarMassModel:
         return saliency_table(table, self, **kwargs)
 
     def calibrate(self, table, reference="logmstar", degree=1, fit_range=None,
-                  catalogue=None, **kwargs):
+                  catalogue=None, reference_error=None, provenance=None, **kwargs):
         """Fit a residual-bias correction against reference masses in ``table``.
+
+        The correction is fitted to ``reference - predicted`` (see
+        `~astropy_smass.correction.BiasCorrection.fit`). The intrinsic scatter is then
+        measured on the corrected residuals as the part of their robust variance not
+        explained by the propagated photometric errors and the reference errors (see
+        `~astropy_smass.uncertainty.intrinsic_scatter`).
 
         Parameters
         ----------
@@ -272,8 +295,14 @@ class StellarMassModel:
             Predicted-mass range to fit; default the 1st-99th percentiles.
         catalogue : str, optional
             Name of the reference catalogue, recorded in the provenance.
+        reference_error : str or array-like, optional
+            1-sigma errors of the reference masses: a column (dex, or Msun when
+            ``reference`` is in Msun) or values in dex. Without it the reference
+            masses count as exact, so the intrinsic scatter is an upper limit.
+        provenance : dict, optional
+            More provenance to record (which half of a catalogue, split seed, ...).
         **kwargs
-            Passed to ``predict`` (``columns=``, ``distance=``, ...).
+            Passed to ``predict`` (``columns=``, ``distance=``, ``uncertainty=``...).
 
         Returns
         -------
@@ -281,17 +310,40 @@ class StellarMassModel:
             A copy of this model with the new correction and the measured intrinsic
             scatter; save it with `save`.
         """
+        import astropy.units as u
+
         from .accessor import reference_log_mass
+        from .photometry import column_values
+        from .uncertainty import intrinsic_scatter
 
         prediction = self.predict(table, correct=False, **kwargs)
         predicted = prediction["logmstar"].value
         ref = reference_log_mass(table, reference)
-        provenance = {"catalogue": catalogue or table.meta.get("name", "user table"),
-                      "reference_column": reference, "n_rows": len(table)}
+        if reference_error is None:
+            ref_err = np.zeros(len(table))
+        elif isinstance(reference_error, str):
+            values, mask, unit = column_values(table, reference_error)
+            ref_err = np.where(mask, np.nan, values)
+            if unit is not None and not isinstance(unit, u.DexUnit) and unit != u.dex \
+                    and unit.is_equivalent(u.Msun):
+                # An error on a linear mass: d log10 M = dM / (M ln 10).
+                ref_err = (ref_err * unit).to_value(u.Msun) / (10.0 ** ref * np.log(10.0))
+        else:
+            ref_err = np.broadcast_to(np.asarray(u.Quantity(reference_error).value, float),
+                                      (len(table),))
+        info = {"catalogue": catalogue or table.meta.get("name", "user table"),
+                "reference_column": reference, "n_rows": len(table),
+                "n_predicted": int(np.isfinite(predicted).sum()), **(provenance or {})}
         correction = BiasCorrection.fit(predicted, ref, degree=degree, fit_range=fit_range,
-                                        provenance=provenance)
-        scatter = correction.provenance["residual_scatter_dex"]
-        return self.replace(correction=correction, intrinsic_scatter=scatter)
+                                        provenance=info)
+        calibrated = self.replace(correction=correction)
+        after = calibrated.predict(table, correct=True, **kwargs)
+        corrected = after["logmstar"].value
+        phot = (after["logmstar_err_phot"].value if "logmstar_err_phot" in after.colnames
+                else np.zeros(len(table)))
+        scatter, parts = intrinsic_scatter(ref - corrected, phot, ref_err, details=True)
+        correction.provenance.update({"intrinsic_scatter_dex": scatter, **parts})
+        return calibrated.replace(intrinsic_scatter=scatter)
 
     def replace(self, **changes):
         """A copy of this model with some attributes replaced."""
@@ -369,11 +421,15 @@ class StellarMassModel:
         missing = [key for key in required if key not in spec]
         if missing:
             raise ModelFormatError(f"{path}: missing keys {', '.join(missing)}")
-        npz_path = path.parent / spec["weights_file"]
+        weights_file = spec["weights_file"]
+        if not isinstance(weights_file, str) or Path(weights_file).name != weights_file:
+            raise ModelFormatError(f"{path}: weights_file must be the name of a file beside it, "
+                                   f"got {weights_file!r}")
+        npz_path = path.parent / weights_file
         try:
             with np.load(npz_path, allow_pickle=False) as npz:
                 arrays = {key: npz[key] for key in npz.files}
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             raise ModelFormatError(f"cannot read model weights {npz_path}: {exc}") from exc
         if arrays_checksum(arrays) != spec["weights_sha256"]:
             raise ModelFormatError(f"{npz_path} does not match the checksum recorded in {path}; "
@@ -390,15 +446,123 @@ class StellarMassModel:
             raise ModelFormatError(f"{path}: inconsistent model bundle: {exc}") from exc
 
 
+# Rows per block of the fused pass: the (rows x outputs) intermediate stays in cache.
+_BLOCK = 2048
+
+
+def _two_rows(array):
+    # BLAS sums a single row (gemv) in another order than a block of rows (gemm); a
+    # duplicated row keeps every galaxy's result independent of how rows are blocked.
+    return np.concatenate([array, array]) if len(array) == 1 else array
+
+
+class _MagnitudePass:
+    """The model's per-row numerics as one affine map of the magnitudes, block by block.
+
+    Features are linear in magnitudes, so the features themselves (for the range
+    check), their whitened offsets from the training centre (for the Mahalanobis
+    distance) and the network's standardised first layer are all affine maps of the
+    magnitudes. Stacked side by side they become one ``(n_bands, n_hidden + n_features
+    + rank)`` matrix: each block of rows costs one matmul, the activation and one
+    weighted sum, with every intermediate in cache. The feature columns are exact (the
+    map has entries 0 and +-1, so each is one rounded difference), so the range check
+    agrees bit for bit with `TrainingDomain.check` on `build_features`. Each row's
+    result depends on that row alone, not on the block it was computed in, so a table
+    predicted in chunks (streaming, Dask) gives the same numbers as in one go.
+    """
+
+    def __init__(self, model):
+        network, domain = model.network, model.domain
+        to_features = model._feature_matrix.T  # (n_bands, n_features)
+        hidden = to_features @ network._w1
+        whitened = to_features @ domain.whitening
+        self.n_hidden, self.n_features = hidden.shape[1], to_features.shape[1]
+        self.matrix = np.ascontiguousarray(np.hstack([hidden, to_features, whitened]))
+        self.offset = np.concatenate([network._b1, np.zeros(self.n_features),
+                                      -domain.center @ domain.whitening])
+        self.hidden_matrix = np.ascontiguousarray(hidden)
+        # d output / d magnitudes = act'(hidden) @ jacobian_matrix
+        self.jacobian_matrix = np.ascontiguousarray((hidden * network.weights_output).T)
+        self.network, self.domain = network, domain
+        self.placeholder = model.domain_center_magnitudes()
+
+    def _output(self, hidden):
+        # einsum's own loop, not BLAS gemv: the sum order is the same for every row.
+        out = np.einsum("ij,j->i", self.network._act(hidden), self.network.weights_output)
+        out += self.network.bias_output
+        return out
+
+    def predict(self, magnitudes):
+        """Raw network output for magnitudes (n, n_bands), no checks."""
+        out = np.empty(len(magnitudes))
+        for start in range(0, len(magnitudes), _BLOCK):
+            mags = magnitudes[start:start + _BLOCK]
+            hidden = _two_rows(mags) @ self.hidden_matrix
+            hidden += self.network._b1
+            out[start:start + _BLOCK] = self._output(hidden)[:len(mags)]
+        return out
+
+    def run(self, magnitudes, usable, errors=None, gradient=False):
+        """Raw output, new flags and, with ``gradient``, the propagated error norm.
+
+        Returns
+        -------
+        raw : ndarray (n,)
+        flags : ndarray of int32 (n,)
+            NONFINITE for usable rows with a non-finite magnitude; domain flags and
+            BAD_ERROR (bad value in ``errors``) for the remaining usable rows.
+        error_norm : ndarray (n,) or None
+            ``|d raw / d m * sigma|`` (dex) with ``gradient``, NaN for rows with a bad
+            error, 0 without ``errors``.
+        """
+        domain = self.domain
+        n, nh, nf = len(magnitudes), self.n_hidden, self.n_features
+        raw = np.empty(n)
+        flags = np.zeros(n, np.int32)
+        error_norm = np.zeros(n) if gradient else None
+        for start in range(0, n, _BLOCK):
+            block = slice(start, start + _BLOCK)
+            mags = magnitudes[block]
+            rows = len(mags)
+            finite = np.isfinite(mags).all(axis=1)
+            ok = usable[block] & finite
+            if not ok.all():
+                mags = np.where(ok[:, None], mags, self.placeholder)
+            z = _two_rows(mags) @ self.matrix
+            z += self.offset
+            hidden, features, whitened = z[:, :nh], z[:rows, nh:nh + nf], z[:rows, nh + nf:]
+            with np.errstate(invalid="ignore"):
+                outside = (features < domain.feature_min).any(axis=1)
+                outside |= (features > domain.feature_max).any(axis=1)
+                far = np.sqrt(np.einsum("ij,ij->i", whitened, whitened)) > domain.max_distance
+            block_flags = flags[block]
+            block_flags[outside & ok] = SmassFlag.OUT_OF_RANGE
+            block_flags[far & ok] |= SmassFlag.OUT_OF_DISTRIBUTION
+            block_flags[usable[block] & ~finite] |= SmassFlag.NONFINITE
+            raw[block] = self._output(hidden)[:rows]
+            if gradient and errors is not None:
+                jac = (self.network._act_grad(hidden) @ self.jacobian_matrix)[:rows]
+                errs = errors[block]
+                bad = ~(np.isfinite(errs) & (errs >= 0)).all(axis=1)
+                if bad.any():
+                    errs = np.where(bad[:, None], 0.0, errs)
+                    block_flags[bad & ok] |= SmassFlag.BAD_ERROR
+                jac *= errs
+                norm = np.sqrt(np.einsum("ij,ij->i", jac, jac))
+                norm[bad] = np.nan
+                error_norm[block] = norm
+        return raw, flags, error_norm
+
 def _bundled_dir():
     return Path(str(resources.files("astropy_smass") / "data" / "models"))
 
 
 def _bundles_in(path):
+    """The bundle JSON files in a folder, or the file itself; none if it does not exist."""
     path = Path(path)
     if path.is_dir():
         return sorted(path.glob("*.json"))
-    return [path]
+    return [path] if path.is_file() else []
 
 
 def available_models():
@@ -418,7 +582,13 @@ def available_models():
     for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
         try:
             target = entry_point.load()
-            target = target() if callable(target) else target
+            if isinstance(target, types.ModuleType):  # a package holding bundle files
+                target = resources.files(target)
+            elif callable(target):
+                target = target()
+            target = Path(str(target))
+            if not target.exists():
+                raise FileNotFoundError(f"{target} does not exist")
             paths = _bundles_in(target)
         except Exception as exc:  # a broken plugin must not break the package
             warnings.warn(f"model plugin {entry_point.name!r} failed to load: {exc}",
@@ -434,8 +604,15 @@ def available_models():
 
 
 @functools.lru_cache(maxsize=32)
-def _load_cached(path, mtime):
+def _load_cached(path, mtimes):
     return StellarMassModel.load(path)
+
+
+def _mtimes(json_path):
+    # Both halves of the bundle: replacing either must not serve a stale cached model.
+    npz_path = json_path.with_suffix(".npz")
+    return (json_path.stat().st_mtime_ns,
+            npz_path.stat().st_mtime_ns if npz_path.exists() else None)
 
 
 def load_model(name_or_path):
@@ -467,4 +644,4 @@ def load_model(name_or_path):
                              f"{', '.join(models) or 'none'}")
         path = models[str(name_or_path)]
     path = path.resolve()
-    return _load_cached(path, path.stat().st_mtime_ns)
+    return _load_cached(path, _mtimes(path))

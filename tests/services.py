@@ -34,6 +34,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,7 @@ __all__ = [
     "hatlas_table_name",
     "stilts_path",
     "run_stilts",
+    "StiltsError",
     "topcat_available",
     "require_topcat",
     "samp_hub",
@@ -182,12 +184,24 @@ def stilts_path():
     return exe
 
 
+class StiltsError(subprocess.CalledProcessError):
+    """CalledProcessError whose message includes the stderr of stilts."""
+
+    def __str__(self):
+        err = self.stderr.decode(errors="replace") if isinstance(self.stderr, bytes) \
+            else (self.stderr or "")
+        return f"stilts failed (exit {self.returncode}): {' '.join(self.cmd)}\n{err[-3000:]}"
+
+
 def run_stilts(*args, stdin=None, timeout=60, check=True):
     """Run ``stilts ARGS...`` (no shell) and return the CompletedProcess.
 
-    ``stdin`` may be str (text mode) or bytes (binary mode); stdout/stderr are
-    captured.  With ``check=True`` a non-zero exit raises
-    ``subprocess.CalledProcessError`` whose message includes stderr.
+    Each argument is one argv word, e.g. ``run_stilts("tpipe", f"in={path}",
+    "cmd=meta Name Units UCD")``.  ``stdin`` may be str (text mode) or bytes
+    (binary mode: stdout/stderr are then bytes too); output is captured.  With
+    ``check=True`` a non-zero exit raises :class:`StiltsError` (a
+    ``subprocess.CalledProcessError`` whose message includes stderr);
+    ``subprocess.TimeoutExpired`` after *timeout* seconds.
     """
     exe = stilts_path()
     binary = isinstance(stdin, (bytes, bytearray))
@@ -195,10 +209,7 @@ def run_stilts(*args, stdin=None, timeout=60, check=True):
                           stdin=None if stdin is not None else subprocess.DEVNULL,
                           capture_output=True, text=not binary, timeout=timeout)
     if check and proc.returncode != 0:
-        err = proc.stderr.decode(errors="replace") if binary else proc.stderr
-        raise subprocess.CalledProcessError(
-            proc.returncode, proc.args, proc.stdout,
-            f"stilts failed (exit {proc.returncode}):\n{err}")
+        raise StiltsError(proc.returncode, proc.args, proc.stdout, proc.stderr)
     return proc
 
 
@@ -257,7 +268,10 @@ def samp_hub(tmp_path, timeout=0):
     try:
         yield lockfile.resolve().as_uri()
     finally:
-        hub.stop()
+        # clients that died without unregistering make stop() warn; harmless here
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", _samp.SAMPWarning)
+            hub.stop()
 
 
 def _read_lockfile(lockfile_url):
@@ -287,7 +301,7 @@ def samp_client(lockfile_url, name="astropy-smass-test", **kwargs):
 
 
 def find_client(cli, samp_name):
-    """Public ids of registered clients whose ``samp.name`` equals *samp_name* (case-insensitive)."""
+    """Public ids of the clients whose ``samp.name`` is *samp_name* (case-insensitive)."""
     found = []
     for cid in cli.get_registered_clients():
         try:
@@ -315,18 +329,33 @@ class TopcatHandle:
             return ""
 
 
+def _group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _kill_group(proc, grace=5.0):
-    """Terminate the process group started for *proc* (xvfb-run, Xvfb, java)."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
-    # xvfb-run may exit before its children: make sure the group is gone
+    """Terminate the process group started for *proc* (xvfb-run, Xvfb, java).
+
+    SIGTERM first, so that TOPCAT's shutdown hook unregisters from the hub;
+    SIGKILL whatever is left after *grace* seconds.
+    """
+    pgid = proc.pid  # start_new_session=True: the group id is the leader's pid
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        proc.poll()  # reap xvfb-run itself
+        if proc.returncode is not None and not _group_alive(pgid):
+            break
+        time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.killpg(pgid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=grace)
 
@@ -364,7 +393,8 @@ def topcat_client(lockfile_url, timeout=30.0, extra_args=(), log_path=None):
                 time.sleep(0.25)
             if not new:
                 rc = proc.poll()
-                state = f"exited with {rc}" if rc is not None else f"not registered after {timeout} s"
+                state = (f"exited with {rc}" if rc is not None
+                         else f"not registered after {timeout} s")
                 tail = Path(log_path).read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"TOPCAT ({' '.join(cmd)}) {state}; log {log_path}:\n{tail}")
             yield TopcatHandle(new[0], proc, log_path)
