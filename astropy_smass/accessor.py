@@ -18,7 +18,7 @@ from astropy.utils.masked import Masked
 
 from .bands import BandColumnError, find_band_columns, find_error_columns
 from .bundle import available_models, load_model
-from .flags import NO_MASS, SmassFlag, SmassWarning
+from .flags import NO_MASS, OUT_OF_DOMAIN, SmassFlag, SmassWarning
 from .photometry import DEFAULT_SENTINELS, absolute_magnitudes, column_values
 
 __all__ = ["SmassAccessor", "predict_table", "select_models", "OUTPUT_COLUMNS"]
@@ -76,6 +76,9 @@ def select_models(band_columns, model="auto"):
                 "columns={band: column}")
         return [chosen]
     models = [load_model(path) for path in available_models().values()]
+    if not models:
+        raise BandColumnError("no stellar-mass models are installed; pass model= a bundle path "
+                              "or a loaded StellarMassModel")
     usable = sorted((m for m in models if set(m.bands) <= have), key=_model_rank)
     if not usable:
         needs = "; ".join(f"{m.name}: {' '.join(m.bands)}" for m in sorted(models,
@@ -90,10 +93,25 @@ def _describe(band_columns):
     return ", ".join(f"{b}={c!r}" for b, c in band_columns.items()) or "none"
 
 
-def _resolve_inputs(table, model, columns, errors):
+def _photometry_colnames(table, redshift=None, distance=None):
+    """Column names that may hold photometry: all but the redshift and distance columns.
+
+    A redshift column is often called ``z`` or ``Z``, which are also band names.
+    """
+    context = {name for name in (redshift, distance) if isinstance(name, str)}
+    return [name for name in table.colnames if name not in context]
+
+
+def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None):
     if not isinstance(table, Table):
         raise TypeError(f"expected an astropy Table, got {type(table).__name__}")
-    band_columns = find_band_columns(table.colnames, columns=columns)
+    colnames = _photometry_colnames(table, redshift, distance)
+    if isinstance(model, str) and model == "auto":
+        band_columns = find_band_columns(colnames, columns=columns)
+    else:
+        # One model: only its bands matter, so a clash in another band is no error.
+        model = load_model(model)
+        band_columns = find_band_columns(colnames, bands=model.bands, columns=columns)
     models = select_models(band_columns, model)
     needed = [b for b in band_columns if any(b in m.bands for m in models)]
     band_columns = {b: band_columns[b] for b in needed}
@@ -114,7 +132,11 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     `~astropy.table.QTable`
         One row per input row, in order.
     """
-    models, band_columns, error_columns = _resolve_inputs(table, model, columns, errors)
+    models, band_columns, error_columns = _resolve_inputs(table, model, columns, errors,
+                                                          redshift, distance)
+    # The best model's bands first, in its order: its magnitudes are then a view.
+    order = list(models[0].bands) + [b for b in band_columns if b not in models[0].bands]
+    band_columns = {b: band_columns[b] for b in order}
     if uncertainty == "auto":
         uncertainty = "analytic" if error_columns else None
     if uncertainty is not None and not error_columns:
@@ -123,9 +145,7 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     mags, errs, band_flags = absolute_magnitudes(
         table, band_columns, error_columns, units=units, vega=vega, kind=kind,
         redshift=redshift, distance=distance, cosmology=cosmology, sentinels=sentinels)
-    if uncertainty is not None and errs is None:
-        errs = np.zeros_like(mags)
-    elif errs is not None:
+    if errs is not None:
         # A band without an error column contributes no propagated error.
         missing_err = [k for k, b in enumerate(band_columns) if b not in error_columns]
         errs[:, missing_err] = 0.0
@@ -135,11 +155,15 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     assigned = np.full(n, -1)
     model_flags = []
     for j, candidate in enumerate(models):
-        cols = [index[b] for b in candidate.bands]
-        row_flags = np.bitwise_or.reduce(band_flags[:, cols], axis=1) if n else np.zeros(0)
-        model_flags.append(row_flags.astype(np.int32))
+        # Column by column: band_flags is band-major, and most tables raise no flag.
+        row_flags = np.zeros(n, np.int32)
+        if band_flags.any():
+            for b in candidate.bands:
+                row_flags |= band_flags[:, index[b]]
+        model_flags.append(row_flags)
         assigned[(assigned < 0) & ((row_flags & NO_MASS) == 0)] = j
     assigned[assigned < 0] = 0  # no model has all bands: report the best model's flags
+    best, first_flags = assigned.copy(), np.zeros(n, np.int32)
 
     out = {"logmstar": np.full(n, np.nan), "flags": np.zeros(n, np.int32)}
     if uncertainty is not None:
@@ -153,17 +177,33 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
         if rows.all():
             rows = slice(None)  # one model for every row: no copies
         result = candidate.predict_magnitudes(
-            mags[rows][:, cols], None if errs is None else errs[rows][:, cols],
+            _take(mags, rows, cols), None if errs is None else _take(errs, rows, cols),
             uncertainty=uncertainty, n_draws=n_draws, seed=seed, correct=correct,
             exclude_out_of_domain=exclude_out_of_domain, flags=model_flags[j][rows])
         for key in out:
-            out[key][rows] = result[key]
+            if isinstance(rows, slice):
+                out[key] = result[key]
+            else:
+                out[key][rows] = result[key]
+        if exclude_out_of_domain and j + 1 < len(models):
+            # Outside this model's training domain: the galaxy falls to the next model
+            # whose bands it has, and keeps this model's flags if none takes it.
+            rejected = (assigned == j) & ((out["flags"] & OUT_OF_DOMAIN) != 0)
+            first_flags = np.where(rejected & (assigned == best), out["flags"], first_flags)
+            for k in range(j + 1, len(models)):
+                take = rejected & ((model_flags[k] & NO_MASS) == 0)
+                assigned[take] = k
+                rejected &= ~take
+    if len(models) > 1 and exclude_out_of_domain:
+        refused = (assigned != best) & ~np.isfinite(out["logmstar"])
+        out["flags"][refused] = first_flags[refused]
+        assigned[refused] = best[refused]
 
     result = QTable()
     result["logmstar"] = out["logmstar"] * u.dex(u.Msun)
     if uncertainty is not None:
-        result["logmstar_err"] = out["logmstar_err"] * u.dex
-        result["logmstar_err_phot"] = out["logmstar_err_phot"] * u.dex
+        result["logmstar_err"] = u.Quantity(out["logmstar_err"], u.dex, copy=False)
+        result["logmstar_err_phot"] = u.Quantity(out["logmstar_err_phot"], u.dex, copy=False)
     result["smass_flag"] = out["flags"]
     if len(models) > 1:
         result["smass_model"] = np.array([m.name for m in models])[assigned] if n else \
@@ -175,6 +215,15 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
                                    cosmology, redshift, distance, n_draws, seed,
                                    exclude_out_of_domain))
     return result
+
+
+def _take(array, rows, cols):
+    """``array[rows][:, cols]`` with one copy at most (none for all rows, leading columns)."""
+    if cols == list(range(cols[0], cols[0] + len(cols))):
+        return array[rows, cols[0]:cols[0] + len(cols)]
+    if isinstance(rows, slice):
+        return array[:, cols]
+    return array[np.ix_(np.flatnonzero(rows), cols)]
 
 
 def _provenance(models, band_columns, error_columns, uncertainty, correct, cosmology,
@@ -205,7 +254,8 @@ def reference_log_mass(table, name):
     """Reference log10(M*/Msun) from a column in dex(Msun), Msun, or unitless log."""
     values, mask, unit = column_values(table, name)
     values = np.where(mask, np.nan, values)
-    if unit is None or unit == u.dimensionless_unscaled or isinstance(unit, u.DexUnit):
+    # A plain "dex" (as many catalogues write log masses) is a log10 mass, too.
+    if unit is None or unit in (u.dimensionless_unscaled, u.dex) or isinstance(unit, u.DexUnit):
         return values
     if unit.is_equivalent(u.Msun):
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -217,7 +267,8 @@ def reference_log_mass(table, name):
 def saliency_table(table, model, *, columns=None, **kwargs):
     """Per-galaxy feature importance (see `StellarMassModel.saliency_magnitudes`)."""
     model = load_model(model)
-    band_columns = find_band_columns(table.colnames, bands=model.bands, columns=columns)
+    colnames = _photometry_colnames(table, kwargs.get("redshift"), kwargs.get("distance"))
+    band_columns = find_band_columns(colnames, bands=model.bands, columns=columns)
     select_models(band_columns, model)
     mags, _, band_flags = absolute_magnitudes(table, band_columns, **kwargs)
     mags = mags[:, [list(band_columns).index(b) for b in model.bands]]

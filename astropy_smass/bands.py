@@ -120,6 +120,10 @@ _SURVEY_SUFFIXES = {"galex": "GALEX", "sdss": "SDSS", "vista": "VISTA", "viking"
                     "2mass": "2MASS", "wise": "WISE"}
 
 
+# Column names that are usually a redshift, though they are also band names.
+_REDSHIFT_NAMES = ("z", "Z")
+
+
 class BandColumnError(ValueError):
     """A band's column is missing, ambiguous or of the wrong kind."""
 
@@ -203,7 +207,8 @@ def find_band_columns(colnames, bands=None, columns=None):
     ------
     BandColumnError
         If an explicit column does not exist, or several columns could hold one
-        band; the message lists the candidates.
+        band; the message lists the candidates. A bare ``z`` or ``Z`` column beside
+        another column of the same band is taken to be a redshift and is no rival.
     """
     colnames = list(colnames)
     explicit = {get_band(band).name: col for band, col in (columns or {}).items()}
@@ -227,6 +232,10 @@ def find_band_columns(colnames, bands=None, columns=None):
             found[band] = explicit[band]
         elif band in candidates:
             cols = candidates[band]
+            if len(cols) > 1 and band in _REDSHIFT_NAMES:
+                # A bare "z" or "Z" beside another column of that band (GAMA: Z and
+                # absmag_Z) is the redshift, not a magnitude.
+                cols = [col for col in cols if col not in _REDSHIFT_NAMES] or cols
             if len(cols) > 1:
                 raise BandColumnError(
                     f"band {band!r} is ambiguous: columns {', '.join(map(repr, cols))} could "

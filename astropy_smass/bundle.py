@@ -457,53 +457,70 @@ def _two_rows(array):
 
 
 class _MagnitudePass:
-    """The model's per-row numerics as one affine map of the magnitudes, block by block.
+    """The model's per-row numerics as affine maps of the magnitudes, block by block.
 
     Features are linear in magnitudes, so the features themselves (for the range
     check), their whitened offsets from the training centre (for the Mahalanobis
     distance) and the network's standardised first layer are all affine maps of the
-    magnitudes. Stacked side by side they become one ``(n_bands, n_hidden + n_features
-    + rank)`` matrix: each block of rows costs one matmul, the activation and one
-    weighted sum, with every intermediate in cache. The feature columns are exact (the
-    map has entries 0 and +-1, so each is one rounded difference), so the range check
-    agrees bit for bit with `TrainingDomain.check` on `build_features`. Each row's
-    result depends on that row alone, not on the block it was computed in, so a table
-    predicted in chunks (streaming, Dask) gives the same numbers as in one go.
+    magnitudes: a block of rows costs two small matmuls on the magnitudes (checks,
+    hidden layer), the activation and a weighted sum, every intermediate in cache.
+    The feature columns are exact (the map has entries 0 and +-1, so each is one
+    rounded difference), so the range check agrees bit for bit with
+    `TrainingDomain.check` on `build_features`. Each row's result depends on that row
+    alone, not on the block it was computed in, so a table predicted in chunks
+    (streaming, Dask) gives the same numbers as in one go.
     """
 
     def __init__(self, model):
         network, domain = model.network, model.domain
         to_features = model._feature_matrix.T  # (n_bands, n_features)
-        hidden = to_features @ network._w1
-        whitened = to_features @ domain.whitening
-        self.n_hidden, self.n_features = hidden.shape[1], to_features.shape[1]
-        self.matrix = np.ascontiguousarray(np.hstack([hidden, to_features, whitened]))
-        self.offset = np.concatenate([network._b1, np.zeros(self.n_features),
-                                      -domain.center @ domain.whitening])
-        self.hidden_matrix = np.ascontiguousarray(hidden)
+        n_bands, n_features = to_features.shape
+        # Check columns: the features, the sum of the magnitudes (non-finite exactly
+        # when a magnitude is, barring overflow) and zeros up to a multiple of 8, so
+        # that the range check's booleans can be OR-ed eight at a time as uint64.
+        width = (n_features + 1 + 7) // 8 * 8
+        checks = np.zeros((n_bands, width))
+        checks[:, :n_features] = to_features
+        checks[:, n_features] = 1.0
+        self.lower = np.full(width, -np.inf)
+        self.upper = np.full(width, np.inf)
+        self.lower[:n_features], self.upper[:n_features] = domain.feature_min, domain.feature_max
+        self.check_matrix = np.ascontiguousarray(
+            np.hstack([checks, to_features @ domain.whitening]))
+        self.whitened_offset = -domain.center @ domain.whitening
+        self.width, self.n_features = width, n_features
+        self.max_distance = domain.max_distance
+        self.hidden_matrix = np.ascontiguousarray(to_features @ network._w1)
         # d output / d magnitudes = act'(hidden) @ jacobian_matrix
-        self.jacobian_matrix = np.ascontiguousarray((hidden * network.weights_output).T)
-        self.network, self.domain = network, domain
-        self.placeholder = model.domain_center_magnitudes()
+        self.jacobian_matrix = np.ascontiguousarray(
+            (self.hidden_matrix * network.weights_output).T)
+        self.network = network
 
-    def _output(self, hidden):
-        # einsum's own loop, not BLAS gemv: the sum order is the same for every row.
-        out = np.einsum("ij,j->i", self.network._act(hidden), self.network.weights_output)
-        out += self.network.bias_output
-        return out
+    def _output(self, magnitudes):
+        """Hidden activations and network output of a block (at least two rows)."""
+        network = self.network
+        hidden = magnitudes @ self.hidden_matrix
+        hidden += network._b1
+        network._act(hidden)
+        # einsum's own loop, not BLAS gemv, whose summation order depends on the
+        # number of rows: every row's result is then independent of its block.
+        out = np.einsum("ij,j->i", hidden, network.weights_output)
+        out += network.bias_output
+        return hidden, out
 
     def predict(self, magnitudes):
         """Raw network output for magnitudes (n, n_bands), no checks."""
         out = np.empty(len(magnitudes))
         for start in range(0, len(magnitudes), _BLOCK):
             mags = magnitudes[start:start + _BLOCK]
-            hidden = _two_rows(mags) @ self.hidden_matrix
-            hidden += self.network._b1
-            out[start:start + _BLOCK] = self._output(hidden)[:len(mags)]
+            out[start:start + _BLOCK] = self._output(_two_rows(mags))[1][:len(mags)]
         return out
 
     def run(self, magnitudes, usable, errors=None, gradient=False):
         """Raw output, new flags and, with ``gradient``, the propagated error norm.
+
+        Rows that are not usable, or have a non-finite magnitude, get no domain flag
+        and NaN or meaningless values (the caller masks them).
 
         Returns
         -------
@@ -515,43 +532,58 @@ class _MagnitudePass:
             ``|d raw / d m * sigma|`` (dex) with ``gradient``, NaN for rows with a bad
             error, 0 without ``errors``.
         """
-        domain = self.domain
-        n, nh, nf = len(magnitudes), self.n_hidden, self.n_features
+        n, width = len(magnitudes), self.width
         raw = np.empty(n)
         flags = np.zeros(n, np.int32)
         error_norm = np.zeros(n) if gradient else None
+        below = np.empty((min(n, _BLOCK) + 1, width), bool)
+        above = np.empty_like(below)
+        out_of_range = np.int32(SmassFlag.OUT_OF_RANGE)
+        out_of_distribution = np.int32(SmassFlag.OUT_OF_DISTRIBUTION)
+        nonfinite, bad_error = np.int32(SmassFlag.NONFINITE), np.int32(SmassFlag.BAD_ERROR)
         for start in range(0, n, _BLOCK):
             block = slice(start, start + _BLOCK)
             mags = magnitudes[block]
             rows = len(mags)
-            finite = np.isfinite(mags).all(axis=1)
-            ok = usable[block] & finite
-            if not ok.all():
-                mags = np.where(ok[:, None], mags, self.placeholder)
-            z = _two_rows(mags) @ self.matrix
-            z += self.offset
-            hidden, features, whitened = z[:, :nh], z[:rows, nh:nh + nf], z[:rows, nh + nf:]
+            padded = _two_rows(mags)
+            checks = (padded @ self.check_matrix)[:rows]
+            finite = np.isfinite(checks[:, self.n_features])
+            if not finite.all():  # confirm, in case a sum of huge magnitudes overflowed
+                finite[~finite] = np.isfinite(mags[~finite]).all(axis=1)
+            usable_rows = usable[block]
+            ok = usable_rows & finite
+            lo, hi = below[:rows], above[:rows]
+            np.less(checks[:, :width], self.lower, out=lo)
+            np.greater(checks[:, :width], self.upper, out=hi)
+            lo |= hi
+            words = lo.view(np.uint64)
+            outside = words[:, 0].copy()
+            for k in range(1, words.shape[1]):
+                outside |= words[:, k]
+            whitened = checks[:, width:]
+            whitened += self.whitened_offset
+            distance = np.sqrt(np.einsum("ij,ij->i", whitened, whitened))
             with np.errstate(invalid="ignore"):
-                outside = (features < domain.feature_min).any(axis=1)
-                outside |= (features > domain.feature_max).any(axis=1)
-                far = np.sqrt(np.einsum("ij,ij->i", whitened, whitened)) > domain.max_distance
-            block_flags = flags[block]
-            block_flags[outside & ok] = SmassFlag.OUT_OF_RANGE
-            block_flags[far & ok] |= SmassFlag.OUT_OF_DISTRIBUTION
-            block_flags[usable[block] & ~finite] |= SmassFlag.NONFINITE
-            raw[block] = self._output(hidden)[:rows]
+                far = distance > self.max_distance
+            flags[block] = (((outside != 0) & ok) * out_of_range
+                            + (far & ok) * out_of_distribution
+                            + (usable_rows & ~finite) * nonfinite)
+            hidden, out = self._output(padded)
+            raw[block] = out[:rows]
             if gradient and errors is not None:
                 jac = (self.network._act_grad(hidden) @ self.jacobian_matrix)[:rows]
                 errs = errors[block]
-                bad = ~(np.isfinite(errs) & (errs >= 0)).all(axis=1)
-                if bad.any():
-                    errs = np.where(bad[:, None], 0.0, errs)
-                    block_flags[bad & ok] |= SmassFlag.BAD_ERROR
                 jac *= errs
                 norm = np.sqrt(np.einsum("ij,ij->i", jac, jac))
-                norm[bad] = np.nan
+                # A NaN or infinite error makes the norm non-finite; a negative one not.
+                with np.errstate(invalid="ignore"):
+                    bad = ~np.isfinite(norm) | (errs.min(axis=1) < 0)
+                if bad.any():
+                    norm[bad] = np.nan
+                    flags[block] |= (bad & ok) * bad_error
                 error_norm[block] = norm
         return raw, flags, error_norm
+
 
 def _bundled_dir():
     return Path(str(resources.files("astropy_smass") / "data" / "models"))

@@ -44,7 +44,9 @@ class TrainingDomain:
         """Build the domain from the training feature array (n_samples, n_features)."""
         features = np.asarray(features, dtype=float)
         center = features.mean(axis=0)
-        eigenvalues, eigenvectors = np.linalg.eigh(np.cov(features, rowvar=False))
+        # atleast_2d: np.cov of a single feature is a scalar.
+        covariance = np.atleast_2d(np.cov(features, rowvar=False))
+        eigenvalues, eigenvectors = np.linalg.eigh(covariance)
         keep = eigenvalues > 1e-10 * eigenvalues.max()
         whitening = eigenvectors[:, keep] / np.sqrt(eigenvalues[keep])
         domain = cls(features.min(axis=0), features.max(axis=0), center, whitening, np.inf)

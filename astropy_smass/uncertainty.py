@@ -10,7 +10,7 @@ The total uncertainty adds the model's intrinsic scatter in quadrature.
 import numpy as np
 
 __all__ = ["analytic_uncertainty", "monte_carlo_uncertainty", "total_uncertainty",
-           "flux_error_to_magnitude_error"]
+           "flux_error_to_magnitude_error", "intrinsic_scatter"]
 
 _MAG_PER_LN = 2.5 / np.log(10.0)
 
@@ -82,3 +82,47 @@ def monte_carlo_uncertainty(predict, magnitudes, magnitude_errors, n_draws=100, 
 def total_uncertainty(propagated, intrinsic):
     """Propagated and intrinsic uncertainties (dex) added in quadrature."""
     return np.hypot(propagated, intrinsic)
+
+
+def intrinsic_scatter(residuals, propagated=None, reference_error=None, details=False):
+    """Scatter (dex) of residuals beyond what the known errors explain.
+
+    ``sigma_int^2 = sigma_robust(residuals)^2 - median(propagated^2 + reference_error^2)``,
+    floored at 0, where ``sigma_robust`` is 1.4826 times the median absolute deviation
+    from the median, so catastrophic outliers do not inflate it.
+
+    Parameters
+    ----------
+    residuals : array-like
+        Reference minus predicted log mass (dex); non-finite values are ignored.
+    propagated : array-like, optional
+        Photometric uncertainty of each prediction (dex); unknown (NaN) counts as 0.
+    reference_error : array-like, optional
+        1-sigma error of each reference mass (dex); unknown (NaN) counts as 0.
+    details : bool
+        Also return a dict of the parts: ``robust_scatter_dex``,
+        ``median_known_error_dex`` and ``n_residuals``.
+
+    Returns
+    -------
+    float or (float, dict)
+    """
+    residuals = np.asarray(residuals, dtype=float)
+    good = np.isfinite(residuals)
+    known = np.zeros(len(residuals))
+    for part in (propagated, reference_error):
+        if part is not None:
+            part = np.broadcast_to(np.asarray(part, dtype=float), residuals.shape)
+            known = known + np.where(np.isfinite(part), part, 0.0) ** 2
+    if not good.any():
+        scatter, robust, median_known = np.nan, np.nan, np.nan
+    else:
+        r = residuals[good]
+        robust = 1.4826 * float(np.median(np.abs(r - np.median(r))))
+        median_known = float(np.median(known[good]))
+        scatter = float(np.sqrt(max(robust ** 2 - median_known, 0.0)))
+    if not details:
+        return scatter
+    return scatter, {"robust_scatter_dex": robust,
+                     "median_known_error_dex": float(np.sqrt(median_known)),
+                     "n_residuals": int(good.sum())}

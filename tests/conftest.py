@@ -33,19 +33,22 @@ def toy_population(n, seed=1):
     return mags, logm
 
 
-def train_toy_model(name="toy", n=4000, hidden=16, seed=0):
+def train_toy_model(name="toy", n=4000, hidden=16, seed=0, bands=None):
+    """Fit a small relu network to `toy_population` in ``bands`` (default ugriz)."""
     from sklearn.neural_network import MLPRegressor
 
+    bands = list(TOY_BANDS if bands is None else bands)
     mags, logm = toy_population(n, seed=seed + 1)
-    features = default_features(TOY_BANDS)
-    x = build_features(mags, TOY_BANDS, features)
+    mags = mags[:, [TOY_BANDS.index(b) for b in bands]]
+    features = default_features(bands)
+    x = build_features(mags, bands, features)
     mean, scale = x.mean(axis=0), x.std(axis=0)
-    mlp = MLPRegressor(hidden_layer_sizes=(hidden,), activation="relu", random_state=seed, max_iter=400,
-                       early_stopping=True, learning_rate_init=3e-3)
+    mlp = MLPRegressor(hidden_layer_sizes=(hidden,), activation="relu", random_state=seed,
+                       max_iter=400, early_stopping=True, learning_rate_init=3e-3)
     mlp.fit((x - mean) / scale, logm)
     network = OneHiddenLayerNetwork(mlp.coefs_[0], mlp.intercepts_[0], mlp.coefs_[1][:, 0],
                                     mlp.intercepts_[1][0], "relu", mean, scale)
-    return StellarMassModel(name, TOY_BANDS, features, network,
+    return StellarMassModel(name, bands, features, network,
                             TrainingDomain.from_training(x), intrinsic_scatter=0.1,
                             metadata={"description": "test-session toy model"})
 
@@ -54,3 +57,10 @@ def train_toy_model(name="toy", n=4000, hidden=16, seed=0):
 def toy_model():
     pytest.importorskip("sklearn")
     return train_toy_model()
+
+
+@pytest.fixture(scope="session")
+def toy_gri_model():
+    """A second toy model that needs only g, r and i (for per-row model choice)."""
+    pytest.importorskip("sklearn")
+    return train_toy_model(name="toy_gri", bands=["g", "r", "i"], seed=3)

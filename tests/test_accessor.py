@@ -1,0 +1,390 @@
+"""The ``.smass`` accessor: tables in, masses with units, flags and provenance out."""
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.cosmology import Planck18
+from astropy.table import MaskedColumn, QTable, Table
+from astropy.utils.masked import Masked
+from conftest import TOY_BANDS, toy_population
+
+import astropy_smass
+from astropy_smass import bundle as bundle_module
+from astropy_smass.accessor import OUTPUT_COLUMNS, SmassAccessor
+from astropy_smass.bands import BANDS, BandColumnError
+from astropy_smass.flags import SmassFlag, SmassWarning
+
+
+def _table(mags, cls=Table, errors=0.05, prefix="absmag_"):
+    table = cls()
+    for k, band in enumerate(TOY_BANDS):
+        table[f"{prefix}{band}"] = mags[:, k] * u.mag
+        if errors is not None:
+            table[f"{prefix}{band}_err"] = np.full(len(mags), errors) * u.mag
+    return table
+
+
+@pytest.fixture(scope="module")
+def mags():
+    return toy_population(60, seed=40)[0]
+
+
+@pytest.fixture
+def bundled(toy_model, toy_gri_model, tmp_path, monkeypatch):
+    """The two toy models as the package's bundled models."""
+    folder = tmp_path / "models"
+    toy_model.save(folder)
+    toy_gri_model.save(folder)
+    monkeypatch.setattr(bundle_module, "_bundled_dir", lambda: folder)
+    return folder
+
+
+class MyTable(Table):
+    pass
+
+
+@pytest.mark.parametrize("cls", [Table, QTable, MyTable])
+def test_every_table_class_has_the_accessor(cls, mags):
+    table = _table(mags[:3], cls)
+    assert isinstance(table.smass, SmassAccessor)
+    assert cls.smass is SmassAccessor
+    assert table.smass.bands() == {b: f"absmag_{b}" for b in TOY_BANDS}
+
+
+@pytest.mark.parametrize("cls", [Table, QTable])
+def test_predict_matches_the_model(cls, toy_model, mags):
+    table = _table(mags, cls)
+    result = table.smass.predict(toy_model)
+    direct = toy_model.predict_magnitudes(mags, np.full_like(mags, 0.05),
+                                          uncertainty="analytic")
+    assert isinstance(result, QTable) and len(result) == len(table)
+    assert result["logmstar"].unit == u.dex(u.Msun)
+    assert result["logmstar_err"].unit == u.dex and result["logmstar_err_phot"].unit == u.dex
+    np.testing.assert_allclose(result["logmstar"].value, direct["logmstar"], rtol=1e-12)
+    np.testing.assert_allclose(result["logmstar_err_phot"].value, direct["logmstar_err_phot"],
+                               rtol=1e-12)
+    np.testing.assert_allclose(result["logmstar_err"].value,
+                               np.hypot(direct["logmstar_err_phot"], 0.1), rtol=1e-12)
+    np.testing.assert_array_equal(result["smass_flag"], direct["flags"])
+    assert "smass_model" not in result.colnames
+    assert result.meta["smass_model"] == "toy"
+    assert result.meta["smass_uncertainty"] == "analytic"
+    assert result.meta["smass_band_columns"] == {b: f"absmag_{b}" for b in TOY_BANDS}
+    assert result.meta["smass_error_columns"] == {b: f"absmag_{b}_err" for b in TOY_BANDS}
+    for name in result.colnames:
+        description, ucd = OUTPUT_COLUMNS[name]
+        assert result[name].info.description == description
+        assert result[name].info.meta["ucd"] == ucd
+    # The model's own predict is the same thing.
+    np.testing.assert_array_equal(toy_model.predict(table)["logmstar"], result["logmstar"])
+
+
+def test_rows_keep_their_order(toy_model, mags):
+    order = np.random.default_rng(0).permutation(len(mags))
+    forward = _table(mags).smass.predict(toy_model)
+    shuffled = _table(mags[order]).smass.predict(toy_model)
+    np.testing.assert_array_equal(shuffled["logmstar"], forward["logmstar"][order])
+
+
+def test_no_errors_no_uncertainty(toy_model, mags):
+    result = _table(mags, errors=None).smass.predict(toy_model)
+    assert result.colnames == ["logmstar", "smass_flag"]
+    with pytest.warns(SmassWarning, match="no photometric error columns"):
+        result = _table(mags, errors=None).smass.predict(toy_model, uncertainty="analytic")
+    good = np.isfinite(result["logmstar"])
+    np.testing.assert_allclose(result["logmstar_err"][good].value, toy_model.intrinsic_scatter)
+
+
+def test_masked_nan_and_sentinel_rows(toy_model, mags):
+    table = _table(mags[:8])
+    table["absmag_u"] = MaskedColumn(table["absmag_u"], mask=[0, 1, 0, 0, 0, 0, 0, 0])
+    table["absmag_g"][2] = np.nan
+    table["absmag_r"][3] = -999.0
+    table["absmag_i"][4] = 99.0
+    table["absmag_z_err"][5] = np.nan
+    result = table.smass.predict(toy_model)
+    flags = np.asarray(result["smass_flag"])
+    assert flags[1] & SmassFlag.MISSING_BAND and flags[3] & SmassFlag.MISSING_BAND
+    assert flags[4] & SmassFlag.MISSING_BAND and flags[2] & SmassFlag.NONFINITE
+    assert flags[5] == SmassFlag.BAD_ERROR
+    assert np.isnan(result["logmstar"][1:5].value).all()
+    # A bad error loses the uncertainty, not the mass.
+    assert np.isfinite(result["logmstar"][5].value) and np.isnan(result["logmstar_err"][5])
+    clean = _table(mags[:8]).smass.predict(toy_model)
+    keep = [0, 5, 6, 7]
+    np.testing.assert_array_equal(result["logmstar"][keep], clean["logmstar"][keep])
+
+
+def test_qtable_with_ab_magnitudes_and_masked_quantities(toy_model, mags):
+    table = QTable()
+    for k, band in enumerate(TOY_BANDS):
+        table[band] = Masked(mags[:6, k] * u.ABmag, mask=np.arange(6) == k)
+    result = table.smass.predict(toy_model)
+    flags = np.asarray(result["smass_flag"])
+    np.testing.assert_array_equal(flags[:5], SmassFlag.MISSING_BAND)
+    assert flags[5] == 0
+    expected = toy_model.predict_magnitudes(mags[5:6])["logmstar"]
+    np.testing.assert_allclose(result["logmstar"][5].value, expected[0], rtol=1e-12)
+
+
+def test_empty_table(toy_model, bundled, mags):
+    for model in (toy_model, "auto"):
+        result = _table(mags[:0]).smass.predict(model)
+        assert len(result) == 0
+        assert {"logmstar", "logmstar_err", "smass_flag"} <= set(result.colnames)
+        assert result["logmstar"].unit == u.dex(u.Msun)
+    assert len(_table(mags[:0]).smass.stellar_mass(toy_model)) == 0
+
+
+def test_out_of_domain(toy_model, mags):
+    shifted = mags[:4].copy()
+    shifted[0] += 9.0  # far fainter than anything in training
+    shifted[1, 0] -= 4.0  # a very blue u-g colour
+    result = _table(shifted).smass.predict(toy_model)
+    flags = np.asarray(result["smass_flag"])
+    assert flags[0] & SmassFlag.OUT_OF_RANGE and flags[1] & SmassFlag.OUT_OF_RANGE
+    assert np.isnan(result["logmstar"][:2].value).all()
+    assert np.isfinite(result["logmstar"][2:].value).all()
+    kept = _table(shifted).smass.predict(toy_model, exclude_out_of_domain=False)
+    np.testing.assert_array_equal(kept["smass_flag"], flags)
+    network = toy_model.network.predict(toy_model.features_from_magnitudes(shifted))
+    np.testing.assert_allclose(kept["logmstar"].value, network, rtol=1e-12)
+    assert kept.meta["smass_out_of_domain"] == "kept (flagged)"
+
+
+def test_stellar_mass(toy_model, mags):
+    table = _table(mags[:5])
+    table["absmag_r"][2] = -999.0
+    mass = table.smass.stellar_mass(toy_model)
+    assert isinstance(mass, Masked) and isinstance(mass, u.Quantity)
+    assert mass.unit == u.Msun
+    np.testing.assert_array_equal(mass.mask, [False, False, True, False, False])
+    logm = table.smass.predict(toy_model)["logmstar"]
+    expected = logm.physical.to_value(u.Msun)  # astropy's own dex -> linear conversion
+    good = ~mass.mask
+    np.testing.assert_allclose(mass.unmasked[good].value, expected[good], rtol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [Table, QTable])
+def test_annotate(cls, toy_model, mags):
+    table = _table(mags[:5], cls)
+    original = table.colnames
+    same = table.smass.annotate(toy_model)
+    assert same is table
+    new = ["logmstar", "logmstar_err", "logmstar_err_phot", "smass_flag"]
+    assert table.colnames == original + new
+    assert table["logmstar"].unit == u.dex(u.Msun)
+    assert table["logmstar_err"].unit == u.dex
+    for name in new:
+        description, ucd = OUTPUT_COLUMNS[name]
+        assert table[name].info.description == description
+        assert table[name].info.meta["ucd"] == ucd
+    expected = toy_model.predict(table)["logmstar"]
+    np.testing.assert_array_equal(table["logmstar"].value, expected.value)
+    assert table.meta["smass_model"] == "toy"
+    with pytest.raises(ValueError, match="already has columns logmstar, logmstar_err"):
+        table.smass.annotate(toy_model)
+    table.smass.annotate(toy_model, overwrite=True)
+    assert table.colnames == original + new
+    table.smass.annotate(toy_model, prefix="nn_")
+    assert "nn_logmstar" in table.colnames and "nn_smass_flag" in table.colnames
+    assert table["nn_logmstar"].info.meta["ucd"] == "phys.mass"
+
+
+# The VOTable writer cannot express a logarithmic unit (W50): not what is tested here.
+@pytest.mark.filterwarnings("ignore:.*W50")
+def test_annotated_table_writes_ucds_to_votable(toy_model, mags, tmp_path):
+    from astropy.io.votable import parse_single_table
+
+    table = _table(mags[:3])
+    table.smass.annotate(toy_model)
+    table.meta.clear()  # provenance dicts are not VOTable parameters
+    path = tmp_path / "out.xml"
+    table.write(path, format="votable")
+    fields = {f.name: f for f in parse_single_table(str(path)).fields}
+    assert fields["logmstar"].ucd == "phys.mass"
+    assert fields["smass_flag"].ucd == "meta.code.qual"
+
+
+def test_no_band_columns(toy_model, bundled):
+    table = Table({"ra": [1.0, 2.0], "dec": [3.0, 4.0]})
+    with pytest.raises(BandColumnError, match="no model can use this table.*recognised bands "
+                                              "none.*toy: u g r i z"):
+        table.smass.predict()
+    with pytest.raises(BandColumnError, match="model 'toy' needs bands u, g, r, i, z"):
+        table.smass.predict(toy_model)
+
+
+def test_missing_band_for_explicit_model(toy_model, mags):
+    table = _table(mags[:3])
+    del table["absmag_z"]
+    with pytest.raises(BandColumnError, match=r"'toy' needs bands z.*absmag_u.*columns="):
+        table.smass.predict(toy_model)
+
+
+def test_unknown_model_name(bundled, mags):
+    with pytest.raises(ValueError, match="unknown model 'nonesuch'; available: toy, toy_gri"):
+        _table(mags[:3]).smass.predict("nonesuch")
+
+
+def test_bad_inputs(toy_model, mags):
+    with pytest.raises(TypeError, match="expected an astropy Table, got dict"):
+        astropy_smass.predict_table({"r": [1.0]}, toy_model)
+    table = _table(mags[:3])
+    with pytest.raises(BandColumnError, match="column 'r_typo' given for band 'r'"):
+        table.smass.predict(toy_model, columns={"r": "r_typo"})
+    table["absmag_r"] = ["a", "b", "c"]
+    with pytest.raises(BandColumnError, match="column 'absmag_r' holds"):
+        table.smass.predict(toy_model)
+    table = _table(mags[:3])
+    table["absmag_g"].unit = None
+    with pytest.raises(BandColumnError, match="column 'absmag_g' \\(band g\\) has no unit"):
+        table.smass.predict(toy_model)
+    np.testing.assert_array_equal(table.smass.predict(toy_model, units={"g": "mag"})["logmstar"],
+                                  _table(mags[:3]).smass.predict(toy_model)["logmstar"])
+
+
+def test_auto_picks_a_model_per_row(toy_model, toy_gri_model, bundled, mags):
+    table = _table(mags[:10])
+    table["absmag_u"] = MaskedColumn(table["absmag_u"], mask=np.arange(10) % 3 == 0)
+    table["absmag_g"][9] = -999.0  # no model without g
+    result = table.smass.predict()
+    gri = np.arange(10) % 3 == 0
+    gri[9] = False
+    np.testing.assert_array_equal(result["smass_model"][gri], "toy_gri")
+    np.testing.assert_array_equal(result["smass_model"][~gri], "toy")
+    assert result.meta["smass_model"] == "auto"
+    assert result.meta["smass_models"] == ["toy", "toy_gri"]
+    full = toy_model.predict_magnitudes(mags[:10], np.full((10, 5), 0.05), "analytic")
+    cols = [TOY_BANDS.index(b) for b in toy_gri_model.bands]
+    part = toy_gri_model.predict_magnitudes(mags[:10, cols], np.full((10, 3), 0.05), "analytic")
+    ugriz = ~gri & (np.arange(10) != 9)
+    np.testing.assert_allclose(result["logmstar"][ugriz].value, full["logmstar"][ugriz],
+                               rtol=1e-12)
+    np.testing.assert_allclose(result["logmstar"][gri].value, part["logmstar"][gri], rtol=1e-12)
+    np.testing.assert_allclose(result["logmstar_err_phot"][gri].value,
+                               part["logmstar_err_phot"][gri], rtol=1e-12)
+    assert result["smass_flag"][9] & SmassFlag.MISSING_BAND
+    assert np.isnan(result["logmstar"][9])
+    # Without u at all, the gri model serves every row and is named in the metadata.
+    del table["absmag_u"], table["absmag_u_err"]
+    only = table.smass.predict()
+    assert only.meta["smass_model"] == "toy_gri" and "smass_model" not in only.colnames
+
+
+def test_explicit_model_ignores_clashes_in_other_bands(toy_model, bundled, mags):
+    table = _table(mags[:3])
+    table["W1"] = [1.0, 2.0, 3.0] * u.mag
+    table["w1mpro"] = [1.0, 2.0, 3.0] * u.mag
+    assert np.isfinite(table.smass.predict(toy_model)["logmstar"].value).all()
+    with pytest.raises(BandColumnError, match="band 'W1' is ambiguous"):
+        table.smass.predict()
+
+
+def test_apparent_photometry_with_redshift_column_named_z(toy_model, mags):
+    """ECO-like apparent magnitudes beside a redshift column called ``z``."""
+    redshift = np.linspace(0.01, 0.08, len(mags))
+    modulus = Planck18.distmod(redshift).to_value(u.mag)
+    table = Table({f"{b}mag": (mags[:, k] + modulus) * u.mag for k, b in enumerate(TOY_BANDS)})
+    table["z"] = redshift
+    result = table.smass.predict(toy_model, redshift="z")
+    assert result.meta["smass_band_columns"]["z"] == "zmag"
+    assert result.meta["smass_cosmology"] == "Planck18"
+    expected = _table(mags, errors=None).smass.predict(toy_model)["logmstar"]
+    np.testing.assert_allclose(result["logmstar"].value, expected.value, atol=1e-9)
+
+
+def test_fluxes_in_mjy(toy_model, mags):
+    """H-ATLAS-like flux densities in mJy, errors in mJy, and a redshift column."""
+    redshift = np.linspace(0.01, 0.09, len(mags))
+    modulus = Planck18.distmod(redshift).to_value(u.mag)
+    table = Table({"redshift": redshift})
+    for k, band in enumerate(TOY_BANDS):
+        flux = ((mags[:, k] + modulus) * u.ABmag).to(u.mJy)
+        table[f"{band}_prime"] = flux
+        table[f"{band}_prime_err"] = 0.02 * flux
+    result = table.smass.predict(toy_model, redshift="redshift")
+    expected = toy_model.predict_magnitudes(mags, np.full_like(mags, 0.02 * 2.5 / np.log(10)),
+                                            uncertainty="analytic")
+    np.testing.assert_allclose(result["logmstar"].value, expected["logmstar"], atol=1e-9)
+    np.testing.assert_allclose(result["logmstar_err_phot"].value,
+                               expected["logmstar_err_phot"], rtol=1e-9)
+    table["redshift"][0] = np.nan
+    flagged = table.smass.predict(toy_model, redshift="redshift")
+    assert flagged["smass_flag"][0] & SmassFlag.NO_DISTANCE
+    assert np.isnan(flagged["logmstar"][0])
+
+
+def test_vega_magnitudes(toy_model, mags):
+    from astropy_smass.features import default_features
+
+    # The toy network with its z band relabelled as 2MASS Ks (a Vega band): the feature
+    # layout is the same, so it must give the toy model's masses for Ks = z_AB in AB.
+    bands = ["u", "g", "r", "i", "Ks_2MASS"]
+    vega_model = toy_model.replace(name="toy_vega", bands=bands,
+                                   features=default_features(bands))
+    table = _table(mags[:8], errors=None)
+    table["Ks_2mass"] = table["absmag_z"] - BANDS["Ks_2MASS"].vega_to_ab * u.mag
+    del table["absmag_z"]
+    result = table.smass.predict(vega_model, vega=["Ks"])
+    expected = toy_model.predict_magnitudes(mags[:8])["logmstar"]
+    np.testing.assert_allclose(result["logmstar"].value, expected, atol=1e-9)
+    as_ab = table.smass.predict(vega_model)["logmstar"].value
+    assert not np.allclose(as_ab, expected, atol=1e-3, equal_nan=True)
+
+
+def test_monte_carlo_through_the_accessor(toy_model, mags):
+    table = _table(mags[:20])
+    first = table.smass.predict(toy_model, uncertainty="montecarlo", n_draws=50, seed=5)
+    again = table.smass.predict(toy_model, uncertainty="montecarlo", n_draws=50, seed=5)
+    np.testing.assert_array_equal(first["logmstar_err"], again["logmstar_err"])
+    assert first.meta["smass_mc"] == {"n_draws": 50, "seed": 5}
+    with pytest.raises(ValueError, match="uncertainty must be"):
+        table.smass.predict(toy_model, uncertainty="bootstrap")
+
+
+def test_saliency(toy_model, mags):
+    table = _table(mags[:6])
+    table["absmag_r"][1] = -999.0
+    saliency = table.smass.saliency(toy_model)
+    assert saliency.colnames == toy_model.features and len(saliency) == 6
+    assert saliency["g-r"].unit == u.dex
+    assert np.isnan(saliency[1]["r"].value)
+    assert np.isfinite(np.asarray([saliency[f][0].value for f in toy_model.features])).all()
+    assert saliency.meta["smass_model"] == "toy"
+
+
+def test_no_models_installed(monkeypatch, tmp_path, mags):
+    monkeypatch.setattr(bundle_module, "_bundled_dir", lambda: tmp_path / "none")
+    with pytest.raises(BandColumnError, match="no stellar-mass models are installed"):
+        _table(mags[:3]).smass.predict()
+
+
+@pytest.mark.parametrize("unit", [None, "dex", u.dex(u.Msun), u.Msun, u.kg])
+def test_reference_log_mass(unit):
+    from astropy_smass.accessor import reference_log_mass
+
+    logm = np.array([9.5, 10.0, 11.2])
+    if unit in (u.Msun, u.kg):
+        values = (10 ** logm * u.Msun).to_value(unit)
+    else:
+        values = logm
+    table = Table({"ref": MaskedColumn(values, mask=[False, True, False], unit=unit)})
+    result = reference_log_mass(table, "ref")
+    np.testing.assert_allclose(result[[0, 2]], logm[[0, 2]], rtol=1e-12)
+    assert np.isnan(result[1])
+    table["ref"].unit = "km"
+    with pytest.raises(BandColumnError, match="reference column 'ref' has unit km"):
+        reference_log_mass(table, "ref")
+
+
+def test_single_row_and_row_slices(toy_model, mags):
+    table = _table(mags[:9])
+    whole = table.smass.predict(toy_model)
+    for k in range(len(table)):
+        row = table[k:k + 1].smass.predict(toy_model)
+        assert len(row) == 1
+        np.testing.assert_allclose(row["logmstar"].value, whole["logmstar"][k:k + 1].value,
+                                   rtol=1e-13)
+        np.testing.assert_allclose(row["logmstar_err"].value,
+                                   whole["logmstar_err"][k:k + 1].value, rtol=1e-12)
