@@ -1,0 +1,348 @@
+"""Luminosity functions of a simulated population against GAMA's z ~ 0 ones.
+
+The GAMA luminosity functions (Driver et al. 2012, MNRAS 427, 3244) are 1/Vmax
+estimates of k-corrected (to z = 0), Galactic-extinction-corrected absolute AB
+magnitudes in 0.5 mag bins, published for h = 1 (``M - 5 log10 h`` and
+``(Mpc/h)^-3``). `read_gama_lf` converts them to h = 0.7, the units of the GAMA
+stellar mass function the population is drawn from:
+``M = (M - 5 log10 h) + 5 log10(0.7)`` and ``phi [Mpc^-3] = phi [(Mpc/h)^-3] * 0.7^3``,
+and divides by the 0.5 mag bin width so that every function here is in
+Mpc^-3 mag^-1.
+
+GAMA's Y, J, H and K functions are UKIRT WFCAM bands; they are compared with this
+package's VISTA ``Y``, ``J``, ``H`` and ``K`` (Ks) bands, whose curves are close.
+"""
+
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+from astropy.table import Table, vstack
+from scipy.optimize import curve_fit
+
+from .population import gama_data_dir
+
+__all__ = ["GAMA_LF_FILES", "read_gama_lf", "schechter_mag", "fit_schechter",
+           "population_lf", "compare_luminosity_functions", "summarize_lf_comparison",
+           "plot_luminosity_functions"]
+
+#: Package band key -> GAMA luminosity-function file (Driver et al. 2012).
+GAMA_LF_FILES = {
+    "FUV": "lf1500_z0_driver12.data", "NUV": "lf2300_z0_driver12.data",
+    "u": "lfu_z0_driver12.data", "g": "lfg_z0_driver12.data", "r": "lfr_z0_driver12.data",
+    "i": "lfi_z0_driver12.data", "z": "lfz_z0_driver12.data", "Y": "lfy_z0_driver12.data",
+    "J": "lfj_z0_driver12.data", "H": "lfh_z0_driver12.data", "K": "lfk_z0_driver12.data",
+}
+
+_GAMA_BIN_WIDTH = 0.5  # mag
+_PHI_UNIT = u.Mpc ** -3 / u.mag
+
+
+def read_gama_lf(band, data_dir=None, h=0.7, keep_empty=False):
+    """Read a GAMA z ~ 0 luminosity function, converted to Hubble parameter ``h``.
+
+    Parameters
+    ----------
+    band : str
+        Package band key: one of `GAMA_LF_FILES` (``"FUV"``, ``"NUV"``, ``"u"``, ``"g"``,
+        ``"r"``, ``"i"``, ``"z"``, ``"Y"``, ``"J"``, ``"H"``, ``"K"``).
+    data_dir : str or path-like, optional
+        Directory with the ``lf*_z0_driver12.data`` files; default the environment
+        variable ``ASTROPY_SMASS_GAMA_DIR``, else the copy shipped with the package.
+    h : float, optional
+        Hubble parameter H0 / (100 km/s/Mpc) to convert to (default 0.7).
+    keep_empty : bool, optional
+        Keep bins without galaxies (default: drop them).
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        Columns ``mag`` (bin centre, absolute AB magnitude [mag] for ``h``),
+        ``phi`` and ``phi_err`` (number density [Mpc^-3 mag^-1], 1-sigma) and
+        ``n_gal`` (galaxies in the bin), brightest first; ``meta`` records the band,
+        ``h``, bin width and source.
+    """
+    if band not in GAMA_LF_FILES:
+        raise KeyError(f"no GAMA luminosity function for band {band!r}; "
+                       f"available: {', '.join(GAMA_LF_FILES)}")
+    if not 0 < h <= 2:
+        raise ValueError(f"h must be in (0, 2], got {h!r}")
+    path = Path(gama_data_dir(data_dir)) / GAMA_LF_FILES[band]
+    data = np.atleast_2d(np.loadtxt(path, comments="#"))
+    mag_h, phi_h, err_h, n_gal = data.T
+    keep = np.ones(len(mag_h), bool) if keep_empty else n_gal > 0
+    table = Table()
+    table["mag"] = (mag_h[keep] + 5 * np.log10(h)) * u.mag
+    table["phi"] = phi_h[keep] * h ** 3 / _GAMA_BIN_WIDTH * _PHI_UNIT
+    table["phi_err"] = err_h[keep] * h ** 3 / _GAMA_BIN_WIDTH * _PHI_UNIT
+    table["n_gal"] = n_gal[keep].astype(int)
+    with open(path) as f:
+        title = f.readline().lstrip("#").strip()
+    table.meta.update(band=band, h=h, bin_width=_GAMA_BIN_WIDTH, source=title,
+                      magnitude_system="AB")
+    return table
+
+
+def schechter_mag(mag, mstar, alpha, phistar):
+    """Schechter function in magnitudes [same units as ``phistar``, per mag].
+
+    ``0.4 ln10 phistar x^(alpha + 1) exp(-x)`` with ``x = 10^(0.4 (mstar - mag))``.
+    """
+    x = 10 ** (0.4 * (mstar - np.asarray(mag, dtype=float)))
+    return 0.4 * np.log(10) * phistar * x ** (alpha + 1) * np.exp(-x)
+
+
+def fit_schechter(lf):
+    """Fit a Schechter function to a luminosity function table.
+
+    Parameters
+    ----------
+    lf : `~astropy.table.Table`
+        As returned by `read_gama_lf` (columns ``mag``, ``phi``, ``phi_err``).
+
+    Returns
+    -------
+    dict
+        ``mstar`` [mag], ``alpha``, ``phistar`` [Mpc^-3], fitted by weighted least
+        squares in log10 phi (errors ``phi_err / (phi ln10)``).
+    """
+    mag = np.asarray(lf["mag"], dtype=float)
+    phi = np.asarray(lf["phi"], dtype=float)
+    err = np.asarray(lf["phi_err"], dtype=float)
+    ok = (phi > 0) & (err > 0)
+    if ok.sum() < 4:
+        raise ValueError("need at least 4 non-empty bins to fit a Schechter function")
+    mag, phi, err = mag[ok], phi[ok], err[ok]
+    sigma = err / (phi * np.log(10))
+
+    def log_model(m, mstar, alpha, log_phistar):
+        return np.log10(schechter_mag(m, mstar, alpha, 10 ** log_phistar))
+
+    p0 = [mag[np.argmax(phi * 10 ** (-0.4 * mag))], -1.1, np.log10(phi.max())]
+    popt, _ = curve_fit(log_model, mag, np.log10(phi), p0=p0, sigma=sigma, maxfev=20000)
+    return {"mstar": float(popt[0]), "alpha": float(popt[1]),
+            "phistar": float(10 ** popt[2])}
+
+
+def _weights(population, density):
+    if "weight" in population.colnames:
+        if density is not None:
+            raise ValueError("give either a 'weight' column or density, not both")
+        return np.asarray(u.Quantity(population["weight"], u.Mpc ** -3).value, dtype=float)
+    if density is None:
+        raise ValueError("population has no 'weight' column: give density, the number "
+                         "density [Mpc^-3] that the whole population represents")
+    density = u.Quantity(density, u.Mpc ** -3).value
+    return np.full(len(population), density / len(population))
+
+
+def population_lf(population, band, bins, density=None):
+    """Luminosity function of a (weighted) simulated population.
+
+    Parameters
+    ----------
+    population : `~astropy.table.Table`
+        Needs the column ``band`` (absolute magnitudes [mag]) and either a ``weight``
+        column (number density each galaxy represents [Mpc^-3]) or ``density``.
+    band : str
+        Column to use.
+    bins : array-like or `~astropy.units.Quantity`
+        Bin edges [mag], increasing.
+    density : float or `~astropy.units.Quantity`, optional
+        Total number density [Mpc^-3] of the population when it has no ``weight``
+        column (each galaxy then stands for ``density / N``).
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        Columns ``mag`` (bin centre [mag]), ``phi`` and ``phi_err`` (Poisson,
+        sqrt(sum w^2)) [Mpc^-3 mag^-1] and ``n_gal`` (simulated galaxies in the bin).
+    """
+    if band not in population.colnames:
+        raise KeyError(f"population has no column {band!r}")
+    edges = np.asarray(u.Quantity(bins, u.mag).value if hasattr(bins, "unit") else bins,
+                       dtype=float)
+    if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
+        raise ValueError("bins must be at least two increasing edges")
+    mags = np.asarray(u.Quantity(population[band], u.mag).value
+                      if population[band].unit is not None else population[band],
+                      dtype=float)
+    weights = _weights(population, density)
+    good = np.isfinite(mags)
+    width = np.diff(edges)
+    sum_w, _ = np.histogram(mags[good], edges, weights=weights[good])
+    sum_w2, _ = np.histogram(mags[good], edges, weights=weights[good] ** 2)
+    count, _ = np.histogram(mags[good], edges)
+    table = Table()
+    table["mag"] = 0.5 * (edges[1:] + edges[:-1]) * u.mag
+    table["phi"] = sum_w / width * _PHI_UNIT
+    table["phi_err"] = np.sqrt(sum_w2) / width * _PHI_UNIT
+    table["n_gal"] = count
+    table.meta["band"] = band
+    return table
+
+
+def compare_luminosity_functions(population, bands=None, data_dir=None, window=2.0,
+                                 density=None):
+    """Compare a population's luminosity functions with GAMA's, bin by bin.
+
+    Parameters
+    ----------
+    population : `~astropy.table.Table`
+        Simulated population (see `population_lf`).
+    bands : iterable of str, optional
+        Bands to compare; default every band of `GAMA_LF_FILES` present in the table.
+    data_dir : str or path-like, optional
+        GAMA data directory (see `read_gama_lf`).
+    window : float, optional
+        Half-width [mag] around the band's Schechter M* of the bins flagged
+        ``near_mstar`` (default 2).
+    density : float or `~astropy.units.Quantity`, optional
+        See `population_lf`.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        One row per band and non-empty GAMA bin: ``band``, ``mag``, ``gama_phi``,
+        ``gama_err``, ``pop_phi``, ``pop_err`` [Mpc^-3 mag^-1], ``pop_n``,
+        ``deviation`` ((pop - GAMA) / GAMA error), ``deviation_total`` (the same over
+        the quadrature sum of both errors), ``log_ratio`` (log10 pop / GAMA),
+        ``mstar`` (Schechter M* of the GAMA points [mag]) and ``near_mstar``.
+    """
+    if bands is None:
+        bands = [b for b in GAMA_LF_FILES if b in population.colnames]
+    rows = []
+    for band in bands:
+        gama = read_gama_lf(band, data_dir=data_dir)
+        centres = np.asarray(gama["mag"].value)
+        edges = np.concatenate([centres - _GAMA_BIN_WIDTH / 2,
+                                [centres[-1] + _GAMA_BIN_WIDTH / 2]])
+        # GAMA bins are contiguous 0.5-mag bins; rebuild the full grid to histogram on.
+        grid = np.arange(edges[0], edges[-1] + 1e-6, _GAMA_BIN_WIDTH)
+        pop = population_lf(population, band, grid, density=density)
+        index = np.rint((centres - grid[0] - _GAMA_BIN_WIDTH / 2) / _GAMA_BIN_WIDTH)
+        pop = pop[index.astype(int)]
+        mstar = fit_schechter(gama)["mstar"]
+        t = Table()
+        t["band"] = [band] * len(gama)
+        t["mag"] = gama["mag"]
+        t["gama_phi"] = gama["phi"]
+        t["gama_err"] = gama["phi_err"]
+        t["pop_phi"] = pop["phi"]
+        t["pop_err"] = pop["phi_err"]
+        t["pop_n"] = pop["n_gal"]
+        gp, ge = gama["phi"].value, gama["phi_err"].value
+        pp, pe = pop["phi"].value, pop["phi_err"].value
+        t["deviation"] = (pp - gp) / ge
+        t["deviation_total"] = (pp - gp) / np.hypot(ge, pe)
+        with np.errstate(divide="ignore"):
+            t["log_ratio"] = np.log10(pp / gp)
+        t["mstar"] = np.full(len(t), mstar) * u.mag
+        t["near_mstar"] = np.abs(centres - mstar) <= window
+        rows.append(t)
+    return vstack(rows)
+
+
+def _mstar_of(comparison, band):
+    return float(u.Quantity(comparison["mstar"][comparison["band"] == band][0], u.mag).value)
+
+
+def summarize_lf_comparison(comparison, near_mstar_only=True):
+    """Per-band agreement statistics of `compare_luminosity_functions` output.
+
+    Parameters
+    ----------
+    comparison : `~astropy.table.Table`
+        Output of `compare_luminosity_functions`.
+    near_mstar_only : bool, optional
+        Use only the bins within the window around M* (default True).
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        Per band: ``mstar`` [mag], ``n_bins``, ``mag_min``/``mag_max`` (range covered),
+        ``frac_1sigma`` and ``frac_2sigma`` (fraction of bins with ``|deviation|`` <= 1
+        and 2, GAMA errors only), ``frac_1sigma_total`` (with the population's Poisson
+        error too), ``max_abs_log_ratio`` and ``median_log_ratio``.
+    """
+    out = []
+    for band in dict.fromkeys(comparison["band"]):
+        c = comparison[comparison["band"] == band]
+        if near_mstar_only:
+            c = c[c["near_mstar"]]
+        dev = np.abs(np.asarray(c["deviation"]))
+        dev_t = np.abs(np.asarray(c["deviation_total"]))
+        lr = np.asarray(c["log_ratio"])
+        out.append({
+            "band": band, "mstar": _mstar_of(comparison, band),
+            "n_bins": len(c),
+            "mag_min": float(np.min(c["mag"].value)) if len(c) else np.nan,
+            "mag_max": float(np.max(c["mag"].value)) if len(c) else np.nan,
+            "frac_1sigma": float(np.mean(dev <= 1)) if len(c) else np.nan,
+            "frac_2sigma": float(np.mean(dev <= 2)) if len(c) else np.nan,
+            "frac_1sigma_total": float(np.mean(dev_t <= 1)) if len(c) else np.nan,
+            "max_abs_log_ratio": float(np.max(np.abs(lr))) if len(c) else np.nan,
+            "median_log_ratio": float(np.median(lr)) if len(c) else np.nan,
+        })
+    table = Table(rows=out) if out else Table()
+    if len(table):
+        table["mstar"].unit = u.mag
+        table["mag_min"].unit = u.mag
+        table["mag_max"].unit = u.mag
+    return table
+
+
+def plot_luminosity_functions(population, path, bands=None, data_dir=None, density=None):
+    """Plot the population's luminosity functions over GAMA's, one panel per band.
+
+    Parameters
+    ----------
+    population : `~astropy.table.Table`
+        Simulated population (see `population_lf`).
+    path : str or path-like
+        Output image file (format from the extension).
+    bands : iterable of str, optional
+        Bands to plot; default every band of `GAMA_LF_FILES` present in the table.
+    data_dir : str or path-like, optional
+        GAMA data directory (see `read_gama_lf`).
+    density : float or `~astropy.units.Quantity`, optional
+        See `population_lf`.
+
+    Returns
+    -------
+    `~matplotlib.figure.Figure`
+        The figure (also written to ``path``).
+    """
+    # A bare Figure renders with Agg and leaves the session's pyplot backend alone.
+    from matplotlib.figure import Figure
+
+    if bands is None:
+        bands = [b for b in GAMA_LF_FILES if b in population.colnames]
+    bands = list(bands)
+    ncol = min(4, len(bands))
+    nrow = int(np.ceil(len(bands) / ncol))
+    fig = Figure(figsize=(3.6 * ncol, 3.0 * nrow))
+    axes = fig.subplots(nrow, ncol, squeeze=False)
+    for ax, band in zip(axes.flat, bands):
+        gama = read_gama_lf(band, data_dir=data_dir)
+        mstar = fit_schechter(gama)["mstar"]
+        edges = np.arange(gama["mag"].value.min() - 2.25, gama["mag"].value.max() + 0.3, 0.25)
+        pop = population_lf(population, band, edges, density=density)
+        ok = pop["phi"].value > 0
+        ax.errorbar(gama["mag"].value, gama["phi"].value, yerr=gama["phi_err"].value,
+                    fmt="o", ms=3, color="k", label="GAMA (Driver+12)")
+        ax.plot(pop["mag"].value[ok], pop["phi"].value[ok], "-", color="C3",
+                label="population")
+        ax.axvspan(mstar - 2, mstar + 2, color="0.9", zorder=0)
+        ax.set_yscale("log")
+        ax.set_ylim(1e-7, 0.1)
+        ax.set_xlim(edges[-1], edges[0])
+        ax.set_title(band)
+        ax.set_xlabel(r"$M_\mathrm{AB}$ [mag] ($h = 0.7$)")
+        ax.set_ylabel(r"$\phi$ [Mpc$^{-3}$ mag$^{-1}$]")
+    for ax in list(axes.flat)[len(bands):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return fig
