@@ -211,7 +211,8 @@ class StellarMassModel:
         corrected, slope = raw, None
         if correct and self.correction is not None:
             corrected = self.correction.apply(raw)
-            slope = self.correction.slope(raw)
+            if analytic:
+                slope = self.correction.slope(raw)
             flags[usable & self.correction.clamped(raw)] |= SmassFlag.CORRECTION_CLAMPED
         result = {"logmstar_raw": raw, "logmstar": corrected}
         if analytic:
@@ -475,13 +476,12 @@ class _MagnitudePass:
         network, domain = model.network, model.domain
         to_features = model._feature_matrix.T  # (n_bands, n_features)
         n_bands, n_features = to_features.shape
-        # Check columns: the features, the sum of the magnitudes (non-finite exactly
-        # when a magnitude is, barring overflow) and zeros up to a multiple of 8, so
-        # that the range check's booleans can be OR-ed eight at a time as uint64.
-        width = (n_features + 1 + 7) // 8 * 8
+        # Check columns: the features, padded with zeros to a multiple of 8 so that the
+        # range check's booleans can be OR-ed eight at a time as uint64, then the
+        # whitened features.
+        width = (n_features + 7) // 8 * 8
         checks = np.zeros((n_bands, width))
         checks[:, :n_features] = to_features
-        checks[:, n_features] = 1.0
         self.lower = np.full(width, -np.inf)
         self.upper = np.full(width, np.inf)
         self.lower[:n_features], self.upper[:n_features] = domain.feature_min, domain.feature_max
@@ -496,10 +496,10 @@ class _MagnitudePass:
             (self.hidden_matrix * network.weights_output).T)
         self.network = network
 
-    def _output(self, magnitudes):
+    def _output(self, magnitudes, hidden=None):
         """Hidden activations and network output of a block (at least two rows)."""
         network = self.network
-        hidden = magnitudes @ self.hidden_matrix
+        hidden = np.matmul(magnitudes, self.hidden_matrix, out=hidden)
         hidden += network._b1
         network._act(hidden)
         # einsum's own loop, not BLAS gemv, whose summation order depends on the
@@ -532,12 +532,22 @@ class _MagnitudePass:
             ``|d raw / d m * sigma|`` (dex) with ``gradient``, NaN for rows with a bad
             error, 0 without ``errors``.
         """
-        n, width = len(magnitudes), self.width
+        n = len(magnitudes)
         raw = np.empty(n)
         flags = np.zeros(n, np.int32)
         error_norm = np.zeros(n) if gradient else None
-        below = np.empty((min(n, _BLOCK) + 1, width), bool)
-        above = np.empty_like(below)
+        # NaN and infinite inputs are expected here (they are flagged, not computed).
+        with np.errstate(invalid="ignore", over="ignore"):
+            self._blocks(magnitudes, usable, errors, gradient, raw, flags, error_norm)
+        return raw, flags, error_norm
+
+    def _blocks(self, magnitudes, usable, errors, gradient, raw, flags, error_norm):
+        n, width = len(magnitudes), self.width
+        # Work arrays reused by every block (at least two rows, see _two_rows).
+        size = max(min(n, _BLOCK), 2)
+        below, above = np.empty((size, width), bool), np.empty((size, width), bool)
+        checks_buffer = np.empty((size, self.check_matrix.shape[1]))
+        hidden_buffer = np.empty((size, self.hidden_matrix.shape[1]))
         out_of_range = np.int32(SmassFlag.OUT_OF_RANGE)
         out_of_distribution = np.int32(SmassFlag.OUT_OF_DISTRIBUTION)
         nonfinite, bad_error = np.int32(SmassFlag.NONFINITE), np.int32(SmassFlag.BAD_ERROR)
@@ -546,9 +556,15 @@ class _MagnitudePass:
             mags = magnitudes[block]
             rows = len(mags)
             padded = _two_rows(mags)
-            checks = (padded @ self.check_matrix)[:rows]
-            finite = np.isfinite(checks[:, self.n_features])
-            if not finite.all():  # confirm, in case a sum of huge magnitudes overflowed
+            checks = np.matmul(padded, self.check_matrix, out=checks_buffer[:len(padded)])
+            checks = checks[:rows]
+            whitened = checks[:, width:]
+            whitened += self.whitened_offset
+            distance = np.sqrt(np.einsum("ij,ij->i", whitened, whitened))
+            # A NaN or infinite magnitude makes the distance non-finite (so would an
+            # overflow, hence the exact look at those rows).
+            finite = np.isfinite(distance)
+            if not finite.all():
                 finite[~finite] = np.isfinite(mags[~finite]).all(axis=1)
             usable_rows = usable[block]
             ok = usable_rows & finite
@@ -560,15 +576,11 @@ class _MagnitudePass:
             outside = words[:, 0].copy()
             for k in range(1, words.shape[1]):
                 outside |= words[:, k]
-            whitened = checks[:, width:]
-            whitened += self.whitened_offset
-            distance = np.sqrt(np.einsum("ij,ij->i", whitened, whitened))
-            with np.errstate(invalid="ignore"):
-                far = distance > self.max_distance
+            far = distance > self.max_distance
             flags[block] = (((outside != 0) & ok) * out_of_range
                             + (far & ok) * out_of_distribution
                             + (usable_rows & ~finite) * nonfinite)
-            hidden, out = self._output(padded)
+            hidden, out = self._output(padded, hidden_buffer[:len(padded)])
             raw[block] = out[:rows]
             if gradient and errors is not None:
                 jac = (self.network._act_grad(hidden) @ self.jacobian_matrix)[:rows]
@@ -576,13 +588,11 @@ class _MagnitudePass:
                 jac *= errs
                 norm = np.sqrt(np.einsum("ij,ij->i", jac, jac))
                 # A NaN or infinite error makes the norm non-finite; a negative one not.
-                with np.errstate(invalid="ignore"):
-                    bad = ~np.isfinite(norm) | (errs.min(axis=1) < 0)
+                bad = ~np.isfinite(norm) | (errs.min(axis=1) < 0)
                 if bad.any():
                     norm[bad] = np.nan
                     flags[block] |= (bad & ok) * bad_error
                 error_norm[block] = norm
-        return raw, flags, error_norm
 
 
 def _bundled_dir():

@@ -1,0 +1,449 @@
+"""The ``astropy-smass`` command.
+
+::
+
+    astropy-smass predict IN OUT [options]      stellar masses for a table file (or - for a pipe)
+    astropy-smass predict --demo [OUT]          the same for the bundled H-ATLAS demo, plus a plot
+    astropy-smass models [BUNDLE ...]           the models that can be used
+    astropy-smass tap URL "ADQL" [OUT]          query a TAP service, add masses [--samp to TOPCAT]
+    astropy-smass train ...                     train a model (when the training tools are there)
+
+Errors print one line, ``astropy-smass: error: ...``, and exit with status 1 (2 for a
+wrong command line); ``--traceback`` shows the Python traceback instead. Output files
+are written atomically and never replaced unless ``--overwrite`` is given.
+"""
+
+import argparse
+import contextlib
+import os
+import sys
+import warnings
+from pathlib import Path
+
+__all__ = ["main", "build_parser", "predict_file"]
+
+PROG = "astropy-smass"
+
+
+# -- errors and messages --------------------------------------------------------------------
+class CommandError(Exception):
+    """An error of the command line's making, reported as one line."""
+
+
+def _known_errors():
+    from .bands import BandColumnError
+    from .bundle import ModelFormatError
+    from .io import TableReadError
+    from .vo import VOError
+
+    errors = [CommandError, BandColumnError, ModelFormatError, TableReadError, VOError,
+              OSError, ValueError, KeyError, ImportError]
+    with contextlib.suppress(ImportError):
+        from pyvo.dal import DALServiceError
+        errors.append(DALServiceError)
+    return tuple(errors)
+
+
+def _message(exc):
+    text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    if isinstance(exc, OSError) and getattr(exc, "filename", None) and exc.strerror:
+        text = f"{exc.filename}: {exc.strerror}"
+    text = " ".join(str(text).split()) or type(exc).__name__
+    return text
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    text = " ".join(str(message).split())
+    print(f"{PROG}: warning: {text}", file=sys.stderr)
+
+
+def _progress(enabled=None):
+    """A callable printing progress to standard error when it is a terminal."""
+    if enabled is None:
+        enabled = hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+    if not enabled:
+        return lambda message: None
+    return lambda message: print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+
+
+# -- argument parsing -----------------------------------------------------------------------
+def _mapping(values, option):
+    result = {}
+    for value in values or ():
+        key, sep, target = value.partition("=")
+        if not sep or not key or not target:
+            raise CommandError(f"{option} takes BAND=COLUMN, got {value!r}")
+        result[key.strip()] = target.strip()
+    return result
+
+
+def _units(values):
+    if not values:
+        return None
+    bare = [v for v in values if "=" not in v]
+    if bare:
+        if len(values) > 1:
+            raise CommandError("give --units once as UNIT (for every band) or as BAND=UNIT "
+                               "for each band")
+        return bare[0]
+    return _mapping(values, "--units")
+
+
+def _add_predict_options(parser):
+    group = parser.add_argument_group("prediction")
+    group.add_argument("--model", default="auto", metavar="NAME|PATH|auto",
+                       help="model name (see `astropy-smass models`), bundle JSON path, or "
+                            "auto: the best available model for each galaxy (default)")
+    group.add_argument("--columns", action="append", metavar="BAND=COLUMN",
+                       help="column holding a band (repeatable); wins over name recognition")
+    group.add_argument("--errors", action="append", metavar="BAND=COLUMN",
+                       help="column holding a band's 1-sigma error (repeatable)")
+    group.add_argument("--units", action="append", metavar="[BAND=]UNIT",
+                       help="unit of band columns that have none: mag, ABmag, Jy, mJy... "
+                            "(repeatable as BAND=UNIT)")
+    group.add_argument("--vega", nargs="+", default=(), metavar="BAND",
+                       help="bands whose magnitudes are in the Vega system")
+    group.add_argument("--kind", choices=("absolute", "apparent"),
+                       help="magnitudes are absolute or apparent (default: apparent when a "
+                            "redshift or distance is given)")
+    group.add_argument("--redshift", metavar="COLUMN",
+                       help="redshift column, for apparent magnitudes and fluxes (default for "
+                            "fluxes: the column with UCD src.redshift, or named redshift/z)")
+    group.add_argument("--distance", metavar="COLUMN",
+                       help="luminosity distance column (its unit, else Mpc)")
+    group.add_argument("--uncertainty", default="auto",
+                       choices=("auto", "none", "analytic", "montecarlo"),
+                       help="error propagation (default auto: analytic when error columns "
+                            "exist)")
+    group.add_argument("--draws", type=int, default=100, help="Monte Carlo draws per galaxy")
+    group.add_argument("--seed", type=int, help="seed of the Monte Carlo draws")
+    group.add_argument("--keep-out-of-domain", action="store_true",
+                       help="give masses to galaxies outside the training domain (flagged)")
+    group.add_argument("--no-correction", action="store_true",
+                       help="do not apply the model's residual-bias correction")
+    group.add_argument("--prefix", default="", help="prefix of the new column names")
+
+
+def _add_output_options(parser):
+    group = parser.add_argument_group("output")
+    group.add_argument("--format", metavar="FORMAT",
+                       help="output format: votable, fits, ecsv, csv, hdf5, parquet "
+                            "(default: from OUT's extension; votable for -)")
+    group.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+
+
+def build_parser():
+    """The `argparse.ArgumentParser` of the ``astropy-smass`` command."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Stellar masses of galaxies from broad-band photometry, with "
+                               "a neural network trained on simulated galaxies.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--traceback", action="store_true",
+                        help="show the Python traceback of an error")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    predict = commands.add_parser(
+        "predict", help="add stellar masses to a table file",
+        description="Read IN (VOTable, FITS, ECSV, CSV, HDF5, Parquet; - for standard input), "
+                    "add logmstar, logmstar_err, smass_flag... and write OUT (- for standard "
+                    "output, as a VOTable unless --format says otherwise).")
+    predict.add_argument("input", nargs="?", metavar="IN",
+                         help="input table file, - for standard input")
+    predict.add_argument("output", nargs="?", metavar="OUT",
+                         help="output table file, - for standard output")
+    predict.add_argument("--in-format", metavar="FORMAT",
+                         help="format of IN (default: from its content or extension)")
+    predict.add_argument("--demo", action="store_true",
+                         help="run on the bundled H-ATLAS demo catalogue; writes OUT (default "
+                              "smass_demo.vot) and a plot beside it (smass_demo.png)")
+    _add_predict_options(predict)
+    _add_output_options(predict)
+    predict.set_defaults(run=run_predict)
+
+    models = commands.add_parser("models", help="list the available models",
+                                 description="List the model bundles that can be used by name, "
+                                             "or describe the bundle files given.")
+    models.add_argument("bundles", nargs="*", metavar="BUNDLE", help="bundle JSON files")
+    models.set_defaults(run=run_models)
+
+    tap = commands.add_parser(
+        "tap", help="query a TAP service and add stellar masses",
+        description="Run an ADQL query on a TAP service, add stellar masses to the result and "
+                    "write it to OUT and/or send it to TOPCAT over SAMP.")
+    tap.add_argument("url", metavar="URL", help="TAP service base URL")
+    tap.add_argument("adql", metavar="ADQL", help="the query")
+    tap.add_argument("output", nargs="?", metavar="OUT", help="output file, - for standard "
+                                                              "output")
+    tap.add_argument("--samp", action="store_true", help="send the result to TOPCAT (SAMP)")
+    tap.add_argument("--hub", metavar="LOCKFILE", help="SAMP hub lockfile (default: the "
+                                                       "standard one)")
+    tap.add_argument("--async", dest="async_", action="store_true",
+                     help="run as an asynchronous job (for long queries)")
+    tap.add_argument("--maxrec", type=int, metavar="N", help="most rows to return")
+    tap.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                     help="time limit of each request to the service (default 60)")
+    tap.add_argument("--upload", action="append", metavar="NAME=FILE",
+                     help="upload a table, to be used as TAP_UPLOAD.NAME (repeatable)")
+    _add_predict_options(tap)
+    _add_output_options(tap)
+    tap.set_defaults(run=run_tap)
+
+    try:
+        from .training.cli import add_train_parser, run_train
+    except ImportError:
+        pass
+    else:
+        train = add_train_parser(commands)
+        train.set_defaults(run=run_train)
+    return parser
+
+
+def _predict_kwargs(args):
+    kwargs = {
+        "model": args.model,
+        "columns": _mapping(args.columns, "--columns") or None,
+        "errors": _mapping(args.errors, "--errors") or None,
+        "units": _units(args.units),
+        "vega": tuple(args.vega),
+        "kind": args.kind,
+        "redshift": args.redshift,
+        "distance": args.distance,
+        "uncertainty": None if args.uncertainty == "none" else args.uncertainty,
+        "n_draws": args.draws,
+        "seed": args.seed,
+        "correct": not args.no_correction,
+        "exclude_out_of_domain": not args.keep_out_of_domain,
+    }
+    if args.model == "auto":
+        from .bundle import available_models
+
+        if not available_models():
+            raise CommandError("no models are installed; give a bundle with --model PATH")
+    return kwargs
+
+
+def _check_output(output, format, overwrite):
+    """Fail before any work if OUT cannot be written."""
+    from .io import guess_format
+
+    if output is None:
+        return
+    format = guess_format(output, format if format or output != "-" else "votable")
+    if output != "-":
+        path = Path(output)
+        if path.exists() and not overwrite:
+            raise FileExistsError(f"{path} exists; pass --overwrite to replace it")
+        if not path.parent.is_dir():
+            raise FileNotFoundError(f"cannot write {path}: folder {path.parent} does not exist")
+    return format
+
+
+# -- predict --------------------------------------------------------------------------------
+def annotate(table, kwargs, prefix="", progress=None):
+    """Add the prediction's columns to ``table`` (the CLI's defaults applied)."""
+    from .accessor import OUTPUT_COLUMNS
+    from .vo import _default_redshift
+
+    progress = progress or _progress()
+    clashes = [prefix + name for name in OUTPUT_COLUMNS if prefix + name in table.colnames]
+    if clashes:
+        raise CommandError(f"the table already has columns {', '.join(clashes)}; use --prefix "
+                           "to add the new ones beside them")
+    kwargs = _default_redshift(table, dict(kwargs))
+    progress(f"predicting stellar masses for {len(table)} rows ...")
+    return table.smass.annotate(prefix=prefix, **kwargs)
+
+
+def predict_file(input, output, kwargs, in_format=None, out_format=None, overwrite=False,
+                 prefix="", progress=None):
+    """Read ``input``, add stellar masses, write ``output`` (``-`` for standard streams).
+
+    The whole table is held in memory. This is the one function that moves data
+    for ``astropy-smass predict``, so a streaming implementation can take its place
+    for large files.
+    """
+    from .io import read_table, write_table
+
+    progress = progress or _progress()
+    progress(f"reading {'standard input' if input == '-' else input} ...")
+    table = read_table(input, in_format)
+    annotate(table, kwargs, prefix=prefix, progress=progress)
+    progress(f"writing {'standard output' if output == '-' else output} ...")
+    write_table(table, output, out_format, overwrite=overwrite)
+    return table
+
+
+def run_predict(args):
+    if args.demo:
+        return run_demo(args)
+    if args.input is None or args.output is None:
+        raise CommandError("predict needs IN and OUT (use - for standard input or output), "
+                           "or --demo")
+    _check_output(args.output, args.format, args.overwrite)
+    kwargs = _predict_kwargs(args)
+    if args.input != "-" and not Path(args.input).exists():
+        raise FileNotFoundError(f"{args.input}: no such file")
+    predict_file(args.input, args.output, kwargs, in_format=args.in_format,
+                 out_format=args.format, overwrite=args.overwrite, prefix=args.prefix)
+    return 0
+
+
+def run_demo(args):
+    from astropy.table import Table
+
+    from .datasets import load_demo
+    from .io import write_table
+
+    if args.input is not None and args.output is not None:
+        raise CommandError("predict --demo takes at most one file name (OUT)")
+    output = args.output or args.input or "smass_demo.vot"
+    if output == "-":
+        raise CommandError("predict --demo writes files; give OUT as a file name")
+    out_format = args.format or (None if Path(output).suffix else "votable")
+    _check_output(output, out_format, args.overwrite)
+    png = Path(output).with_suffix(".png")
+    if png.exists() and not args.overwrite:
+        raise FileExistsError(f"{png} exists; pass --overwrite to replace it")
+    kwargs = _predict_kwargs(args)
+    if kwargs["redshift"] is None and kwargs["distance"] is None:
+        kwargs["redshift"] = "redshift"
+    table = Table(load_demo())
+    annotate(table, kwargs, prefix=args.prefix)
+    write_table(table, output, out_format, overwrite=args.overwrite)
+    plotted = _demo_plot(table, png, args.prefix, args.overwrite)
+    has_mass = int((~_nan_mask(table[args.prefix + "logmstar"])).sum())
+    print(f"{PROG}: {len(table)} H-ATLAS galaxies, {has_mass} with a stellar mass: wrote "
+          f"{output}{' and ' + str(png) if plotted else ''}", file=sys.stderr)
+    return 0
+
+
+def _nan_mask(column):
+    import numpy as np
+
+    values = np.ma.filled(np.ma.asarray(getattr(column, "value", column), dtype=float), np.nan)
+    return ~np.isfinite(values)
+
+
+def _demo_plot(table, png, prefix, overwrite):
+    """Predicted mass against absolute W1 magnitude; False if matplotlib is missing."""
+    import numpy as np
+
+    from .bundle import atomic_write
+    from .photometry import absolute_magnitudes
+
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        warnings.warn("matplotlib is not installed: no plot was made", UserWarning)
+        return False
+    mags, _, _ = absolute_magnitudes(table, {"W1": "WISE1"}, redshift="redshift")
+    logm = np.ma.filled(np.ma.asarray(table[prefix + "logmstar"], dtype=float), np.nan)
+    good = np.isfinite(mags[:, 0]) & np.isfinite(logm)
+    figure = Figure(figsize=(5.5, 4.5))
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    points = axes.scatter(mags[good, 0], logm[good], c=np.asarray(table["redshift"])[good],
+                          s=4, cmap="viridis", rasterized=True)
+    figure.colorbar(points, ax=axes, label="redshift")
+    axes.invert_xaxis()
+    axes.set_xlabel(r"$M_{W1}$ (AB mag)")
+    axes.set_ylabel(r"$\log_{10}(M_*/M_\odot)$ (astropy-smass)")
+    models = table.meta.get("smass_models", [])
+    axes.set_title(f"H-ATLAS GAMA fields: {good.sum()} galaxies\nmodel: "
+                   f"{', '.join(map(str, models))}", fontsize=9)
+    figure.tight_layout()
+    atomic_write(png, lambda handle: figure.savefig(handle, format="png", dpi=120),
+                 overwrite=overwrite)
+    return True
+
+
+# -- models ---------------------------------------------------------------------------------
+def run_models(args):
+    from .bundle import available_models, load_model
+
+    if args.bundles:
+        entries = [(str(path), load_model(path)) for path in args.bundles]
+    else:
+        entries = [(name, load_model(path)) for name, path in available_models().items()]
+        if not entries:
+            print("no models are installed; describe a bundle file with "
+                  "`astropy-smass models PATH`")
+            return 0
+    rows = [("name", "bands", "held-out RMS", "correction")]
+    for _, model in entries:
+        rms = model.metadata.get("scores", {}).get("heldout_rms_dex")
+        correction = "none"
+        if model.correction is not None:
+            provenance = model.correction.provenance
+            correction = (f"{provenance.get('catalogue', 'fitted')} (degree "
+                          f"{provenance.get('degree', len(model.correction.coefficients) - 1)})")
+        rows.append((model.name, " ".join(model.bands),
+                     f"{rms:.3f} dex" if rms is not None else "-", correction))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return 0
+
+
+# -- tap ------------------------------------------------------------------------------------
+def run_tap(args):
+    from .io import read_table, write_table
+    from .vo import annotate_tap, send_to_topcat
+
+    if args.output is None and not args.samp:
+        raise CommandError("tap needs OUT (- for standard output), --samp, or both")
+    _check_output(args.output, args.format, args.overwrite)
+    kwargs = _predict_kwargs(args)
+    for key in ("redshift", "distance"):
+        if kwargs[key] is None:
+            del kwargs[key]  # let annotate_tap find the redshift column
+    uploads = {name: read_table(path)
+               for name, path in _mapping(args.upload, "--upload").items()}
+    if args.prefix:
+        kwargs["prefix"] = args.prefix
+    table = annotate_tap(args.url, args.adql, maxrec=args.maxrec, async_=args.async_,
+                         timeout=args.timeout, progress=_progress(), uploads=uploads or None,
+                         **kwargs)
+    if args.output is not None:
+        write_table(table, args.output, args.format, overwrite=args.overwrite)
+    if args.samp:
+        send_to_topcat(table, hub=args.hub, timeout=max(args.timeout, 10.0))
+        print(f"{PROG}: sent {len(table)} rows to TOPCAT", file=sys.stderr)
+    return 0
+
+
+# -- entry point ----------------------------------------------------------------------------
+def main(argv=None):
+    """Run the command; returns the exit status (0 success, 1 error, 2 bad usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            return args.run(args)
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:
+            # The reader of standard output went away (`... | head`): stop quietly.
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            return 1
+        except Exception as exc:
+            if args.traceback or not isinstance(exc, _known_errors()):
+                if not args.traceback:
+                    print(f"{PROG}: error: {type(exc).__name__}: {_message(exc)} (a bug? run "
+                          "with --traceback and report it)", file=sys.stderr)
+                    return 1
+                raise
+            print(f"{PROG}: error: {_message(exc)}", file=sys.stderr)
+            return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

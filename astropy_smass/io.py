@@ -1,0 +1,545 @@
+"""Reading and writing tables, with units, UCDs and provenance that VO tools understand.
+
+`write_table` writes VOTable, FITS, ECSV, CSV, HDF5 or Parquet, chosen by the file
+extension or explicitly, to a file (atomically: through a temporary file that is
+renamed, so a failed write leaves nothing behind) or to standard output (``-``).
+`read_table` reads any of those, from a file or standard input.
+
+Units in VOTable and FITS follow the IVOA VOUnits 1.0 Recommendation (2014), which
+is what TOPCAT, STILTS and other VO tools expect. Astropy's logarithmic units have no
+VOUnit form, so they are written with the spec's functions (its Table 8): a log
+stellar mass in ``dex(solMass)`` becomes ``log(solMass)``, meaning log10(M / 1 solMass).
+``dex`` itself is not a VOUnits known unit and, unquoted, would parse as deci-``ex``;
+a difference of logarithms (an error in dex) is therefore written as the quoted
+unknown unit ``'dex'`` (VOUnits section 2.11) in VOTable, and as ``dex`` in FITS, whose
+unit syntax has no quoting. `read_table` turns both back into astropy's
+``dex(solMass)`` and ``dex``. ECSV, HDF5 and Parquet keep astropy's own unit strings
+and metadata unchanged.
+
+Column descriptions and UCDs (``column.info.description`` and
+``column.info.meta['ucd']``) become VOTable ``DESCRIPTION``/``ucd`` and FITS
+``TCOMMn``/``TUCDn``; the prediction's provenance (the ``smass_*`` items of
+``table.meta``) becomes VOTable ``INFO`` elements and ``SMASS*`` FITS header keywords.
+"""
+
+import contextlib
+import json
+import re
+import shutil
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+from astropy.table import Column, MaskedColumn, QTable, Table
+
+from .bundle import atomic_write
+
+__all__ = ["FORMATS", "TableReadError", "guess_format", "read_table", "write_table",
+           "vo_unit_string", "unit_from_vo", "provenance_items"]
+
+#: Supported formats and the file extensions that select them.
+FORMATS = {
+    "votable": (".vot", ".votable", ".xml"),
+    "fits": (".fits", ".fit", ".fts", ".fits.gz"),
+    "ecsv": (".ecsv",),
+    "csv": (".csv",),
+    "hdf5": (".hdf5", ".h5", ".hdf"),
+    "parquet": (".parquet", ".pq"),
+}
+
+_ASTROPY_FORMAT = {"votable": "votable", "fits": "fits", "ecsv": "ascii.ecsv",
+                   "csv": "ascii.csv", "hdf5": "hdf5", "parquet": "parquet"}
+_MODULE_FOR = {"hdf5": "h5py", "parquet": "pyarrow"}
+
+#: FITS header keywords for the provenance items of ``table.meta``.
+_FITS_KEYWORDS = {
+    "smass_version": ("SMASSVER", "astropy-smass version"),
+    "smass_model": ("SMASSMOD", "model (auto: best usable model per galaxy)"),
+    "smass_models": ("SMASSMDS", "models used"),
+    "smass_uncertainty": ("SMASSUNC", "uncertainty propagation"),
+    "smass_correction": ("SMASSCOR", "residual-bias correction per model"),
+    "smass_intrinsic_scatter_dex": ("SMASSSCT", "intrinsic scatter per model (dex)"),
+    "smass_out_of_domain": ("SMASSOOD", "galaxies outside the training domain"),
+    "smass_band_columns": ("SMASSBND", "band columns used"),
+    "smass_error_columns": ("SMASSERR", "error columns used"),
+    "smass_flag_bits": ("SMASSFLG", "smass_flag bits"),
+    "smass_mc": ("SMASSMC", "Monte Carlo draws and seed"),
+    "smass_cosmology": ("SMASSCOS", "cosmology for distances from redshifts"),
+    "smass_redshift_column": ("SMASSZ", "redshift column"),
+    "smass_tap_url": ("SMASSTAP", "TAP service queried"),
+    "smass_adql": ("SMASSQRY", "ADQL query"),
+    "smass_truncated": ("SMASSTRN", "TAP result truncated by a row limit"),
+}
+_FITS_META = {keyword: key for key, (keyword, _) in _FITS_KEYWORDS.items()}
+
+
+class TableReadError(ValueError):
+    """A file or stream could not be read as a table (missing, empty or malformed)."""
+
+
+# -- units ----------------------------------------------------------------------------------
+def vo_unit_string(unit, fits=False):
+    """The VOUnits string for an astropy unit.
+
+    Parameters
+    ----------
+    unit : `~astropy.units.UnitBase` or None
+    fits : bool
+        Write for a FITS header, where unknown units cannot be quoted.
+
+    Returns
+    -------
+    str or None
+        ``log(solMass)`` for ``dex(solMass)``; ``'dex'`` (``dex`` for FITS) for
+        ``dex``; ``mag`` for astropy's magnitude units; the VOUnit string of any
+        other unit, or astropy's own string where none exists.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> vo_unit_string(u.dex(u.Msun))
+    'log(solMass)'
+    >>> vo_unit_string(u.dex)
+    "'dex'"
+    >>> vo_unit_string(u.Msun)
+    'solMass'
+    """
+    if unit is None:
+        return None
+    if isinstance(unit, u.UnrecognizedUnit):
+        return unit.name
+    dex = "dex" if fits else "'dex'"
+    if isinstance(unit, u.DexUnit):
+        physical = unit.physical_unit
+        if physical == u.dimensionless_unscaled:
+            return dex
+        return f"log({vo_unit_string(physical, fits)})"
+    if isinstance(unit, u.MagUnit):
+        return "mag"
+    if unit == u.dex:
+        return dex
+    if unit == u.dimensionless_unscaled:
+        return ""
+    try:
+        return unit.to_string("fits" if fits else "vounit")
+    except ValueError:
+        return unit.to_string()
+
+
+_LOG_UNIT = re.compile(r"^\s*log\s*\((.+)\)\s*$")
+
+
+def unit_from_vo(unit):
+    """The astropy unit for a VOUnits (or FITS) string, the inverse of `vo_unit_string`.
+
+    Parameters
+    ----------
+    unit : str, `~astropy.units.UnitBase` or None
+
+    Returns
+    -------
+    `~astropy.units.UnitBase` or None
+        ``log(X)`` becomes ``dex(X)``, ``'dex'`` and ``dex`` become ``dex``; any other
+        recognised unit is returned as parsed; an unrecognisable one unchanged (as an
+        `~astropy.units.UnrecognizedUnit`).
+    """
+    if unit is None:
+        return None
+    if not isinstance(unit, str):
+        if getattr(unit, "name", None) == "dex":
+            # astropy's VOUnit parser makes an unknown unit of the quoted 'dex'.
+            return u.dex
+        if not isinstance(unit, u.UnrecognizedUnit):
+            return unit
+        unit = unit.name
+    text = unit.strip()
+    if text in ("'dex'", "dex"):
+        return u.dex
+    match = _LOG_UNIT.match(text)
+    if match:
+        inner = unit_from_vo(match.group(1))
+        if inner is not None and not isinstance(inner, u.UnrecognizedUnit):
+            return u.dex(inner)
+    for fmt in ("vounit", "fits", "cds", None):
+        with contextlib.suppress(ValueError):
+            return u.Unit(text, format=fmt)
+    return u.Unit(text, parse_strict="silent")
+
+
+def _restore_units(table):
+    for col in table.itercols():
+        unit = getattr(col, "unit", None)
+        if unit is not None:
+            new = unit_from_vo(unit)
+            if new is not unit and not isinstance(new, u.UnrecognizedUnit):
+                col.unit = new
+    return table
+
+
+# -- provenance -----------------------------------------------------------------------------
+def provenance_items(meta):
+    """The provenance of a table's ``meta`` as ``(key, text)`` pairs.
+
+    Items whose key starts with ``smass_`` are written in full; structured values
+    (dicts, lists) as JSON.
+    """
+    items = []
+    for key, value in meta.items():
+        if not str(key).startswith("smass_"):
+            continue
+        items.append((str(key), value if isinstance(value, str) else
+                      json.dumps(value, default=_json_default)))
+    return items
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def _decode_provenance(key, text):
+    if not isinstance(text, str):
+        return text
+    if text[:1] in "[{" or text in ("null", "true", "false") or re.fullmatch(
+            r"-?\d+(\.\d*)?([eE][-+]?\d+)?", text):
+        with contextlib.suppress(ValueError):
+            return json.loads(text)
+    return text
+
+
+# -- formats --------------------------------------------------------------------------------
+def guess_format(path, format=None):
+    """The format name for ``path`` (its extension), or ``format`` checked.
+
+    Raises
+    ------
+    ValueError
+        For an unknown format or an extension that does not say.
+    """
+    if format is not None:
+        key = str(format).lower()
+        key = {"vot": "votable", "xml": "votable", "fit": "fits", "h5": "hdf5",
+               "ascii.ecsv": "ecsv", "ascii.csv": "csv"}.get(key, key)
+        if key not in FORMATS:
+            raise ValueError(f"unknown table format {format!r}; choose one of "
+                             f"{', '.join(FORMATS)}")
+        return key
+    name = str(path).lower()
+    for key, extensions in FORMATS.items():
+        if name.endswith(extensions):
+            return key
+    raise ValueError(f"cannot tell the table format of {str(path)!r} from its extension; "
+                     f"give it (format=/--format) as one of {', '.join(FORMATS)}")
+
+
+def _require(format):
+    module = _MODULE_FOR.get(format)
+    if module is None:
+        return
+    try:
+        __import__(module)
+    except ImportError as exc:
+        raise ValueError(f"{format} files need the optional package {module} "
+                         f"(pip install {module})") from exc
+
+
+_MAGIC = [(b"SIMPLE  =", "fits"), (b"# %ECSV", "ecsv"), (b"PAR1", "parquet"),
+          (b"\x89HDF\r\n\x1a\n", "hdf5")]
+
+
+def _sniff(head):
+    for magic, format in _MAGIC:
+        if head.startswith(magic):
+            return format
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"<?xml") or text[:9].upper().startswith(b"<VOTABLE"):
+        return "votable"
+    return None
+
+
+# -- writing --------------------------------------------------------------------------------
+def write_table(table, path_or_dash, format=None, overwrite=False):
+    """Write a table, atomically, keeping units, descriptions, UCDs and provenance.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table` or `~astropy.table.QTable`
+    path_or_dash : path-like or ``"-"``
+        Destination; ``"-"`` writes to standard output.
+    format : str, optional
+        One of ``votable``, ``fits``, ``ecsv``, ``csv``, ``hdf5``, ``parquet``;
+        default from the extension (VOTable for standard output).
+    overwrite : bool
+        Replace an existing file; otherwise `FileExistsError`.
+
+    Raises
+    ------
+    FileExistsError
+        If the file exists and ``overwrite`` is false (nothing is written).
+    ValueError
+        For an unknown format or a missing optional package (h5py, pyarrow).
+    """
+    to_stdout = str(path_or_dash) == "-"
+    format = guess_format(path_or_dash, format if format or not to_stdout else "votable")
+    _require(format)
+    writer = _WRITERS[format]
+    if to_stdout:
+        with tempfile.TemporaryDirectory(prefix="astropy-smass-") as tmp:
+            path = Path(tmp) / f"out.{format}"
+            writer(table, path)
+            out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else sys.stdout
+            sys.stdout.flush()
+            with open(path, "rb") as handle:
+                shutil.copyfileobj(handle, out)
+            out.flush()
+        return
+    path = Path(path_or_dash)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"cannot write {path}: folder {path.parent} does not exist")
+    atomic_write(path, lambda tmp: writer(table, Path(tmp)), overwrite=overwrite, mode=None)
+
+
+def _write_votable(table, path):
+    from .vo import to_votable
+
+    votable = to_votable(table)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # W50 for the VOUnit strings we chose on purpose
+        votable.to_xml(str(path))
+
+
+def _write_fits(table, path):
+    from astropy.io import fits
+
+    plain, units = _plain_copy(table, fits=True)
+    hdu = fits.table_to_hdu(plain, character_as_bytes=True)
+    with warnings.catch_warnings():
+        # Long values go on CONTINUE cards; astropy warns when it shortens their comment.
+        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+        _fill_fits_header(hdu.header, table, plain.colnames, units)
+        hdu.writeto(path, overwrite=True)
+
+
+def _fill_fits_header(header, table, colnames, units):
+    for index, name in enumerate(colnames, start=1):
+        col = table[name]
+        unit = units.get(name)
+        if unit:
+            header[f"TUNIT{index}"] = unit
+        description = col.info.description
+        if description:
+            header[f"TCOMM{index}"] = _ascii(description)
+        ucd = (col.info.meta or {}).get("ucd")
+        if ucd:
+            header[f"TUCD{index}"] = ucd
+    for key, text in provenance_items(table.meta):
+        keyword, comment = _FITS_KEYWORDS.get(key, (None, None))
+        if keyword:
+            header[keyword] = (_ascii(text), comment)
+    for key, value in table.meta.items():
+        key = str(key)
+        if (not key.startswith("smass_") and re.fullmatch(r"[A-Za-z0-9_-]{1,8}", key)
+                and isinstance(value, (str, int, float, bool, np.number))
+                and key.upper() not in header):
+            with contextlib.suppress(ValueError):
+                header[key.upper()] = _ascii(value) if isinstance(value, str) else value
+
+
+def _ascii(text):
+    return str(text).encode("ascii", "replace").decode("ascii")
+
+
+def _fixed_strings(table):
+    """A shallow copy in which object columns of strings (VOTable arraysize="*") are str."""
+    copy = Table(table, copy=False)
+    for name in copy.colnames:
+        col = copy[name]
+        if getattr(col, "dtype", None) is None or col.dtype.kind != "O":
+            continue
+        mask = np.ma.getmaskarray(col)
+        values = [v for v, m in zip(np.ma.getdata(col), mask) if not m]
+        if not all(isinstance(v, (str, bytes)) for v in values):
+            continue  # not strings: leave it to the writer (which may refuse it)
+        text = np.array(["" if m else (v.decode() if isinstance(v, bytes) else v)
+                         for v, m in zip(np.ma.getdata(col), mask)], dtype=str)
+        new = MaskedColumn(text, mask=mask) if mask.any() else Column(text)
+        new.info.description = col.info.description
+        new.info.meta = dict(col.info.meta or {})
+        new.info.meta.pop("_votable_arraysize", None)
+        copy.replace_column(name, new)
+    return copy
+
+
+def _plain_copy(table, fits=False):
+    """A `Table` sharing the data, with no units, and the VOUnit string of each column."""
+    plain = _fixed_strings(table) if fits else Table(table, copy=False)
+    plain.meta = {}
+    units = {}
+    for name in plain.colnames:
+        col = plain[name]
+        units[name] = vo_unit_string(col.unit, fits=fits) if col.unit is not None else None
+        col.unit = None
+    return plain, units
+
+
+def _astropy_writer(format, **options):
+    def write(table, path):
+        table = _fixed_strings(table)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=u.UnitsWarning)
+            table.write(path, format=_ASTROPY_FORMAT[format], overwrite=True, **options)
+    return write
+
+
+_WRITERS = {
+    "votable": _write_votable,
+    "fits": _write_fits,
+    "ecsv": _astropy_writer("ecsv"),
+    "csv": _astropy_writer("csv"),
+    "hdf5": _astropy_writer("hdf5", path="data", serialize_meta=True),
+    "parquet": _astropy_writer("parquet"),
+}
+
+
+# -- reading --------------------------------------------------------------------------------
+def read_table(path_or_dash, format=None):
+    """Read a table from a file or standard input.
+
+    Parameters
+    ----------
+    path_or_dash : path-like or ``"-"``
+        Source; ``"-"`` reads standard input (its format is recognised from the
+        content, VOTable if it cannot be).
+    format : str, optional
+        As for `write_table`; default from the content or the extension, then any
+        format astropy can identify.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        VO unit strings turned back into astropy units (``log(solMass)`` into
+        ``dex(solMass)``); FITS ``TCOMMn``/``TUCDn`` into descriptions and UCDs;
+        VOTable ``INFO`` and ``SMASS*`` FITS keywords into ``meta``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    TableReadError
+        If it cannot be read as a table; the message is one line.
+    """
+    if str(path_or_dash) == "-":
+        stream = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
+        data = stream.read()
+        if isinstance(data, str):
+            data = data.encode()
+        if not data.strip():
+            raise TableReadError("standard input is empty: no table to read")
+        format = guess_format("-", format) if format else (_sniff(data[:64]) or "votable")
+        with tempfile.TemporaryDirectory(prefix="astropy-smass-") as tmp:
+            path = Path(tmp) / f"stdin.{format}"
+            path.write_bytes(data)
+            return _read_path(path, format, "standard input")
+    path = Path(path_or_dash)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if path.is_dir():
+        raise TableReadError(f"{path} is a folder, not a table file")
+    if format is not None:
+        format = guess_format(path, format)
+    else:
+        with open(path, "rb") as handle:
+            format = _sniff(handle.read(64))
+        if format is None:
+            with contextlib.suppress(ValueError):
+                format = guess_format(path)
+    return _read_path(path, format, str(path))
+
+
+def _read_path(path, format, label):
+    if format is not None:
+        _require(format)
+    try:
+        with warnings.catch_warnings():
+            # Unit strings astropy cannot parse (log(solMass)) are repaired below.
+            warnings.filterwarnings("ignore", category=u.UnitsWarning)
+            warnings.filterwarnings("ignore", message=".*[Ii]nvalid unit string.*")
+            if format == "votable":
+                table = _read_votable(path)
+            elif format == "fits":
+                table = _read_fits(path)
+            elif format is None:
+                table = Table.read(path)
+            else:
+                table = Table.read(path, format=_ASTROPY_FORMAT[format])
+    except TableReadError:
+        raise
+    except Exception as exc:  # the readers raise many types; all mean "unreadable"
+        what = f"a {format} table" if format else "a table in any known format"
+        raise TableReadError(f"{label} is not {what}: {_one_line(exc)}") from exc
+    if isinstance(table, QTable):
+        table = Table(table)
+    return _restore_units(table)
+
+
+def _one_line(exc):
+    text = " ".join(str(exc).split())
+    text = text if text else type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _read_votable(path):
+    from astropy.io.votable import parse
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        votable = parse(str(path), verify="ignore")
+    tables = list(votable.iter_tables())
+    if not tables:
+        raise TableReadError(f"{path} is a VOTable without a TABLE")
+    element = tables[0]
+    table = element.to_table(use_names_over_ids=True)
+    for col in table.itercols():
+        if col.info.description:  # undo the line wrapping of DESCRIPTION elements
+            col.info.description = " ".join(col.info.description.split())
+    infos = list(votable.infos)
+    for resource in votable.resources:
+        infos.extend(resource.infos)
+    infos.extend(element.infos)
+    for info in infos:
+        if info.name and info.name.startswith("smass_"):
+            table.meta[info.name] = _decode_provenance(info.name, info.value)
+    return table
+
+
+def _read_fits(path):
+    from astropy.io import fits
+    from astropy.io.fits.verify import VerifyWarning
+
+    warnings.simplefilter("ignore", VerifyWarning)  # a broken file raises below anyway
+    with fits.open(path) as hdul:
+        index = next((i for i, hdu in enumerate(hdul)
+                      if isinstance(hdu, (fits.BinTableHDU, fits.TableHDU))), None)
+        if index is None:
+            raise TableReadError(f"{path} is a FITS file without a table extension")
+        header = hdul[index].header
+        table = Table.read(hdul, hdu=index)
+    for number, name in enumerate(table.colnames, start=1):
+        col = table[name]
+        if f"TCOMM{number}" in header and not col.info.description:
+            col.info.description = header[f"TCOMM{number}"]
+        if f"TUCD{number}" in header:
+            col.info.meta = {**(col.info.meta or {}), "ucd": header[f"TUCD{number}"]}
+    for keyword, key in _FITS_META.items():
+        if keyword in table.meta:
+            table.meta[key] = _decode_provenance(key, table.meta.pop(keyword))
+    for keyword in [k for k in table.meta if re.fullmatch(r"T(COMM|UCD)\d+", str(k))]:
+        del table.meta[keyword]
+    return table
+

@@ -1,0 +1,300 @@
+"""Table writing and reading: formats, VO units, UCDs, provenance, atomic files."""
+
+import io
+import sys
+import warnings
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.table import Table
+
+from astropy_smass.datasets import load_demo, read_hatlas_text
+from astropy_smass.io import (
+    FORMATS,
+    TableReadError,
+    guess_format,
+    read_table,
+    unit_from_vo,
+    vo_unit_string,
+    write_table,
+)
+from astropy_smass.vo import to_votable
+
+try:
+    from . import services as svc
+except ImportError:
+    import services as svc
+
+EXTENSION = {"votable": "vot", "fits": "fits", "ecsv": "ecsv", "csv": "csv", "hdf5": "h5",
+             "parquet": "parquet"}
+OPTIONAL = {"hdf5": "h5py", "parquet": "pyarrow"}
+
+
+@pytest.fixture(scope="module")
+def annotated(toy_model):
+    """The first 300 demo galaxies with toy-model masses (some NaN, flagged)."""
+    table = Table(load_demo()[:300])
+    return table.smass.annotate(toy_model, redshift="redshift")
+
+
+def _values(column):
+    data = np.ma.filled(np.ma.asarray(getattr(column, "value", column), dtype=float), np.nan)
+    return np.asarray(data)
+
+
+# -- units ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("unit, fits_header, expected", [
+    (u.dex(u.Msun), False, "log(solMass)"),
+    (u.dex(u.Msun), True, "log(solMass)"),
+    (u.dex, False, "'dex'"),
+    (u.dex, True, "dex"),
+    (u.Msun, False, "solMass"),
+    (u.mJy, False, "mJy"),
+    (u.ABmag, False, "mag"),
+])
+def test_vo_unit_string(unit, fits_header, expected):
+    assert vo_unit_string(unit, fits=fits_header) == expected
+
+
+@pytest.mark.parametrize("unit", [u.dex(u.Msun), u.dex, u.Msun, u.mJy, u.dex(u.Lsun)])
+def test_unit_from_vo_inverts(unit):
+    for fits_header in (False, True):
+        assert unit_from_vo(vo_unit_string(unit, fits=fits_header)) == unit
+
+
+def test_vo_strings_are_vounits_syntax():
+    # log() is a VOUnits function and solMass a known unit; astropy parses the inside.
+    assert u.Unit("solMass", format="vounit") == u.Msun
+    # Quoted 'dex' is a VOUnits unknown unit. astropy reads it as a new unit named dex,
+    # or (once an unquoted "dex" was parsed in the session) as an unrecognised "'dex'":
+    # both are turned back into astropy's dex.
+    parsed = u.Unit("'dex'", format="vounit", parse_strict="silent")
+    assert parsed.to_string() in ("dex", "'dex'")
+    assert unit_from_vo(parsed) == u.dex
+    assert unit_from_vo(u.UnrecognizedUnit("'dex'")) == u.dex
+
+
+# -- formats --------------------------------------------------------------------------------
+@pytest.mark.parametrize("format", list(FORMATS))
+def test_round_trip(annotated, tmp_path, format):
+    if format in OPTIONAL:
+        pytest.importorskip(OPTIONAL[format])
+    path = tmp_path / f"out.{EXTENSION[format]}"
+    write_table(annotated, path)
+    back = read_table(path)
+    assert len(back) == len(annotated)
+    assert list(np.asarray(back["id"]).astype(str)) == list(np.asarray(annotated["id"]))
+    np.testing.assert_array_equal(_values(back["logmstar"]), _values(annotated["logmstar"]))
+    np.testing.assert_array_equal(np.asarray(back["smass_flag"]),
+                                  np.asarray(annotated["smass_flag"]))
+    masked = np.ma.getmaskarray(annotated["WISE4"])
+    assert masked.any()
+    assert np.isnan(_values(back["WISE4"])[masked]).all()
+    if format == "csv":
+        return  # plain CSV has no units or metadata
+    assert back["logmstar"].unit == u.dex(u.Msun)
+    assert back["logmstar_err"].unit == u.dex
+    assert back["FUV"].unit == u.mJy
+    assert back["logmstar"].info.meta["ucd"] == "phys.mass"
+    assert back["smass_flag"].info.meta["ucd"] == "meta.code.qual"
+    assert back["logmstar_err"].info.description == annotated["logmstar_err"].info.description
+    assert back.meta["smass_models"] == ["toy"]
+    assert back.meta["smass_uncertainty"] == "analytic"
+    assert back.meta["smass_band_columns"] == annotated.meta["smass_band_columns"]
+
+
+def test_votable_fields_and_infos(annotated):
+    votable = to_votable(annotated)
+    fields = {f.name: f for f in votable.get_first_table().fields}
+    assert fields["logmstar"].ucd == "phys.mass"
+    assert fields["logmstar_err"].ucd == "stat.error;phys.mass"
+    assert str(fields["logmstar"].unit) == "log(solMass)"
+    assert str(fields["logmstar_err"].unit) == "'dex'"
+    infos = {info.name: info.value for info in votable.resources[0].infos}
+    assert infos["smass_model"] == "toy"
+    assert infos["smass_uncertainty"] == "analytic"
+    # The table itself keeps astropy's units.
+    assert annotated["logmstar"].unit == u.dex(u.Msun)
+
+
+def test_fits_header_keywords(annotated, tmp_path):
+    path = tmp_path / "out.fits"
+    write_table(annotated, path)
+    header = fits.getheader(path, 1)
+    index = annotated.colnames.index("logmstar") + 1
+    assert header[f"TUNIT{index}"] == "log(solMass)"
+    assert header[f"TUCD{index}"] == "phys.mass"
+    assert header[f"TCOMM{index}"].startswith("log10 of the stellar mass")
+    assert header["SMASSMOD"] == "toy"
+    assert header["SMASSUNC"] == "analytic"
+
+
+def test_plain_astropy_reads_vo_units(annotated, tmp_path):
+    """What astropy alone makes of the files: values intact, units recognisable."""
+    write_table(annotated, tmp_path / "out.vot")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = Table.read(tmp_path / "out.vot", format="votable")
+    assert plain["logmstar"].unit.to_string() == "log(solMass)"
+    assert plain["logmstar_err"].unit.to_string() in ("dex", "'dex'")
+    np.testing.assert_array_equal(_values(plain["logmstar"]), _values(annotated["logmstar"]))
+
+
+def test_refuses_to_overwrite(annotated, tmp_path):
+    path = tmp_path / "out.ecsv"
+    path.write_text("precious")
+    with pytest.raises(FileExistsError, match="overwrite"):
+        write_table(annotated, path)
+    assert path.read_text() == "precious"
+    write_table(annotated, path, overwrite=True)
+    assert len(read_table(path)) == len(annotated)
+
+
+def test_no_partial_file_on_failure(tmp_path):
+    table = Table({"a": [1, 2]})
+    table["bad"] = np.array([{"x": 1}, {"y": 2}], dtype=object)  # FITS cannot hold objects
+    with pytest.raises(Exception):  # noqa: B017 (whatever the writer raises)
+        write_table(table, tmp_path / "out.fits")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name, format, expected", [
+    ("a.vot", None, "votable"), ("a.xml", None, "votable"), ("a.fits.gz", None, "fits"),
+    ("a.h5", None, "hdf5"), ("a.pq", None, "parquet"), ("a.txt", "ecsv", "ecsv"),
+    ("-", "VOT", "votable")])
+def test_guess_format(name, format, expected):
+    assert guess_format(name, format) == expected
+
+
+def test_guess_format_errors():
+    with pytest.raises(ValueError, match="extension"):
+        guess_format("table.txt")
+    with pytest.raises(ValueError, match="unknown table format"):
+        guess_format("table.vot", "excel")
+
+
+@pytest.mark.parametrize("content", [
+    b"<?xml version='1.0'?><VOTABLE version='1.4'><RESOURCE><TABLE><FIELD name='a' "
+    b"datatype='double'/><DATA><TABLEDATA><TR><TD>1</TD></TR>",
+    b"<?xml version='1.0'?><VOTABLE version='1.4'><RESOURCE></RESOURCE></VOTABLE>",
+    b"SIMPLE  =                    T / not really\x00\x01",
+])
+def test_malformed_files(tmp_path, content):
+    path = tmp_path / "bad.vot"
+    path.write_bytes(content)
+    with pytest.raises(TableReadError) as info:
+        read_table(path)
+    assert "\n" not in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        read_table(tmp_path / "nothing.fits")
+
+
+class _Stream:
+    """A text stream with a binary buffer, like sys.stdin/sys.stdout."""
+
+    def __init__(self, data=b""):
+        self.buffer = io.BytesIO(data)
+
+    def flush(self):
+        pass
+
+
+@pytest.mark.parametrize("format", ["votable", "fits", "ecsv"])
+def test_stdout_then_stdin(annotated, monkeypatch, format):
+    out = _Stream()
+    monkeypatch.setattr(sys, "stdout", out)
+    write_table(annotated, "-", format=None if format == "votable" else format)
+    data = out.buffer.getvalue()
+    if format == "votable":
+        assert data.lstrip().startswith(b"<?xml")
+    monkeypatch.setattr(sys, "stdin", _Stream(data))
+    back = read_table("-")  # format recognised from the content
+    assert len(back) == len(annotated)
+    assert back["logmstar"].unit == u.dex(u.Msun)
+
+
+def test_empty_stdin(monkeypatch):
+    monkeypatch.setattr(sys, "stdin", _Stream(b""))
+    with pytest.raises(TableReadError, match="empty"):
+        read_table("-")
+
+
+# -- demo catalogue -------------------------------------------------------------------------
+def test_demo_catalogue():
+    demo = load_demo()
+    assert len(demo) == 3618
+    assert demo["FUV"].unit == u.mJy
+    assert demo["redshift"].info.meta["ucd"] == "src.redshift"
+    # Missing values are masked, not shifted: PACS 70 um was never measured.
+    assert demo["PACS_blue"].mask.all()
+    assert demo["WISE4"].mask.sum() == 1397
+    assert any("Dobbels" in ref for ref in demo.meta["references"])
+
+
+def test_demo_catalogue_is_the_shared_file():
+    path = svc.REPO_ROOT.parent / "shared" / "data" / "hatlas_gama_fields.txt"
+    if not path.exists():
+        pytest.skip(f"{path} not present")
+    fresh, demo = read_hatlas_text(path), load_demo()
+    assert fresh.colnames == demo.colnames
+    for name in fresh.colnames[1:]:
+        mask = np.asarray(getattr(fresh[name], "mask", np.zeros(len(fresh), bool)))
+        np.testing.assert_array_equal(
+            mask, np.asarray(getattr(demo[name], "mask", np.zeros(len(demo), bool))))
+        np.testing.assert_array_equal(_values(fresh[name])[~mask], _values(demo[name])[~mask])
+
+
+# -- STILTS reads what we write ---------------------------------------------------------------
+def _stilts_meta(path):
+    out = svc.run_stilts("tpipe", f"in={path}",
+                         "cmd=keepcols 'logmstar logmstar_err smass_flag'",
+                         "cmd=meta Name Units UCD", "omode=out", "ofmt=csv-noheader").stdout
+    return {row.split(",")[0]: row.split(",")[1:] for row in out.split()}
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("format, err_unit", [("votable", "'dex'"), ("fits", "dex")])
+def test_stilts_sees_units_and_ucds(annotated, tmp_path, format, err_unit):
+    path = tmp_path / f"out.{EXTENSION[format]}"
+    write_table(annotated, path)
+    meta = _stilts_meta(path)
+    assert meta["logmstar"] == ["log(solMass)", "phys.mass"]
+    assert meta["logmstar_err"] == [err_unit, "stat.error;phys.mass"]
+    assert meta["smass_flag"] == ["", "meta.code.qual"]
+
+
+@pytest.mark.services
+def test_stilts_reads_ecsv(annotated, tmp_path):
+    path = tmp_path / "out.ecsv"
+    write_table(annotated, path)
+    count = svc.run_stilts("tpipe", f"in={path}", "ifmt=ecsv", "omode=count").stdout
+    assert count.split() == ["columns:", str(len(annotated.colnames)), "rows:",
+                             str(len(annotated))]
+    meta = _stilts_meta(path)
+    assert meta["logmstar"][1] == "phys.mass"
+
+
+def test_votable_ids_are_unique(annotated, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    table = annotated.copy()
+    table["smass_model"] = "toy"  # a column with the name of a provenance item
+    table.meta["smass_model"] = "toy"
+    write_table(table, tmp_path / "out.vot")
+    ids = [el.get("ID") for el in ET.parse(tmp_path / "out.vot").iter() if el.get("ID")]
+    assert len(ids) == len(set(ids))
+    assert read_table(tmp_path / "out.vot").meta["smass_model"] == "toy"
+
+
+def test_quoted_dex_survives_astropy_unit_state(annotated, tmp_path):
+    # Once astropy has parsed an unquoted "dex" as a VOUnit (any VOTable written by
+    # astropy itself says unit="dex"), it no longer parses the quoted 'dex'.
+    u.Unit("dex", format="vounit", parse_strict="silent")
+    write_table(annotated, tmp_path / "out.vot")
+    assert read_table(tmp_path / "out.vot")["logmstar_err"].unit == u.dex
