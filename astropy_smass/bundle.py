@@ -463,57 +463,80 @@ class _MagnitudePass:
     Features are linear in magnitudes, so the features themselves (for the range
     check), their whitened offsets from the training centre (for the Mahalanobis
     distance) and the network's standardised first layer are all affine maps of the
-    magnitudes: a block of rows costs two small matmuls on the magnitudes (checks,
-    hidden layer), the activation and a weighted sum, every intermediate in cache.
-    The feature columns are exact (the map has entries 0 and +-1, so each is one
-    rounded difference), so the range check agrees bit for bit with
-    `TrainingDomain.check` on `build_features`. Each row's result depends on that row
-    alone, not on the block it was computed in, so a table predicted in chunks
-    (streaming, Dask) gives the same numbers as in one go.
+    magnitudes: a block of rows costs three small matmuls on the magnitudes, the
+    activation and a weighted sum, every intermediate in cache. The feature columns
+    are exact (the map has entries 0 and +-1, so each is one rounded difference), so
+    the range check agrees bit for bit with `TrainingDomain.check` on `build_features`.
+    The whitening and the hidden layer act on magnitudes minus those of the training
+    centre, which keeps their sums small. Each row's result depends on that row alone,
+    not on the block it was computed in, so a table predicted in chunks (streaming,
+    Dask) gives the same numbers as in one go.
     """
 
     def __init__(self, model):
         network, domain = model.network, model.domain
         to_features = model._feature_matrix.T  # (n_bands, n_features)
         n_bands, n_features = to_features.shape
-        # Check columns: the features, padded with zeros to a multiple of 8 so that the
-        # range check's booleans can be OR-ed eight at a time as uint64, then the
-        # whitened features.
+        # Features padded with zero columns to a multiple of 8, so that the range
+        # check's booleans can be OR-ed eight at a time as uint64 words.
         width = (n_features + 7) // 8 * 8
-        checks = np.zeros((n_bands, width))
-        checks[:, :n_features] = to_features
+        self.feature_matrix = np.zeros((n_bands, width))
+        self.feature_matrix[:, :n_features] = to_features
         self.lower = np.full(width, -np.inf)
         self.upper = np.full(width, np.inf)
         self.lower[:n_features], self.upper[:n_features] = domain.feature_min, domain.feature_max
-        self.check_matrix = np.ascontiguousarray(
-            np.hstack([checks, to_features @ domain.whitening]))
-        self.whitened_offset = -domain.center @ domain.whitening
-        self.width, self.n_features = width, n_features
+        self.width, self.n_bands = width, n_bands
+        self.center = model.domain_center_magnitudes()
+        self.whitening_matrix = np.ascontiguousarray(to_features @ domain.whitening)
+        # The training centre in magnitudes need not map exactly onto domain.center.
+        self.whitened_offset = (self.center @ to_features - domain.center) @ domain.whitening
         self.max_distance = domain.max_distance
         self.hidden_matrix = np.ascontiguousarray(to_features @ network._w1)
+        self.hidden_bias = network._b1 + self.center @ self.hidden_matrix
         # d output / d magnitudes = act'(hidden) @ jacobian_matrix
         self.jacobian_matrix = np.ascontiguousarray(
             (self.hidden_matrix * network.weights_output).T)
         self.network = network
 
-    def _output(self, magnitudes, hidden=None):
-        """Hidden activations and network output of a block (at least two rows)."""
-        network = self.network
-        hidden = np.matmul(magnitudes, self.hidden_matrix, out=hidden)
-        hidden += network._b1
-        network._act(hidden)
+    def _work(self, rows):
+        """Work arrays for blocks of up to ``rows`` rows (bounds and biases tiled, so
+        that every elementwise operation runs on equal-shaped contiguous arrays)."""
+        return {
+            "centred": np.empty((rows, self.n_bands), order="F"),
+            "features": np.empty((rows, self.width)),
+            "lower": np.ascontiguousarray(np.broadcast_to(self.lower, (rows, self.width))),
+            "upper": np.ascontiguousarray(np.broadcast_to(self.upper, (rows, self.width))),
+            "below": np.empty((rows, self.width), bool),
+            "above": np.empty((rows, self.width), bool),
+            "whitened": np.empty((rows, self.whitening_matrix.shape[1])),
+            "whitened_offset": np.ascontiguousarray(
+                np.broadcast_to(self.whitened_offset, (rows, len(self.whitened_offset)))),
+            "hidden": np.empty((rows, self.hidden_matrix.shape[1])),
+            "hidden_bias": np.ascontiguousarray(
+                np.broadcast_to(self.hidden_bias, (rows, len(self.hidden_bias)))),
+        }
+
+    def _output(self, centred, work):
+        """Hidden activations and network output of a centred block (>= two rows)."""
+        rows = len(centred)
+        hidden = np.matmul(centred, self.hidden_matrix, out=work["hidden"][:rows])
+        hidden += work["hidden_bias"][:rows]
+        self.network._act(hidden)
         # einsum's own loop, not BLAS gemv, whose summation order depends on the
         # number of rows: every row's result is then independent of its block.
-        out = np.einsum("ij,j->i", hidden, network.weights_output)
-        out += network.bias_output
+        out = np.einsum("ij,j->i", hidden, self.network.weights_output)
+        out += self.network.bias_output
         return hidden, out
 
     def predict(self, magnitudes):
         """Raw network output for magnitudes (n, n_bands), no checks."""
-        out = np.empty(len(magnitudes))
-        for start in range(0, len(magnitudes), _BLOCK):
-            mags = magnitudes[start:start + _BLOCK]
-            out[start:start + _BLOCK] = self._output(_two_rows(mags))[1][:len(mags)]
+        n = len(magnitudes)
+        out = np.empty(n)
+        work = self._work(max(min(n, _BLOCK), 2))
+        for start in range(0, n, _BLOCK):
+            mags = _two_rows(magnitudes[start:start + _BLOCK])
+            centred = np.subtract(mags, self.center, out=work["centred"][:len(mags)])
+            out[start:start + _BLOCK] = self._output(centred, work)[1][:n - start]
         return out
 
     def run(self, magnitudes, usable, errors=None, gradient=False):
@@ -542,12 +565,8 @@ class _MagnitudePass:
         return raw, flags, error_norm
 
     def _blocks(self, magnitudes, usable, errors, gradient, raw, flags, error_norm):
-        n, width = len(magnitudes), self.width
-        # Work arrays reused by every block (at least two rows, see _two_rows).
-        size = max(min(n, _BLOCK), 2)
-        below, above = np.empty((size, width), bool), np.empty((size, width), bool)
-        checks_buffer = np.empty((size, self.check_matrix.shape[1]))
-        hidden_buffer = np.empty((size, self.hidden_matrix.shape[1]))
+        n = len(magnitudes)
+        work = self._work(max(min(n, _BLOCK), 2))
         out_of_range = np.int32(SmassFlag.OUT_OF_RANGE)
         out_of_distribution = np.int32(SmassFlag.OUT_OF_DISTRIBUTION)
         nonfinite, bad_error = np.int32(SmassFlag.NONFINITE), np.int32(SmassFlag.BAD_ERROR)
@@ -556,11 +575,22 @@ class _MagnitudePass:
             mags = magnitudes[block]
             rows = len(mags)
             padded = _two_rows(mags)
-            checks = np.matmul(padded, self.check_matrix, out=checks_buffer[:len(padded)])
-            checks = checks[:rows]
-            whitened = checks[:, width:]
-            whitened += self.whitened_offset
-            distance = np.sqrt(np.einsum("ij,ij->i", whitened, whitened))
+            size = len(padded)
+            # Range check on the exact features.
+            features = np.matmul(padded, self.feature_matrix, out=work["features"][:size])
+            below, above = work["below"][:size], work["above"][:size]
+            np.less(features, work["lower"][:size], out=below)
+            np.greater(features, work["upper"][:size], out=above)
+            below |= above
+            words = below[:rows].view(np.uint64)
+            outside = words[:, 0] != 0
+            for k in range(1, words.shape[1]):
+                outside |= words[:, k] != 0
+            # Mahalanobis distance, from magnitudes relative to the training centre.
+            centred = np.subtract(padded, self.center, out=work["centred"][:size])
+            whitened = np.matmul(centred, self.whitening_matrix, out=work["whitened"][:size])
+            whitened += work["whitened_offset"][:size]
+            distance = np.sqrt(np.einsum("ij,ij->i", whitened[:rows], whitened[:rows]))
             # A NaN or infinite magnitude makes the distance non-finite (so would an
             # overflow, hence the exact look at those rows).
             finite = np.isfinite(distance)
@@ -568,19 +598,10 @@ class _MagnitudePass:
                 finite[~finite] = np.isfinite(mags[~finite]).all(axis=1)
             usable_rows = usable[block]
             ok = usable_rows & finite
-            lo, hi = below[:rows], above[:rows]
-            np.less(checks[:, :width], self.lower, out=lo)
-            np.greater(checks[:, :width], self.upper, out=hi)
-            lo |= hi
-            words = lo.view(np.uint64)
-            outside = words[:, 0].copy()
-            for k in range(1, words.shape[1]):
-                outside |= words[:, k]
             far = distance > self.max_distance
-            flags[block] = (((outside != 0) & ok) * out_of_range
-                            + (far & ok) * out_of_distribution
+            flags[block] = ((outside & ok) * out_of_range + (far & ok) * out_of_distribution
                             + (usable_rows & ~finite) * nonfinite)
-            hidden, out = self._output(padded, hidden_buffer[:len(padded)])
+            hidden, out = self._output(centred, work)
             raw[block] = out[:rows]
             if gradient and errors is not None:
                 jac = (self.network._act_grad(hidden) @ self.jacobian_matrix)[:rows]

@@ -90,6 +90,25 @@ def _parse_unit(spec, what):
         raise ValueError(f"cannot understand unit {spec!r} given for {what}: {exc}") from exc
 
 
+def _isin(values, candidates):
+    """``np.isin(values, candidates)`` for a few candidate values such as the sentinels.
+
+    Sentinels are whole numbers and measured photometry almost never is, so only the
+    whole-numbered values are compared: a few times faster than `numpy.isin` on long
+    columns, with the same result.
+    """
+    candidates = np.asarray(candidates, dtype=float)
+    if not len(candidates) or not np.all(np.isfinite(candidates)
+                                         & (candidates == np.floor(candidates))):
+        return np.isin(values, candidates)
+    with np.errstate(invalid="ignore"):
+        hit = values == np.floor(values)
+    if hit.any():
+        index = np.flatnonzero(hit)
+        hit[index] = np.isin(values[index], candidates)
+    return hit
+
+
 def _nan_filled(values):
     """Array-like values with masked entries (masked arrays, columns, quantities) as NaN."""
     if isinstance(values, Masked) or np.ma.isMaskedArray(values):
@@ -195,7 +214,7 @@ def absolute_magnitudes(table, band_columns, error_columns=None, units=None, veg
 
     # Band-major storage, returned as (n, n_bands) views: each band's column is written
     # contiguously (a strided column write costs ~15 times more).
-    magnitudes = np.full((len(bands), n), np.nan).T
+    magnitudes = np.empty((len(bands), n)).T  # every band's column is written below
     errors = np.full((len(bands), n), np.nan).T if error_columns else None
     flags = np.zeros((len(bands), n), dtype=np.int32).T
     apparent = np.full(len(bands), kind == "apparent")
@@ -208,9 +227,9 @@ def absolute_magnitudes(table, band_columns, error_columns=None, units=None, veg
             unit = units.get(band, unit)
         column_kind = _kind_of_unit(unit, name, band)
         nonfinite = ~np.isfinite(values) & ~mask
-        missing = mask | np.isin(values, sentinels) if column_kind == "mag" else mask.copy()
+        missing = mask | _isin(values, sentinels) if column_kind == "mag" else mask.copy()
         if column_kind == "flux":
-            missing |= np.isin(values, sentinels[sentinels < 0])
+            missing |= _isin(values, sentinels[sentinels < 0])
             flux = (values * unit).to_value(u.Jy, _flux_equivalencies(band))
             nonpositive = np.isfinite(flux) & (flux <= 0) & ~missing
             flags[nonpositive, k] |= SmassFlag.NONPOSITIVE_FLUX
@@ -219,11 +238,14 @@ def absolute_magnitudes(table, band_columns, error_columns=None, units=None, veg
             mag[nonpositive] = np.nan
             apparent[k] = True
         else:
-            mag = values + (get_band(band).vega_to_ab if band in vega else 0.0)
+            # Straight into the band's (contiguous) column: no temporary copy.
+            mag = np.add(values, get_band(band).vega_to_ab if band in vega else 0.0,
+                         out=magnitudes[:, k])
         flags[nonfinite, k] |= SmassFlag.NONFINITE
         flags[missing, k] |= SmassFlag.MISSING_BAND
         mag[missing | nonfinite] = np.nan
-        magnitudes[:, k] = mag
+        if column_kind == "flux":
+            magnitudes[:, k] = mag
 
         if band in error_columns:
             err_name = error_columns[band]

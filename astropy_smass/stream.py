@@ -1,0 +1,598 @@
+"""Stellar masses for catalogues larger than memory: predict a file chunk by chunk.
+
+`predict_file` reads a FITS, Parquet or HDF5 table a block of rows at a time, runs
+`~astropy_smass.predict_table` on each block and appends the result to the output
+file, so peak memory depends on ``chunk_rows``, not on the length of the catalogue.
+Every galaxy's prediction depends on its own row alone, so the output is the same as
+predicting the whole table in memory (Monte Carlo uncertainties excepted: see
+`predict_file`).
+
+Reading follows astropy's own readers (`~astropy.table.Table.read`) row slice by row
+slice: units, descriptions, masks and mixin columns come back as they would from
+``Table.read(in_path)``, and the output is written the way ``Table.write`` writes it,
+so ``Table.read(out_path)`` gives the input columns and the prediction columns.
+"""
+
+import copy
+import gc
+import io
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from astropy.table import Column, Table, hstack, meta, serialize
+from astropy.utils.data_info import serialize_context_as
+
+from .accessor import predict_table
+from .bundle import atomic_write
+
+__all__ = ["predict_file", "format_of", "FORMATS", "DEFAULT_CHUNK_ROWS"]
+
+#: File formats `predict_file` streams, with the file-name suffixes that select them.
+FORMATS = {
+    "fits": (".fits", ".fit", ".fts"),
+    "parquet": (".parquet", ".parq", ".pq"),
+    "hdf5": (".hdf5", ".h5", ".he5", ".hdf"),
+}
+
+#: Rows per chunk by default: about 0.2 GB of working memory for 13 bands with errors.
+DEFAULT_CHUNK_ROWS = 250_000
+
+
+def format_of(path, format=None):
+    """The streaming format (a key of `FORMATS`) of a file, from ``format`` or its suffix."""
+    if format is not None:
+        if format not in FORMATS:
+            raise ValueError(f"unknown format {format!r}; predict_file streams "
+                             f"{', '.join(FORMATS)}")
+        return format
+    name = Path(path).name.lower()
+    for key, suffixes in FORMATS.items():
+        if name.endswith(suffixes):
+            return key
+    if name.endswith((".gz", ".bz2", ".xz", ".zip")):
+        raise ValueError(f"{path}: compressed files cannot be read a chunk at a time; "
+                         "decompress it first")
+    raise ValueError(f"cannot tell the format of {path} from its name; pass format= one of "
+                     f"{', '.join(FORMATS)} (suffixes: "
+                     f"{', '.join(s for v in FORMATS.values() for s in v)})")
+
+
+# -- readers: row slices as astropy tables ---------------------------------------------
+def _apply_header(table, header):
+    """Units, descriptions, meta and mixins from an astropy YAML header (HDF5, Parquet)."""
+    if header is None:
+        return table
+    table.meta = copy.deepcopy(header.get("meta", {}))  # mixin rebuilding consumes it
+    columns = {c["name"]: c for c in header["datatype"]}
+    for col in table.columns.values():
+        for attr in ("description", "format", "unit", "meta"):
+            if attr in columns.get(col.name, {}):
+                setattr(col, attr, columns[col.name][attr])
+    # astropy's own HDF5 and Parquet readers rebuild mixins (Quantity, Time,
+    # SkyCoord, masked columns) with this function; so do we, chunk by chunk.
+    return serialize._construct_mixins_from_columns(table)
+
+
+class _FitsReader:
+    """Row slices of a FITS binary table, decoded by astropy's FITS table reader.
+
+    The file is opened memory-mapped for each chunk and closed after it, so the
+    mapped pages of earlier chunks do not accumulate in the process's memory.
+    """
+
+    def __init__(self, path, hdu=None):
+        self.path = path
+        with fits.open(path, memmap=True) as hdul:
+            if hdu is None:
+                tables = [k for k, h in enumerate(hdul)
+                          if isinstance(h, (fits.BinTableHDU, fits.TableHDU))]
+                if not tables:
+                    raise ValueError(f"{path} has no table extension")
+                hdu = tables[0]
+            try:
+                table_hdu = hdul[hdu]
+            except (KeyError, IndexError) as exc:
+                raise ValueError(f"{path} has no HDU {hdu!r}") from exc
+            if not isinstance(table_hdu, (fits.BinTableHDU, fits.TableHDU)):
+                raise ValueError(f"HDU {hdu!r} of {path} is not a table")
+            heap = [c.name for c in table_hdu.columns if c.format.startswith(("P", "Q"))]
+            if heap:
+                raise ValueError(f"{path}: variable-length array columns "
+                                 f"({', '.join(heap)}) cannot be streamed")
+            self.hdu = hdu
+            self.n_rows = table_hdu.header["NAXIS2"]
+            self.kind = type(table_hdu)
+
+    def empty(self):
+        return self.read(0, 0)
+
+    def read(self, start, stop):
+        with fits.open(self.path, memmap=True) as hdul:
+            source = hdul[self.hdu]
+            part = self.kind(data=source.data[start:stop], header=source.header)
+            table = Table.read(part)
+            # Detach from the memory map before it is closed.
+            return table.copy(copy_data=True)
+
+
+class _ParquetReader:
+    """Record batches of a Parquet file, decoded as astropy's Parquet reader does."""
+
+    def __init__(self, path):
+        import pyarrow.parquet as pq
+
+        # No pre-buffering: otherwise pyarrow reads far ahead of the batch it decodes,
+        # and memory grows with the file instead of with one row group.
+        self.file = pq.ParquetFile(path, pre_buffer=False)
+        self.n_rows = self.file.metadata.num_rows
+        schema = self.file.schema_arrow
+        md = {k.decode(): v.decode() for k, v in (schema.metadata or {}).items()}
+        self.header = (meta.get_header_from_yaml(md["table_meta_yaml"].split("\n"))
+                       if "table_meta_yaml" in md else None)
+        self.names = schema.names
+        self.types = {name: schema.field(name).type for name in self.names}
+        self.string_dtypes = {}
+        for name, kind in self.types.items():
+            import pyarrow as pa
+
+            if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+                raise ValueError(f"{path}: variable-length list column {name!r} cannot be "
+                                 "streamed")
+            if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+                width = md.get(f"table::len::{name}") or self._longest(name)
+                self.string_dtypes[name] = f"U{max(int(width), 1)}"
+            elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+                width = md.get(f"table::len::{name}") or self._longest(name)
+                self.string_dtypes[name] = f"S{max(int(width), 1)}"
+
+    def _longest(self, name):
+        # No width recorded: one pass over this column alone, so that every chunk
+        # gets the same string width.
+        import pyarrow.compute as pc
+
+        longest = 0
+        for batch in self.file.iter_batches(columns=[name]):
+            lengths = pc.binary_length(batch.column(0))
+            longest = max(longest, pc.max(lengths).as_py() or 0)
+        return longest
+
+    def empty(self):
+        return self._table(self.file.schema_arrow.empty_table())
+
+    def chunks(self, chunk_rows):
+        for batch in self.file.iter_batches(batch_size=chunk_rows, use_threads=False):
+            yield self._table(batch)
+
+    def _table(self, batch):
+        # A record batch or a pyarrow table, decoded as astropy's Parquet reader does.
+        table = Table()
+        for name, array in zip(batch.schema.names, batch.columns):
+            values = array.to_numpy(zero_copy_only=False)
+            if name in self.string_dtypes:
+                values = values.astype(self.string_dtypes[name])
+            elif values.dtype == object:  # fixed-size lists
+                values = (np.stack(values) if len(values)
+                          else np.zeros((0, self.types[name].list_size)))
+            table.add_column(Column(values, name=name), copy=False)
+        return _apply_header(table, self.header)
+
+
+class _Hdf5Reader:
+    """Row slices of an astropy-layout HDF5 table (a compound dataset)."""
+
+    def __init__(self, path, dataset=None):
+        import h5py
+        from astropy.io.misc.hdf5 import _find_all_structured_arrays, meta_path
+
+        self.path = path
+        with h5py.File(path, "r") as handle:
+            if dataset is None:
+                found = _find_all_structured_arrays(handle)
+                if not found:
+                    raise ValueError(f"{path} holds no table (compound dataset)")
+                dataset = found[0]
+            if dataset not in handle or not isinstance(handle[dataset], h5py.Dataset):
+                raise ValueError(f"{path} has no dataset {dataset!r}")
+            dset = handle[dataset]
+            if dset.dtype.names is None or dset.ndim != 1:
+                raise ValueError(f"{path}:{dataset} is not a table (1-d compound dataset)")
+            self.dataset, self.n_rows = dataset, dset.shape[0]
+            if meta_path(dataset) in handle:
+                self.header = meta.get_header_from_yaml(
+                    h.decode("utf-8") for h in handle[meta_path(dataset)])
+            else:
+                self.header, self.attrs = None, dict(dset.attrs)
+
+    def empty(self):
+        return self.read(0, 0)
+
+    def read(self, start, stop):
+        import h5py
+
+        with h5py.File(self.path, "r") as handle:
+            table = Table(handle[self.dataset][start:stop], copy=False)
+        if self.header is None:
+            table.meta.update(self.attrs)
+            return table
+        return _apply_header(table, self.header)
+
+
+def _open_reader(path, fmt, hdu, dataset):
+    if fmt == "fits":
+        return _FitsReader(path, hdu)
+    if fmt == "parquet":
+        return _ParquetReader(path)
+    return _Hdf5Reader(path, dataset)
+
+
+def _chunks(reader, chunk_rows):
+    if hasattr(reader, "chunks"):
+        yield from reader.chunks(chunk_rows)
+        return
+    for start in range(0, reader.n_rows, chunk_rows):
+        yield reader.read(start, min(start + chunk_rows, reader.n_rows))
+
+
+# -- writers: the output table appended chunk by chunk --------------------------------
+def _encode(table, context):
+    with serialize_context_as(context):
+        return serialize.represent_mixins_as_columns(table)
+
+
+def _layout_probe(table):
+    """One row of ``table`` in which every masked column has a masked entry.
+
+    astropy serialises a masked column with its mask only when something is masked,
+    so a chunk without masked values would have another layout than one with. The
+    output's layout (schema, dtype, FITS TNULL) is fixed from this probe instead;
+    chunks without masked values get an all-False mask.
+    """
+    probe = table[:1].copy()
+    for col in probe.itercols():
+        if len(col) and getattr(col, "mask", None) is not None and np.ndim(col.mask):
+            col.mask[0] = True
+    return probe
+
+
+class _FitsWriter:
+    """A binary table whose header says the final row count; rows are appended raw."""
+
+    def __init__(self, handle, first, n_rows):
+        self.handle = handle
+        hdu = self._hdu(_layout_probe(first), header_meta=True)
+        header = hdu.header.copy()
+        header["NAXIS2"] = n_rows
+        self.formats = [(c.name, c.format) for c in hdu.columns]
+        self.row_bytes = header["NAXIS1"]
+        fits.PrimaryHDU().writeto(handle)
+        handle.write(header.tostring().encode("ascii"))
+        self.written = 0
+
+    @staticmethod
+    def _hdu(table, header_meta=False):
+        if header_meta:
+            table = table.copy(copy_data=False)
+            # FITS headers hold scalars: provenance dicts and lists go in as JSON.
+            table.meta = {k: (json.dumps(v) if isinstance(v, (dict, list, tuple)) else v)
+                          for k, v in table.meta.items()}
+        else:
+            table = table.copy(copy_data=False)
+            table.meta = {}
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Keyword name", fits.verify.VerifyWarning)
+            if not header_meta:  # warnings about the columns were given for the first chunk
+                warnings.simplefilter("ignore")
+            return fits.table_to_hdu(table)
+
+    def write(self, table):
+        hdu = self._hdu(table)
+        formats = [(c.name, c.format) for c in hdu.columns]
+        if formats != self.formats:
+            raise ValueError(f"chunk columns {formats} differ from the first chunk's "
+                             f"{self.formats}")
+        # astropy encodes the rows (scaling, nulls, booleans, strings); copy its bytes.
+        buffer = io.BytesIO()
+        fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(buffer)
+        encoded = buffer.getbuffer()
+        with fits.open(io.BytesIO(encoded)) as hdul:
+            start = hdul.fileinfo(1)["datLoc"]
+        self.handle.write(encoded[start:start + self.row_bytes * len(table)])
+        self.written += self.row_bytes * len(table)
+
+    def close(self):
+        self.handle.write(b"\0" * (-self.written % 2880))  # FITS blocks are 2880 bytes
+        self.handle.close()
+
+
+class _ParquetWriter:
+    """Each chunk a row group, schema and astropy metadata from the first chunk."""
+
+    def __init__(self, path, first, n_rows):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        encoded = _encode(_layout_probe(first), "parquet")
+        fields, metadata = [], {}
+        for name in encoded.colnames:
+            dtype = encoded[name].dtype
+            if dtype.kind == "O":
+                raise ValueError(f"column {name!r} holds objects, which cannot be streamed")
+            if dtype.kind == "U":
+                metadata[f"table::len::{name}"] = str(dtype.itemsize // 4)
+            elif dtype.kind == "S":
+                metadata[f"table::len::{name}"] = str(dtype.itemsize)
+            base = pa.from_numpy_dtype(dtype.base.type)
+            shape = encoded[name].shape[1:]
+            kind = pa.list_(base, int(np.prod(shape))) if shape else base
+            fields.append((name, kind))
+        metadata["table_meta_yaml"] = "\n".join(meta.get_yaml_from_table(encoded))
+        self.schema = pa.schema(fields, metadata={k.encode(): v.encode()
+                                                  for k, v in metadata.items()})
+        self.writer = pq.ParquetWriter(path, self.schema, version="2.4")
+
+    def write(self, table):
+        import pyarrow as pa
+
+        encoded = _encode(table, "parquet")
+        arrays = []
+        for name in self.schema.names:
+            if name not in encoded.colnames and name.endswith(".mask"):
+                encoded[name] = np.zeros(len(encoded), bool)  # nothing masked here
+            values = np.asarray(encoded[name])
+            values = values.astype(values.dtype.newbyteorder("<"), copy=False)
+            kind = self.schema.field(name).type
+            if values.ndim > 1:
+                flat = pa.array(values.reshape(-1), type=kind.value_type)
+                arrays.append(pa.FixedSizeListArray.from_arrays(flat, kind.list_size))
+            else:
+                arrays.append(pa.array(values, type=kind))
+        self.writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
+
+    def close(self):
+        self.writer.close()
+
+
+class _Hdf5Writer:
+    """A compound dataset sized up front, plus astropy's YAML header dataset."""
+
+    def __init__(self, path, first, n_rows, dataset):
+        import h5py
+        from astropy.io.misc.hdf5 import meta_path
+
+        encoded = self._encode(_layout_probe(first))
+        self.handle = h5py.File(path, "w")
+        self.dtype = encoded.as_array().dtype
+        self.dset = self.handle.create_dataset(dataset, shape=(n_rows,), dtype=self.dtype)
+        header = meta.get_yaml_from_table(encoded)
+        self.handle.create_dataset(meta_path(dataset),
+                                   data=np.array([h.encode("utf-8") for h in header]))
+        self.start = 0
+
+    @staticmethod
+    def _encode(table):
+        encoded = _encode(table, "hdf5")
+        if any(col.info.dtype.kind == "U" for col in encoded.itercols()):
+            encoded = encoded.copy(copy_data=False)
+            encoded.convert_unicode_to_bytestring()
+        return encoded
+
+    def write(self, table):
+        encoded = self._encode(table)
+        rows = np.zeros(len(encoded), self.dtype)  # masks absent from this chunk: False
+        extra = [name for name in encoded.colnames if name not in self.dtype.names]
+        if extra:
+            raise ValueError(f"chunk columns {extra} are not in the first chunk's layout")
+        for name in encoded.colnames:
+            rows[name] = encoded[name]
+        self.dset[self.start:self.start + len(rows)] = rows
+        self.start += len(rows)
+
+    def close(self):
+        self.handle.close()
+
+
+# -- the driver --------------------------------------------------------------------------
+class _Progress:
+    """Rows per second to stderr (only on a terminal) or to a callback."""
+
+    def __init__(self, progress, total):
+        self.total, self.start = total, time.perf_counter()
+        if progress is None:
+            progress = sys.stderr.isatty()
+        self.callback = progress if callable(progress) else None
+        self.print = progress is True
+
+    def __call__(self, done):
+        elapsed = time.perf_counter() - self.start
+        if self.callback is not None:
+            self.callback(done, self.total, elapsed)
+        elif self.print:
+            rate = done / elapsed if elapsed > 0 else 0.0
+            end = "\n" if done >= self.total else ""
+            print(f"\rastropy-smass: {done:,}/{self.total:,} rows, {rate:,.0f} rows/s",
+                  end=end, file=sys.stderr, flush=True)
+
+
+def _fixed_width_strings(table, widths):
+    """Give string columns the file-wide width, so every chunk has the same layout."""
+    for name, dtype in widths.items():
+        if name in table.colnames and table[name].dtype != dtype:
+            if table[name].dtype.itemsize > np.dtype(dtype).itemsize:
+                raise ValueError(f"column {name!r} has longer strings than its declared "
+                                 f"width {dtype}")
+            table[name] = table[name].astype(dtype)
+    return table
+
+
+def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
+                 overwrite=False, progress=None, *, model="auto", keep_columns=True,
+                 prefix="", out_format=None, hdu=None, dataset=None, **predict_kwargs):
+    """Predict stellar masses for every row of a table file, a chunk of rows at a time.
+
+    Memory stays bounded by ``chunk_rows`` whatever the file's length: the input is
+    read a row slice at a time (FITS memory-mapped, Parquet by record batch, HDF5 by
+    hyperslab) and the output is appended chunk by chunk. The output is written to a
+    temporary file beside ``out_path`` and renamed when complete, so a failed or
+    interrupted run leaves no partial file.
+
+    Parameters
+    ----------
+    in_path, out_path : path-like
+        Input and output files. ``out_path`` may have another format than the input.
+    chunk_rows : int
+        Rows per chunk (Parquet: at most this many; record batches end at row-group
+        boundaries). Memory is about ``chunk_rows * (8 * n_columns + ~400)`` bytes.
+    format : {None, 'fits', 'parquet', 'hdf5'}
+        Format of the input; by default from its suffix (see `FORMATS`).
+    overwrite : bool
+        Replace ``out_path`` if it exists; otherwise `FileExistsError`.
+    progress : None, bool or callable
+        ``None``: rows done and rows/s on stderr when stderr is a terminal; ``True``
+        always, ``False`` never; a callable is called after every chunk as
+        ``progress(rows_done, rows_total, seconds_elapsed)``.
+    model : str, path or `~astropy_smass.bundle.StellarMassModel`
+        As for `~astropy_smass.predict_table`. With ``"auto"`` the models are chosen
+        from the column names, so every chunk uses the same ones (checked).
+    keep_columns : bool or list of str
+        ``True`` (default): the output holds every input column followed by the
+        prediction columns; ``False``: the prediction columns alone (row ``i`` of
+        the output is row ``i`` of the input); a list: those input columns (an
+        identifier, say) and the predictions.
+    prefix : str
+        Prepended to the prediction column names (to avoid clashes with input columns).
+    out_format : {None, 'fits', 'parquet', 'hdf5'}
+        Format of the output; by default from its suffix.
+    hdu : int or str, optional
+        FITS input: the table extension (default the first table).
+    dataset : str, optional
+        HDF5: the input table's dataset path (default the first compound dataset);
+        the output dataset has the same name (``"data"`` for other inputs).
+    **predict_kwargs
+        Passed to `~astropy_smass.predict_table` (``columns``, ``errors``, ``units``,
+        ``redshift``, ``distance``, ``uncertainty``, ...).
+
+    Returns
+    -------
+    dict
+        ``n_rows``, ``seconds``, ``rows_per_second``, ``models`` (names) and ``path``.
+
+    Notes
+    -----
+    Each galaxy's mass, uncertainty and flag depend on its own row alone, so the
+    output equals ``predict_table(Table.read(in_path))`` row for row, whatever
+    ``chunk_rows``. The exception is ``uncertainty='montecarlo'``: each chunk draws
+    its own random numbers (seeded from ``seed`` and the chunk's first row, so a run
+    is reproducible for a given ``chunk_rows``), and the uncertainties differ from the
+    in-memory ones by Monte Carlo noise.
+
+    The provenance that `~astropy_smass.predict_table` puts in ``meta`` is written
+    to the output: as YAML metadata in Parquet and HDF5 (read back by
+    `~astropy.table.Table.read`), as header keywords in FITS (dictionaries as JSON
+    strings).
+    """
+    in_path, out_path = Path(in_path), Path(out_path)
+    if int(chunk_rows) < 1:
+        raise ValueError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
+    chunk_rows = int(chunk_rows)
+    fmt = format_of(in_path, format)
+    out_fmt = format_of(out_path, out_format)
+    if out_path.exists() and not overwrite:
+        raise FileExistsError(f"{out_path} exists; pass overwrite=True (--overwrite) to "
+                              "replace it")
+    if not in_path.exists():
+        raise FileNotFoundError(f"input file {in_path} does not exist")
+    reader = _open_reader(in_path, fmt, hdu, dataset)
+    out_dataset = dataset or getattr(reader, "dataset", None) or "data"
+    seed = predict_kwargs.get("seed")
+    montecarlo = predict_kwargs.get("uncertainty") == "montecarlo"
+    report = _Progress(progress, reader.n_rows)
+    summary = {"n_rows": reader.n_rows, "models": None, "path": out_path}
+
+    def predict(chunk, first_row):
+        kwargs = dict(predict_kwargs)
+        if montecarlo and seed is not None and first_row:
+            kwargs["seed"] = [seed, first_row]
+        with warnings.catch_warnings():
+            if first_row:  # say each warning once, for the first chunk
+                warnings.simplefilter("ignore")
+            result = predict_table(chunk, model, **kwargs)
+        models = result.meta.get("smass_models")
+        if summary["models"] is None:
+            summary["models"] = models
+        elif models != summary["models"]:
+            raise RuntimeError(f"rows from {first_row} were predicted with models {models}, "
+                               f"earlier rows with {summary['models']}")
+        if montecarlo and seed is not None:
+            result.meta["smass_mc"] = {"n_draws": kwargs.get("n_draws", 100), "seed": seed,
+                                       "seeding": "[seed, first row of the chunk]"}
+        return result
+
+    def combine(chunk, result, widths):
+        for name in result.colnames:
+            result.rename_column(name, prefix + name)
+        if keep_columns is True:
+            selected = chunk
+        elif keep_columns is False:
+            selected = None
+        else:
+            missing = [c for c in keep_columns if c not in chunk.colnames]
+            if missing:
+                raise ValueError(f"keep_columns names {', '.join(missing)}, which the input "
+                                 "does not have")
+            selected = chunk[list(keep_columns)]
+        if selected is not None:
+            clashes = [c for c in result.colnames if c in selected.colnames]
+            if clashes:
+                raise ValueError(f"the input already has columns {', '.join(clashes)}; pass "
+                                 "prefix= or keep_columns=False")
+            provenance = dict(result.meta)
+            out = hstack([selected, result], join_type="exact", metadata_conflicts="silent")
+            out.meta = {**selected.meta, **provenance}
+        else:
+            out = Table(result, copy=False)
+        return _fixed_width_strings(out, widths)
+
+    def write(tmp):
+        writer = None
+        done = 0
+        widths = dict(getattr(reader, "string_dtypes", {}))
+        for chunk in _chunks(reader, chunk_rows) if reader.n_rows else [reader.empty()]:
+            result = predict(chunk, done)
+            if writer is None:
+                names = result.meta.get("smass_models") or []
+                if "smass_model" in result.colnames:
+                    widths[prefix + "smass_model"] = f"U{max(map(len, names))}"
+                out = combine(chunk, result, widths)
+                writer = _make_writer(out_fmt, tmp, out, reader.n_rows, out_dataset)
+            else:
+                out = combine(chunk, result, widths)
+            writer.write(out)
+            done += len(chunk)
+            # astropy tables hold reference cycles, freed only by the cyclic garbage
+            # collector; collecting now keeps memory at one chunk's worth.
+            del chunk, result, out
+            gc.collect()
+            report(done)
+        writer.close()
+        if done != reader.n_rows:
+            raise RuntimeError(f"read {done} rows from {in_path}, expected {reader.n_rows}")
+
+    start = time.perf_counter()
+    atomic_write(out_path, write, overwrite=overwrite, mode=None)
+    summary["seconds"] = time.perf_counter() - start
+    summary["rows_per_second"] = (reader.n_rows / summary["seconds"]
+                                  if summary["seconds"] > 0 else float("inf"))
+    return summary
+
+
+def _make_writer(fmt, tmp, first, n_rows, dataset):
+    if fmt == "fits":
+        return _FitsWriter(open(tmp, "wb"), first, n_rows)
+    if fmt == "parquet":
+        return _ParquetWriter(tmp, first, n_rows)
+    return _Hdf5Writer(tmp, first, n_rows, dataset)
