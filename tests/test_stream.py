@@ -7,7 +7,7 @@ import astropy.units as u
 import numpy as np
 import pytest
 from astropy.table import MaskedColumn, QTable, Table
-from conftest import TOY_BANDS, toy_population
+from toymodels import TOY_BANDS, toy_population
 
 from astropy_smass import available_models, load_model, predict_table
 from astropy_smass.stream import FORMATS, format_of, predict_file

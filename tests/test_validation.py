@@ -15,11 +15,17 @@ import pytest
 from astropy.table import QTable
 
 from astropy_smass import available_models, predict_table
+from astropy_smass.flags import SmassWarning
 from astropy_smass.uncertainty import intrinsic_scatter
 from astropy_smass.validation import (
+    BUNDLED_ANCHOR,
     CALIBRATION_PLAN,
     CATALOGUES,
+    MIN_PER_COEFFICIENT,
+    auto_assignment,
     calibrate_bundled,
+    calibrate_on_catalogue,
+    calibration_degree,
     compare_degrees,
     compare_methods,
     compare_uncertainties,
@@ -27,6 +33,7 @@ from astropy_smass.validation import (
     domain_report,
     flag_census,
     half_mask,
+    predict_as_auto,
     residual_statistics,
     split_halves,
     uncertainty_coverage,
@@ -164,6 +171,19 @@ def test_compare_methods_per_method_sets(toy_model):
         compare_methods(table, "logmstar", toy_model, kind="absolute", methods=["bell03"])
 
 
+def test_compare_methods_rows_in_the_order_asked(toy_model):
+    table = toy_table(300)
+    logm = table["true_logm"].value
+    result = compare_methods(table, "logmstar", toy_model, kind="absolute",
+                             methods=["shifted", "taylor2011", "network", "cluver2014"],
+                             extra={"shifted": logm + 0.05, "unused": logm},
+                             labels={"network": "toy network"})
+    overall = result[result["bin"] == "all"]
+    # No W1/W2 columns: no Cluver row; "unused" was not asked for.
+    assert list(overall["method"]) == ["shifted", "Taylor+2011 g-i", "toy network"]
+    assert overall["median_offset"][0] == pytest.approx(0.05)
+
+
 # -- calibration --------------------------------------------------------------------------
 def test_calibration_recovers_a_known_bias(toy_model):
     # Reference masses on another scale: +0.2 dex at 10^10 Msun, and 10% shallower.
@@ -220,6 +240,48 @@ def test_compare_degrees_scores_each_on_the_other_half(toy_model):
     rms = dict(zip(result["degree"], result["rms"]))
     # A curved bias needs the quadratic term.
     assert rms[2] < rms[1] < rms[-1] and rms[2] < rms[0]
+
+
+def test_calibration_degree_rule():
+    per = MIN_PER_COEFFICIENT
+    assert calibration_degree(2 * per) == 1
+    assert calibration_degree(2 * per - 1) == 0
+    assert calibration_degree(per) == 0
+    assert calibration_degree(per - 1) == -1  # too few for any correction
+    assert calibration_degree(10 * per, degree=2) == 2
+    assert calibration_degree(10 * per, degree=0) == 0
+
+
+def test_predict_as_auto_swaps_corrections_not_choices():
+    present = available_models()
+    if "sdss" not in present:
+        pytest.skip("needs the bundled sdss model")
+    from astropy_smass import load_model
+
+    table = toy_table(300)  # absolute ugriz only: "auto" can use the sdss model alone
+    sdss = load_model(present["sdss"])
+    auto = predict_table(table, "auto", kind="absolute", uncertainty=None)
+    same = predict_as_auto(table, {}, kind="absolute", uncertainty=None)
+    np.testing.assert_array_equal(same["logmstar"].value, auto["logmstar"].value)
+    np.testing.assert_array_equal(same["smass_flag"], auto["smass_flag"])
+    assigned = auto_assignment(table, kind="absolute")
+    assert set(assigned[np.isfinite(auto["logmstar"].value)]) == {"sdss"}
+    assert np.all(assigned[~np.isfinite(auto["logmstar"].value)] == "")
+    # Another correction for the same network: masses move by it, choices do not.
+    from astropy_smass import BiasCorrection
+
+    shifted = sdss.replace(correction=BiasCorrection((0.5,), 10.0, (0.0, 20.0)),
+                           intrinsic_scatter=0.2)
+    with pytest.warns(SmassWarning, match="no photometric error columns"):
+        other = predict_as_auto(table, {"sdss": shifted}, kind="absolute",
+                                uncertainty="analytic")
+    raw = predict_table(table, sdss, kind="absolute", correct=False, uncertainty=None)
+    np.testing.assert_allclose(other["logmstar"].value, raw["logmstar"].value + 0.5)
+    np.testing.assert_array_equal(other["smass_model"], assigned)
+    # No photometric errors: the total uncertainty is the intrinsic scatter.
+    good = np.isfinite(other["logmstar"].value)
+    np.testing.assert_allclose(other["logmstar_err"].value[good], 0.2)
+    assert other.meta["smass_correction"]["sdss"]["coefficients"] == [0.5]
 
 
 # -- uncertainties --------------------------------------------------------------------------
@@ -361,11 +423,17 @@ def _calibrated_bundles():
     return present
 
 
-def test_bundled_corrections_remove_the_offset_on_evaluation_halves(real_data):
+def test_bundled_corrections_on_one_scale(real_data):
+    # On its own catalogue's evaluation half each bundled model is off by the recorded
+    # shift to ECO's scale (zero for the ECO-calibrated models), and no more.
     present = _calibrated_bundles()
+    from astropy_smass import load_model
+
     for model_name, catalogue in CALIBRATION_PLAN.items():
         if model_name not in present:
             continue
+        info = load_model(present[model_name]).correction.provenance
+        assert info["scale_anchor"] == CATALOGUES[BUNDLED_ANCHOR].name
         spec = CATALOGUES[catalogue]
         _, evaluation = split_halves(spec.load(), spec.key)
         result = compare_methods(evaluation, spec.reference, model_name,
@@ -373,41 +441,107 @@ def test_bundled_corrections_remove_the_offset_on_evaluation_halves(real_data):
         overall = result[result["bin"] == "all"][0]
         if overall["n"] < 30:
             continue  # too few galaxies in the domain to judge an offset
-        assert abs(overall["median_offset"]) <= 0.03 + 2.5 * overall["half_width"] / np.sqrt(
-            overall["n"]), model_name
+        tolerance = 0.03 + 2.5 * overall["half_width"] / np.sqrt(overall["n"])
+        assert abs(overall["median_offset"] - info["scale_shift_dex"]) <= tolerance, model_name
 
 
 def test_calibrate_bundled_records_provenance(real_data):
     present = _calibrated_bundles()
     calibrated = calibrate_bundled(write=False)
     assert calibrated
+    offsets = {m.correction.provenance["catalogue_offsets_dex"]["DustPedia - ECO"]
+               for m in calibrated.values()}
+    assert len(offsets) == 1  # one measured offset, recorded by every model
+    offset = offsets.pop()
     for name, model in calibrated.items():
         info = model.correction.provenance
         assert info["half"] == "calibration" and info["split_seed"] == 1
+        assert info["scale_anchor"] == "ECO"
         if "borrowed_from" in info:
             assert info["borrowed_from"] in present
         else:
             assert info["catalogue"] == CATALOGUES[CALIBRATION_PLAN[name]].name
             assert model.intrinsic_scatter == info["intrinsic_scatter_dex"] == max(
                 info["intrinsic_scatter_measured_dex"], info["intrinsic_scatter_floor_dex"])
-            assert info["n_used"] >= 25
+            assert info["n_used"] >= MIN_PER_COEFFICIENT * (info["degree"] + 1)
+            expected = 0.0 if info["catalogue"] == "ECO" else -offset
+            assert info["scale_shift_dex"] == pytest.approx(expected)
 
 
 def test_anchor_puts_models_on_one_scale(real_data):
     present = _calibrated_bundles()
     if not {"sdss", "sdss_wise"} <= set(present):
         pytest.skip("needs the bundled sdss and sdss_wise models")
-    calibrated = calibrate_bundled(["sdss", "sdss_wise"], anchor="eco")
     spec = CATALOGUES["dustpedia"]
     calibration, _ = split_halves(spec.load(), spec.key)
-    masses = [predict_table(calibration, calibrated[name], uncertainty=None,
-                            **spec.predict_kwargs)["logmstar"].value
-              for name in ("sdss", "sdss_wise")]
-    both = np.isfinite(masses[0]) & np.isfinite(masses[1])
-    # On the same galaxies the two models now agree (they need not without the anchor).
-    assert abs(np.median(masses[1][both] - masses[0][both])) < 0.05
-    info = calibrated["sdss_wise"].correction.provenance
+    differences = {}
+    for anchor in ("eco", None):
+        calibrated = calibrate_bundled(["sdss", "sdss_wise"], anchor=anchor)
+        masses = [predict_table(calibration, calibrated[name], uncertainty=None,
+                                **spec.predict_kwargs)["logmstar"].value
+                  for name in ("sdss", "sdss_wise")]
+        both = np.isfinite(masses[0]) & np.isfinite(masses[1])
+        differences[anchor] = np.median(masses[1][both] - masses[0][both])
+    # The bridge is calibrated even when not asked for.
+    alone = calibrate_bundled(["sdss_wise"], anchor="eco")
+    assert set(alone) == {"sdss_wise"}
+    info = alone["sdss_wise"].correction.provenance
     assert info["scale_anchor"] == "ECO" and info["scale_bridge_model"] == "sdss"
+    # On the same galaxies the two models agree on one scale, better than on two.
+    assert abs(differences["eco"]) < 0.05
+    assert abs(differences["eco"]) < abs(differences[None])
+
+
+def test_calibrate_on_catalogue_follows_auto(real_data):
+    _calibrated_bundles()
+    spec = CATALOGUES["dustpedia"]
+    calibration, _ = split_halves(spec.load(), spec.key)
+    calibrated = calibrate_on_catalogue("dustpedia")
+    assigned = auto_assignment(calibration, **spec.predict_kwargs)
+    ref = calibration["logmstar"].unmasked.value
+    has_ref = ~np.asarray(calibration["logmstar"].mask)
+    # Every model "auto" uses on the catalogue has a correction of its own.
+    assert set(assigned[has_ref]) - {""} <= set(calibrated)
+    prediction = predict_as_auto(calibration, calibrated, uncertainty=None,
+                                 **spec.predict_kwargs)["logmstar"].value
+    for name, model in calibrated.items():
+        info = model.correction.provenance
+        assert info["catalogue"] == "DustPedia" and info["half"] == "calibration"
+        n_auto = int(((assigned == name) & has_ref).sum())
+        assert info["n_auto"] == n_auto
+        if n_auto >= MIN_PER_COEFFICIENT:
+            assert info["galaxies"].startswith("calibration-half galaxies model='auto'")
+            assert info["n_rows"] == n_auto
+            assert info["degree"] == calibration_degree(n_auto)
+            # Fitted on exactly those galaxies: no offset left there.
+            rows = (assigned == name) & has_ref
+            resid = prediction[rows] - ref[rows]
+            assert abs(np.median(resid)) < 2.5 * np.std(resid) / np.sqrt(rows.sum())
+        else:
+            assert info["galaxies"].startswith("every calibration-half galaxy")
+            assert info["n_rows"] == len(calibration)
+        assert model.intrinsic_scatter >= info["intrinsic_scatter_floor_dex"]
+
+
+def test_written_calibration_keeps_the_arrays(real_data, tmp_path):
+    import hashlib
+    import shutil
+
+    from astropy_smass import load_model
+
+    present = _calibrated_bundles()
+    if "sdss" not in present:
+        pytest.skip("needs the bundled sdss model")
+    for suffix in (".json", ".npz"):
+        shutil.copy(present["sdss"].with_suffix(suffix), tmp_path / f"sdss{suffix}")
+    digest = hashlib.sha256((tmp_path / "sdss.npz").read_bytes()).hexdigest()
+    stamp = (tmp_path / "sdss.npz").stat().st_mtime_ns
+    written = calibrate_bundled({"sdss": tmp_path / "sdss.json"}, write=True)
+    assert hashlib.sha256((tmp_path / "sdss.npz").read_bytes()).hexdigest() == digest
+    assert (tmp_path / "sdss.npz").stat().st_mtime_ns == stamp
+    again = load_model(tmp_path / "sdss.json")  # checksum still verified
+    assert again.correction.coefficients == written["sdss"].correction.coefficients
+    assert again.intrinsic_scatter == written["sdss"].intrinsic_scatter
 
 
 def test_auto_falls_back_to_a_model_that_takes_the_galaxy(real_data):

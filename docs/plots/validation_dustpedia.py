@@ -1,4 +1,4 @@
-"""DustPedia evaluation half: predicted against CIGALE masses, raw and corrected."""
+"""DustPedia evaluation half: predicted against CIGALE masses, raw and calibrated."""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -15,13 +15,14 @@ def _unavailable(message):
 
 def dustpedia_figure(table):
     ref, ref_err = table["logmstar_ref"].value, table["logmstar_ref_err"].value
-    raw, corrected = table["logmstar_raw"].value, table["logmstar"].value
-    err = table["logmstar_err"].value
-    good = np.isfinite(ref) & np.isfinite(corrected)
+    raw, own = table["logmstar_raw"].value, table["logmstar_cal"].value
+    err = table["logmstar_cal_err"].value
+    good = np.isfinite(ref) & np.isfinite(own)
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.7), layout="constrained")
     limits = np.nanpercentile(ref[good], [0.5, 99.5]) + np.array([-0.4, 0.4])
     for ax, values, errors, label in ((axes[0], raw, None, "network, raw"),
-                                      (axes[1], corrected, err, "network, corrected")):
+                                      (axes[1], own, err,
+                                       "network calibrated on DustPedia half")):
         ax.errorbar(ref[good], values[good], xerr=ref_err[good],
                     yerr=None if errors is None else errors[good], fmt="o", ms=2.5,
                     lw=0.5, alpha=0.7, color="C0")
@@ -32,7 +33,9 @@ def dustpedia_figure(table):
         ax.set_ylabel(r"predicted $\log_{10} M_\star/M_\odot$")
         ax.set_title(f"DustPedia: {label}", fontsize=9)
     bins = np.arange(-0.8, 0.8001, 0.05)
-    for name, values, colour in (("raw", raw, "C1"), ("corrected", corrected, "C0"),
+    for name, values, colour in (("raw", raw, "C1"),
+                                 ("bundled (ECO scale)", table["logmstar"].value, "C0"),
+                                 ("calibrated on DustPedia", own, "C4"),
                                  ("Taylor+2011", table["taylor2011"].value, "C2"),
                                  ("Cluver+2014", table["cluver2014"].value, "C3")):
         resid = (values - ref)[good & np.isfinite(values)]
@@ -45,7 +48,7 @@ def dustpedia_figure(table):
     axes[2].axvline(0, color="k", lw=0.6)
     axes[2].set_xlabel("predicted - reference (dex)")
     axes[2].set_ylabel("galaxies")
-    axes[2].legend(fontsize=6.5, loc="upper left", frameon=False)
+    axes[2].legend(fontsize=6, loc="upper left", frameon=False)
     axes[2].set_title("median, 16-84% half-width (each method's galaxies)", fontsize=9)
     return fig
 

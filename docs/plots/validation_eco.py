@@ -24,18 +24,19 @@ def residual_panel(ax, residuals, labels, colours):
     ax.axvline(0, color="k", lw=0.6)
     ax.set_xlabel("predicted - reference (dex)")
     ax.set_ylabel("galaxies")
-    ax.legend(fontsize=7, loc="upper left", frameon=False)
+    ax.legend(fontsize=6.5, loc="upper left", frameon=False)
 
 
 def comparison_figure(table, title):
     ref = table["logmstar_ref"].value
-    raw, corrected = table["logmstar_raw"].value, table["logmstar"].value
-    taylor = table["taylor2011"].value
-    good = np.isfinite(ref) & np.isfinite(corrected) & np.isfinite(taylor)
+    raw, bundled = table["logmstar_raw"].value, table["logmstar"].value
+    own, taylor = table["logmstar_cal"].value, table["taylor2011"].value
+    good = (np.isfinite(ref) & np.isfinite(raw) & np.isfinite(bundled) & np.isfinite(own)
+            & np.isfinite(taylor))
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.7), layout="constrained")
     limits = np.nanpercentile(ref[good], [0.5, 99.5]) + np.array([-0.3, 0.3])
     for ax, values, label in ((axes[0], raw, "network, raw"),
-                              (axes[1], corrected, "network, corrected")):
+                              (axes[1], bundled, "network, bundled correction")):
         ax.scatter(ref[good], values[good], s=3, alpha=0.4, color="C0", lw=0)
         ax.plot(limits, limits, "k-", lw=0.8)
         ax.set_xlim(limits)
@@ -43,9 +44,10 @@ def comparison_figure(table, title):
         ax.set_xlabel(r"reference $\log_{10} M_\star/M_\odot$")
         ax.set_ylabel(r"predicted $\log_{10} M_\star/M_\odot$")
         ax.set_title(f"{title}: {label}", fontsize=9)
-    residual_panel(axes[2], [raw[good] - ref[good], corrected[good] - ref[good],
-                             taylor[good] - ref[good]],
-                   ["raw", "corrected", "Taylor+2011"], ["C1", "C0", "C2"])
+    residual_panel(axes[2], [raw[good] - ref[good], bundled[good] - ref[good],
+                             own[good] - ref[good], taylor[good] - ref[good]],
+                   ["raw", "bundled (ECO scale)", f"calibrated on {title} half", "Taylor+2011"],
+                   ["C1", "C0", "C4", "C2"])
     axes[2].set_title(f"{good.sum()} galaxies; median, 16-84% half-width", fontsize=9)
     return fig
 

@@ -1,0 +1,52 @@
+"""A small network trained inside the test session, and the synthetic data it learns.
+
+Unit tests of the plumbing (column recognition, units, flags, file formats) use this
+network, so they depend neither on the bundled models' exact numbers nor on a
+hand-written constant. Imported by ``conftest.py`` (fixtures) and by test modules.
+"""
+
+import numpy as np
+
+from astropy_smass.bundle import StellarMassModel
+from astropy_smass.domain import TrainingDomain
+from astropy_smass.features import build_features, default_features
+from astropy_smass.network import OneHiddenLayerNetwork
+
+TOY_BANDS = ["u", "g", "r", "i", "z"]
+
+
+def toy_population(n, seed=1):
+    """Absolute AB magnitudes in ugriz and log masses of a simple synthetic population.
+
+    Mass-to-light ratio rises with colour as in Taylor et al. (2011); magnitudes
+    follow from mass and colour with a little scatter.
+    """
+    rng = np.random.default_rng(seed)
+    logm = rng.uniform(8.0, 11.5, n)
+    colour = np.clip(0.2 + 0.25 * (logm - 8.0) + rng.normal(0, 0.2, n), 0.0, 1.4)  # g-i
+    log_ml_i = -0.68 + 0.70 * colour
+    mag_i = 4.58 - 2.5 * (logm - log_ml_i)
+    offsets = {"u": 1.6 * colour + 0.5, "g": colour, "r": 0.35 * colour, "i": 0.0,
+               "z": -0.25 * colour}
+    mags = np.column_stack([mag_i + offsets[b] + rng.normal(0, 0.02, n) for b in TOY_BANDS])
+    return mags, logm
+
+
+def train_toy_model(name="toy", n=4000, hidden=16, seed=0, bands=None):
+    """Fit a small relu network to `toy_population` in ``bands`` (default ugriz)."""
+    from sklearn.neural_network import MLPRegressor
+
+    bands = list(TOY_BANDS if bands is None else bands)
+    mags, logm = toy_population(n, seed=seed + 1)
+    mags = mags[:, [TOY_BANDS.index(b) for b in bands]]
+    features = default_features(bands)
+    x = build_features(mags, bands, features)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    mlp = MLPRegressor(hidden_layer_sizes=(hidden,), activation="relu", random_state=seed,
+                       max_iter=400, early_stopping=True, learning_rate_init=3e-3)
+    mlp.fit((x - mean) / scale, logm)
+    network = OneHiddenLayerNetwork(mlp.coefs_[0], mlp.intercepts_[0], mlp.coefs_[1][:, 0],
+                                    mlp.intercepts_[1][0], "relu", mean, scale)
+    return StellarMassModel(name, bands, features, network,
+                            TrainingDomain.from_training(x), intrinsic_scatter=0.1,
+                            metadata={"description": "test-session toy model"})
