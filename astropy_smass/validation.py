@@ -7,9 +7,12 @@ by a hash of the galaxy name (`split_halves`), scores the network against the
 classical colour relations of `astropy_smass.relations` side by side
 (`compare_methods`), checks the uncertainties (`uncertainty_coverage`,
 `compare_uncertainties`), the training-domain flags (`domain_report`) and that
-every galaxy gets a mass or a reason (`flag_census`), and fits the bias
-corrections and intrinsic scatters of the bundled models on calibration halves
-only (`calibrate_bundled`).
+every galaxy gets a mass or a reason (`flag_census`). It fits the bias corrections
+and intrinsic scatters of the bundled models on calibration halves only, all on one
+mass scale, ECO's (`calibrate_bundled`), and, for the validation itself, corrections
+of the models ``model="auto"`` uses on a catalogue fitted on that catalogue's
+calibration half (`calibrate_on_catalogue`, used through `predict_as_auto`);
+`validation_report` puts it all together.
 
 The catalogues are not part of the package. They are read from the folder named by
 the ``ASTROPY_SMASS_DATA`` environment variable or, failing that, from
@@ -28,7 +31,7 @@ from astropy.cosmology import FlatLambdaCDM
 from astropy.table import QTable, Table
 from astropy.utils.masked import Masked
 
-from .accessor import predict_table, reference_log_mass
+from .accessor import OUTPUT_COLUMNS, predict_table, reference_log_mass
 from .bands import BANDS, find_band_columns
 from .bundle import load_model
 from .flags import NO_MASS, OUT_OF_DOMAIN, SmassFlag
@@ -37,14 +40,15 @@ from .relations import cluver2014_logmstar, taylor2011_logmstar
 
 __all__ = ["DATA_ENV", "VALIDATION_COSMOLOGY", "SPLIT_SEED", "OUTLIER_DEX", "Catalogue",
            "CATALOGUES", "CALIBRATION_PLAN", "BORROWED_CORRECTIONS", "FALLBACK_CORRECTIONS",
-           "MIN_PER_COEFFICIENT", "SIMULATED_SCATTER_KEY",
-           "data_dir",
-           "load_eco", "load_dustpedia", "load_hatlas", "load_catalogue", "half_mask",
-           "split_halves", "residual_statistics", "classical_masses", "compare_methods",
-           "flag_census", "uncertainty_coverage", "compare_uncertainties", "domain_report",
-           "compare_degrees", "calibrate_bundled", "validation_report", "METHOD_LABELS",
-           "catalogue_predictions", "format_report_rst", "report_rst", "update_docs",
-           "DOCS_BEGIN", "DOCS_END"]
+           "MIN_PER_COEFFICIENT", "SIMULATED_SCATTER_KEY", "BUNDLED_ANCHOR", "SCALE_BRIDGE",
+           "SCALE_CHECK_BRIDGES", "METHOD_LABELS", "NETWORK_LABELS", "DOCS_BEGIN", "DOCS_END",
+           "data_dir", "load_eco", "load_dustpedia", "load_hatlas", "load_catalogue",
+           "half_mask", "split_halves", "residual_statistics", "classical_masses",
+           "auto_assignment", "predict_as_auto", "compare_methods", "flag_census",
+           "uncertainty_coverage", "compare_uncertainties", "domain_report", "compare_degrees",
+           "calibration_degree", "calibrate_bundled", "calibrate_on_catalogue",
+           "validation_report", "catalogue_predictions", "format_report_rst", "report_rst",
+           "update_docs"]
 
 #: Environment variable naming the folder of the validation catalogues.
 DATA_ENV = "ASTROPY_SMASS_DATA"
@@ -63,9 +67,19 @@ OUTLIER_DEX = 0.3
 #: noiseless simulated galaxies: the floor of the intrinsic scatter.
 SIMULATED_SCATTER_KEY = "heldout_noiseless_rms_dex"
 
-#: `calibrate_bundled` lowers the degree of a correction until it has at least this
-#: many calibration galaxies per coefficient.
-MIN_PER_COEFFICIENT = 25
+#: A correction is fitted with at least this many calibration galaxies per
+#: coefficient (`calibration_degree`): degree 1 (offset and slope) from 30 galaxies,
+#: a constant offset from 15, below that none.
+MIN_PER_COEFFICIENT = 15
+
+#: The catalogue whose mass scale every bundled correction is put on: ECO's SED-fit
+#: masses are the closest here to the Chabrier-IMF GAMA scale of Taylor et al. (2011).
+BUNDLED_ANCHOR = "eco"
+
+#: The model, calibrated on `BUNDLED_ANCHOR`, through which corrections fitted on
+#: another catalogue are tied to the anchor's mass scale; the others a cross-check.
+SCALE_BRIDGE = "sdss"
+SCALE_CHECK_BRIDGES = ("sdss_2mass",)
 
 _MASS_KWARGS = ("columns", "units", "vega", "kind", "redshift", "distance", "cosmology",
                 "sentinels")
@@ -442,6 +456,103 @@ def classical_masses(table, *, columns=None, units=None, vega=(), kind=None, red
     return out
 
 
+# -- the network as "auto" uses it --------------------------------------------------------
+def auto_assignment(table, **predict_kwargs):
+    """Which installed model ``model="auto"`` gives each galaxy.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+    **predict_kwargs
+        Photometry arguments of `~astropy_smass.accessor.predict_table`
+        (``exclude_out_of_domain`` changes the choice; the rest of the prediction
+        settings do not).
+
+    Returns
+    -------
+    ndarray of str
+        The model name per row; empty where no model gives a mass.
+    """
+    return _auto_base(table, predict_kwargs)[1]
+
+
+def _auto_base(table, predict_kwargs):
+    """The ``"auto"`` prediction without uncertainties, and its choice."""
+    kwargs = {k: v for k, v in predict_kwargs.items()
+              if k not in ("uncertainty", "n_draws", "seed")}
+    base = predict_table(table, "auto", uncertainty=None, **kwargs)
+    assigned = np.asarray(base["smass_model"] if "smass_model" in base.colnames else
+                          np.full(len(table), base.meta["smass_model"])).astype(object)
+    assigned[~np.isfinite(base["logmstar"].value)] = ""
+    return base, assigned.astype(str)
+
+
+def predict_as_auto(table, models, **predict_kwargs):
+    """Predict as ``model="auto"`` does, with other corrections for some models.
+
+    Each galaxy goes to the model that ``"auto"`` gives it among the installed models
+    (`auto_assignment`: the choice depends on the bands and the training domains,
+    not on the corrections), and is predicted by the model of that name in
+    ``models``, or by the installed one where ``models`` has none. A galaxy without a
+    mass keeps the flags ``"auto"`` gives it with the installed models.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+    models : dict
+        ``{name: StellarMassModel}``: installed models with other corrections or
+        intrinsic scatters (same networks).
+    **predict_kwargs
+        Passed to `~astropy_smass.accessor.predict_table`.
+
+    Returns
+    -------
+    `~astropy.table.QTable`
+        As from `~astropy_smass.accessor.predict_table` with ``model="auto"``
+        (``smass_model`` always included); ``meta["smass_correction"]`` and
+        ``meta["smass_intrinsic_scatter_dex"]`` describe the models used.
+    """
+    base, assigned = _auto_base(table, predict_kwargs)
+    requested = predict_kwargs.get("uncertainty", "auto")
+    uncertainty = None if requested == "auto" else requested
+    values = {"logmstar": np.full(len(table), np.nan)}
+    flags = np.asarray(base["smass_flag"]).copy()
+    corrections, scatters = {}, {}
+    for name in dict.fromkeys(n for n in assigned if n):
+        rows = assigned == name
+        part = predict_table(table[rows], load_model(models.get(name, name)), **predict_kwargs)
+        uncertainty = None if part.meta["smass_uncertainty"] == "none" else \
+            part.meta["smass_uncertainty"]
+        for column in ("logmstar", "logmstar_err", "logmstar_err_phot"):
+            if column in part.colnames:
+                values.setdefault(column, np.full(len(table), np.nan))[rows] = \
+                    part[column].value
+        flags[rows] = np.asarray(part["smass_flag"])
+        corrections.update(part.meta["smass_correction"])
+        scatters.update(part.meta["smass_intrinsic_scatter_dex"])
+    result = QTable(meta=dict(base.meta))
+    result["logmstar"] = values["logmstar"] * u.dex(u.Msun)
+    if uncertainty is not None:
+        for column in ("logmstar_err", "logmstar_err_phot"):
+            result[column] = values.get(column, np.full(len(table), np.nan)) * u.dex
+    result["smass_flag"] = flags
+    # As "auto" writes it: the best model's name where no model gives a mass.
+    result["smass_model"] = (np.asarray(base["smass_model"]) if "smass_model" in base.colnames
+                             else np.full(len(table), base.meta["smass_model"]))
+    for name in result.colnames:
+        result[name].info.description, ucd = OUTPUT_COLUMNS[name]
+        result[name].info.meta = {"ucd": ucd}
+    result.meta.update({"smass_correction": corrections, "smass_intrinsic_scatter_dex": scatters,
+                        "smass_uncertainty": uncertainty or "none"})
+    return result
+
+
+def _predict(table, model, **kwargs):
+    if isinstance(model, dict):
+        return predict_as_auto(table, model, **kwargs)
+    return predict_table(table, model, **kwargs)
+
+
 #: Labels of the methods in `compare_methods` tables.
 METHOD_LABELS = {"network_raw": "network (raw)", "network": "network (corrected)",
                  "taylor2011": "Taylor+2011 g-i", "cluver2014": "Cluver+2014 W1-W2"}
@@ -457,7 +568,8 @@ def _bin_edges(reference, width):
 
 
 def compare_methods(table, reference="logmstar", model="auto", *, methods=None, extra=None,
-                    bin_width=0.5, outlier=OUTLIER_DEX, common=True, **predict_kwargs):
+                    labels=None, bin_width=0.5, outlier=OUTLIER_DEX, common=True,
+                    **predict_kwargs):
     """The network and the classical relations, scored side by side.
 
     Parameters
@@ -466,13 +578,18 @@ def compare_methods(table, reference="logmstar", model="auto", *, methods=None, 
         Photometry and reference masses.
     reference : str
         Column of reference log10(M*/Msun) (``dex(Msun)``, ``Msun`` or plain log).
-    model : str or `~astropy_smass.bundle.StellarMassModel`
-        The network (``"auto"``: the best bundled model per galaxy).
+    model : str, `~astropy_smass.bundle.StellarMassModel` or dict
+        The network (``"auto"``: the best bundled model per galaxy; a dict of models:
+        `predict_as_auto` with them).
     methods : list of str, optional
-        Among ``network_raw``, ``network``, ``taylor2011``, ``cluver2014``; default
-        all that the table's bands allow.
+        The rows, in order: among ``network_raw``, ``network``, ``taylor2011``,
+        ``cluver2014`` and the labels of ``extra``; default all of those that the
+        table's bands allow, ``extra`` last. A relation whose bands the table lacks
+        is left out.
     extra : dict, optional
         More ``{label: log masses}`` to score alongside (e.g. other corrections).
+    labels : dict, optional
+        Row labels replacing those of `METHOD_LABELS`.
     bin_width : float
         Width (dex) of the bins of reference mass.
     outlier : float
@@ -494,23 +611,21 @@ def compare_methods(table, reference="logmstar", model="auto", *, methods=None, 
     ref = reference_log_mass(table, reference)
     kwargs = {k: v for k, v in predict_kwargs.items()
               if k not in ("correct", "uncertainty", "exclude_out_of_domain")}
-    estimates = {}
-    wanted = methods or ["network_raw", "network", "taylor2011", "cluver2014"]
+    extra = {label: np.asarray(values, dtype=float) for label, values in (extra or {}).items()}
+    wanted = list(methods or [*METHOD_LABELS, *extra])
+    unknown = set(wanted) - set(METHOD_LABELS) - set(extra)
+    if unknown:
+        raise ValueError(f"unknown methods {sorted(unknown)}; use {', '.join(METHOD_LABELS)} "
+                         "or a label of extra=")
+    computed = dict(extra)
     for method, correct in (("network_raw", False), ("network", True)):
         if method in wanted:
-            estimates[method] = predict_table(table, model, correct=correct, uncertainty=None,
-                                              **kwargs)["logmstar"].value
-    classical = classical_masses(table, **_mass_kwargs(kwargs))
-    for method in ("taylor2011", "cluver2014"):
-        if method in wanted and method in classical:
-            estimates[method] = classical[method]
-    unknown = set(wanted) - set(METHOD_LABELS)
-    if unknown:
-        raise ValueError(f"unknown methods {sorted(unknown)}; use {', '.join(METHOD_LABELS)}")
-    labels = {m: METHOD_LABELS[m] for m in estimates}
-    for label, values in (extra or {}).items():
-        estimates[label] = np.asarray(values, dtype=float)
-        labels[label] = label
+            computed[method] = _predict(table, model, correct=correct, uncertainty=None,
+                                        **kwargs)["logmstar"].value
+    if {"taylor2011", "cluver2014"} & set(wanted):
+        computed.update(classical_masses(table, **_mass_kwargs(kwargs)))
+    estimates = {m: computed[m] for m in wanted if m in computed}
+    labels = {m: (labels or {}).get(m, METHOD_LABELS.get(m, m)) for m in estimates}
     usable = {m: np.isfinite(v) & np.isfinite(ref) for m, v in estimates.items()}
     both = np.logical_and.reduce(list(usable.values())) if usable else np.isfinite(ref)
     edges = _bin_edges(ref[both] if common else ref, bin_width)
@@ -608,6 +723,16 @@ def uncertainty_coverage(predicted, uncertainty, reference, reference_error=None
 def compare_uncertainties(table, model="auto", *, n_draws=200, seed=0, **predict_kwargs):
     """Analytic (Jacobian) against Monte Carlo propagated uncertainties.
 
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+    model : str, `~astropy_smass.bundle.StellarMassModel` or dict
+        As for `compare_methods`.
+    n_draws, seed : int
+        Monte Carlo draws per galaxy and their seed.
+    **predict_kwargs
+        Photometry arguments of `~astropy_smass.accessor.predict_table`.
+
     Returns
     -------
     dict
@@ -616,10 +741,10 @@ def compare_uncertainties(table, model="auto", *, n_draws=200, seed=0, **predict
         ``median_montecarlo`` (dex), and the two arrays ``analytic`` and
         ``montecarlo``.
     """
-    analytic = predict_table(table, model, uncertainty="analytic",
-                             **predict_kwargs)["logmstar_err_phot"].value
-    mc = predict_table(table, model, uncertainty="montecarlo", n_draws=n_draws, seed=seed,
-                       **predict_kwargs)["logmstar_err_phot"].value
+    analytic = _predict(table, model, uncertainty="analytic",
+                        **predict_kwargs)["logmstar_err_phot"].value
+    mc = _predict(table, model, uncertainty="montecarlo", n_draws=n_draws, seed=seed,
+                  **predict_kwargs)["logmstar_err_phot"].value
     good = np.isfinite(analytic) & np.isfinite(mc) & (analytic > 0) & (mc > 0)
     ratio = analytic[good] / mc[good]
     pct = np.percentile(ratio, [16, 50, 84]) if good.any() else [np.nan] * 3
@@ -740,27 +865,65 @@ def compare_degrees(model, calibration, evaluation, reference="logmstar", degree
     return table
 
 
+def calibration_degree(n, degree=1):
+    """The polynomial degree a correction fitted on ``n`` galaxies gets.
+
+    ``degree``, lowered while there are fewer than `MIN_PER_COEFFICIENT` galaxies per
+    coefficient: with the defaults degree 1 from 30 galaxies, 0 below. Fewer than
+    `MIN_PER_COEFFICIENT` galaxies get no correction of their own (-1).
+    """
+    while degree >= 0 and n < MIN_PER_COEFFICIENT * (degree + 1):
+        degree -= 1
+    return degree
+
+
 def _calibration_halves(name, seed, path=None):
     spec = CATALOGUES[name]
     table = spec.load(path)
     return spec, split_halves(table, spec.key, seed)
 
 
+def _n_fit(model, table, spec):
+    """Galaxies of ``table`` with both a prediction by ``model`` and a reference mass."""
+    predicted = predict_table(table, model, uncertainty=None, correct=False,
+                              **spec.predict_kwargs)["logmstar"].value
+    ref = reference_log_mass(table, spec.reference)
+    return int((np.isfinite(predicted) & np.isfinite(ref)).sum())
+
+
+def _fit(model, table, spec, degree, requested, provenance):
+    """Calibrate ``model`` on ``table``, the intrinsic scatter floored (see below)."""
+    fitted = model.replace(correction=None).calibrate(
+        table, spec.reference, degree=degree, catalogue=spec.name,
+        reference_error=spec.reference_error,
+        provenance={**provenance, "reference_citation": spec.citation,
+                    "requested_degree": requested}, **spec.predict_kwargs)
+    # The network is no more accurate on real galaxies than on held-out simulated
+    # ones: where the known errors explain all the real scatter, that is the floor.
+    floor = float(model.metadata.get("scores", {}).get(SIMULATED_SCATTER_KEY, 0.0))
+    measured = fitted.intrinsic_scatter
+    fitted.correction.provenance.update({"intrinsic_scatter_measured_dex": measured,
+                                         "intrinsic_scatter_floor_dex": floor,
+                                         "intrinsic_scatter_dex": max(measured, floor)})
+    return fitted.replace(intrinsic_scatter=max(measured, floor))
+
+
 def calibrate_bundled(models=None, *, degree=1, seed=SPLIT_SEED, directory=None, write=False,
-                      anchor=None, bridge="sdss"):
+                      anchor=BUNDLED_ANCHOR, bridge=SCALE_BRIDGE):
     """Fit the bias correction and intrinsic scatter of bundled models on real galaxies.
 
     Each model is calibrated on the calibration half of its catalogue
-    (`CALIBRATION_PLAN`), with the requested degree lowered while there are fewer
-    than `MIN_PER_COEFFICIENT` galaxies per coefficient. Its intrinsic scatter is
-    measured there (`~astropy_smass.bundle.StellarMassModel.calibrate`) but not set
-    below the model's scatter on held-out simulated galaxies
+    (`CALIBRATION_PLAN`), on every galaxy there that it gives a mass, with the degree
+    of `calibration_degree`. Its intrinsic scatter is measured there
+    (`~astropy_smass.bundle.StellarMassModel.calibrate`) but not set below the
+    model's scatter on held-out simulated galaxies
     (``metadata["scores"][SIMULATED_SCATTER_KEY]``). A model with fewer than
-    `MIN_PER_COEFFICIENT` usable galaxies even for a constant offset takes the result
-    of its sibling in `FALLBACK_CORRECTIONS` (same catalogue, fewer bands), and the
-    models no catalogue can calibrate take that of their 2MASS twin
-    (`BORROWED_CORRECTIONS`); both are recorded as ``borrowed_from`` in the
-    provenance.
+    `MIN_PER_COEFFICIENT` usable galaxies takes the result of its sibling in
+    `FALLBACK_CORRECTIONS` (same catalogue, fewer bands), and the models no
+    catalogue can calibrate take that of their 2MASS twin (`BORROWED_CORRECTIONS`);
+    both are recorded as ``borrowed_from`` in the provenance. With an ``anchor``
+    (by default `BUNDLED_ANCHOR`) every correction is then put on that catalogue's
+    mass scale.
 
     Parameters
     ----------
@@ -769,22 +932,24 @@ def calibrate_bundled(models=None, *, degree=1, seed=SPLIT_SEED, directory=None,
         ``{name: path or StellarMassModel}`` to calibrate models that are not
         installed.
     degree : int
-        Polynomial degree of the corrections.
+        Highest polynomial degree of the corrections.
     seed : int
         Seed of `split_halves`.
     directory : path-like, optional
-        Where to write the bundles; default next to each model's current JSON.
+        Where to write the bundles; default over each model's current JSON.
     write : bool
         Write the calibrated bundles. Only their ``correction`` and
         ``intrinsic_scatter_dex`` change: each bundle is read again just before it is
-        written, so other fields written meanwhile are kept.
-    anchor : str, optional
-        Put every model on the mass scale of this catalogue (a key of `CATALOGUES`).
-        The reference catalogues' mass definitions differ; by default each model is
-        on the scale of the catalogue that calibrated it. With an anchor, a model
-        calibrated on another catalogue has its correction shifted by the median
-        difference, on that catalogue's calibration half, between the ``bridge``
-        model (calibrated on the anchor) and that catalogue's reference masses.
+        written, so other fields written meanwhile are kept, and over an existing
+        bundle only the JSON file is rewritten (the arrays are untouched).
+    anchor : str or None
+        Put every model on the mass scale of this catalogue (a key of `CATALOGUES`);
+        None leaves each model on the scale of the catalogue that calibrated it. The
+        reference catalogues' mass definitions differ: a model calibrated on another
+        catalogue has its correction shifted by the median difference, on that
+        catalogue's calibration half, between the ``bridge`` model (calibrated on
+        the anchor) and that catalogue's reference masses. Every correction records
+        the anchor, its shift and the measured offsets between the catalogues.
     bridge : str
         The model, calibrated on ``anchor``, that measures the shift.
 
@@ -793,14 +958,18 @@ def calibrate_bundled(models=None, *, degree=1, seed=SPLIT_SEED, directory=None,
     dict
         ``{name: StellarMassModel}`` of calibrated models.
     """
-    from .bundle import StellarMassModel, available_models
+    from .bundle import available_models
 
     present = dict(models) if isinstance(models, dict) else available_models()
     plan = {**CALIBRATION_PLAN, **BORROWED_CORRECTIONS}
     names = [m for m in (models if models is not None else plan) if m in present and m in plan]
+    if anchor is not None and bridge in present and bridge not in names:
+        names_fit = [bridge, *names]  # the bridge is needed to measure the shift
+    else:
+        names_fit = names
     halves = {}
     calibrated, borrow = {}, {}
-    for name in names:
+    for name in names_fit:
         model = load_model(present[name]).replace(correction=None)
         if name not in CALIBRATION_PLAN:
             borrow[name] = BORROWED_CORRECTIONS[name]
@@ -809,33 +978,20 @@ def calibrate_bundled(models=None, *, degree=1, seed=SPLIT_SEED, directory=None,
         if catalogue not in halves:
             halves[catalogue] = _calibration_halves(catalogue, seed)
         spec, (calibration, _) = halves[catalogue]
-        predicted = predict_table(calibration, model, uncertainty=None,
-                                  **spec.predict_kwargs)["logmstar"].value
-        n_fit = int((np.isfinite(predicted)
-                     & np.isfinite(reference_log_mass(calibration, spec.reference))).sum())
-        if n_fit < MIN_PER_COEFFICIENT and name in FALLBACK_CORRECTIONS:
-            borrow[name] = FALLBACK_CORRECTIONS[name]
-            continue
-        # Fewer than MIN_PER_COEFFICIENT galaxies per coefficient: a lower degree.
-        used = degree
-        while used > 0 and n_fit < MIN_PER_COEFFICIENT * (used + 1):
-            used -= 1
-        fitted = model.calibrate(
-            calibration, spec.reference, degree=used, catalogue=spec.name,
-            reference_error=spec.reference_error,
-            provenance={"half": "calibration", "split_seed": seed, "split_key": spec.key,
-                        "reference_citation": spec.citation, "requested_degree": degree},
-            **spec.predict_kwargs)
-        # The network is no more accurate on real galaxies than on held-out simulated
-        # ones: where the known errors explain all the real scatter, that is the floor.
-        floor = float(model.metadata.get("scores", {}).get(SIMULATED_SCATTER_KEY, 0.0))
-        measured = fitted.intrinsic_scatter
-        fitted.correction.provenance.update({"intrinsic_scatter_measured_dex": measured,
-                                             "intrinsic_scatter_floor_dex": floor,
-                                             "intrinsic_scatter_dex": max(measured, floor)})
-        calibrated[name] = fitted.replace(intrinsic_scatter=max(measured, floor))
+        n_fit = _n_fit(model, calibration, spec)
+        used = calibration_degree(n_fit, degree)
+        if used < 0:
+            if name in FALLBACK_CORRECTIONS:
+                borrow[name] = FALLBACK_CORRECTIONS[name]
+                continue
+            raise ValueError(f"only {n_fit} galaxies of {spec.name}'s calibration half to "
+                             f"calibrate {name!r}")
+        calibrated[name] = _fit(model, calibration, spec, used, degree,
+                                {"half": "calibration", "split_seed": seed,
+                                 "split_key": spec.key,
+                                 "galaxies": "every calibration-half galaxy the model takes"})
     if anchor is not None:
-        calibrated = _shift_to_anchor(calibrated, anchor, bridge, seed, halves)
+        calibrated = _shift_to_anchor(calibrated, anchor, bridge, halves)
     # Borrowers in dependency order (a VISTA model may borrow from a borrower).
     while borrow:
         ready = [n for n, source in borrow.items() if source not in borrow]
@@ -860,129 +1016,274 @@ def calibrate_bundled(models=None, *, degree=1, seed=SPLIT_SEED, directory=None,
             calibrated[name] = load_model(present[name]).replace(
                 correction=borrowed, intrinsic_scatter=source.intrinsic_scatter)
     if write:
-        for name, model in calibrated.items():
-            if directory is None and not isinstance(present[name], (str, os.PathLike)):
-                raise ValueError(f"model {name!r} was given as an object: pass directory=")
-            target = Path(directory) if directory is not None else Path(present[name]).parent
-            current = (StellarMassModel.load(present[name])
-                       if isinstance(present[name], (str, os.PathLike)) else model)
-            current.replace(correction=model.correction,
-                            intrinsic_scatter=model.intrinsic_scatter).save(target,
-                                                                            overwrite=True)
+        for name in names:
+            if name in calibrated:
+                _write_calibration(calibrated[name], present[name], directory)
     return {name: calibrated[name] for name in names if name in calibrated}
 
 
-def _shift_to_anchor(calibrated, anchor, bridge, seed, halves):
+def _write_calibration(model, source, directory):
+    """Save ``model``'s correction and intrinsic scatter into the bundle at ``source``."""
+    import json
+
+    from .bundle import StellarMassModel, atomic_write
+
+    if isinstance(source, (str, os.PathLike)):
+        current = StellarMassModel.load(source)
+        here = Path(source).parent
+    elif directory is None:
+        raise ValueError(f"model {model.name!r} was given as an object: pass directory=")
+    else:
+        current, here = model, None
+    updated = current.replace(correction=model.correction,
+                              intrinsic_scatter=model.intrinsic_scatter)
+    target = Path(directory) if directory is not None else here
+    json_path = target / f"{updated.name}.json"
+    if here is not None and target.resolve() == here.resolve() and \
+            (target / f"{updated.name}.npz").exists():
+        # Only the JSON half changes (its checksum covers the arrays, not the JSON).
+        text = json.dumps(updated.to_dict(), indent=1, sort_keys=False) + "\n"
+        atomic_write(json_path, lambda fh: fh.write(text), overwrite=True, mode="w")
+    else:
+        updated.save(target, overwrite=True)
+    return json_path
+
+
+def _catalogue_offset(model, catalogue, table):
+    """Median of ``model``'s masses minus ``catalogue``'s reference masses in ``table``."""
+    spec = CATALOGUES[catalogue]
+    predicted = predict_table(table, model, uncertainty=None,
+                              **spec.predict_kwargs)["logmstar"].value
+    ref = reference_log_mass(table, spec.reference)
+    good = np.isfinite(predicted) & np.isfinite(ref)
+    return (float(np.median(predicted[good] - ref[good])) if good.any() else np.nan,
+            int(good.sum()))
+
+
+def _shift_to_anchor(calibrated, anchor, bridge, halves):
     """Shift corrections fitted on other catalogues onto the scale of ``anchor``."""
     if CALIBRATION_PLAN.get(bridge) != anchor or bridge not in calibrated:
         raise ValueError(f"the bridge model {bridge!r} must be calibrated on {anchor!r}")
-    shifted = dict(calibrated)
+    shifts, offsets = {anchor: (0.0, None)}, {}
     for catalogue in {CALIBRATION_PLAN[n] for n in calibrated} - {anchor}:
-        spec, (calibration, _) = halves[catalogue]
-        on_anchor = predict_table(calibration, calibrated[bridge], uncertainty=None,
-                                  **spec.predict_kwargs)["logmstar"].value
-        ref = reference_log_mass(calibration, spec.reference)
-        good = np.isfinite(on_anchor) & np.isfinite(ref)
-        if good.sum() < MIN_PER_COEFFICIENT:
-            raise ValueError(f"only {good.sum()} galaxies of {catalogue} to tie its scale to "
+        _, (calibration, _) = halves[catalogue]
+        offset, n = _catalogue_offset(calibrated[bridge], catalogue, calibration)
+        if n < MIN_PER_COEFFICIENT:
+            raise ValueError(f"only {n} galaxies of {catalogue} to tie its scale to "
                              f"{anchor}'s")
-        shift = float(np.median(on_anchor[good] - ref[good]))
-        for name, model in calibrated.items():
-            if CALIBRATION_PLAN.get(name) != catalogue:
-                continue
-            c = model.correction
-            coefficients = (c.coefficients[0] + shift,) + tuple(c.coefficients[1:])
-            info = {**c.provenance, "scale_anchor": CATALOGUES[anchor].name,
-                    "scale_shift_dex": shift, "scale_bridge_model": bridge,
-                    "scale_bridge_n": int(good.sum())}
-            shifted[name] = model.replace(correction=type(c)(coefficients, c.pivot,
-                                                             c.fit_range, info))
+        # on_anchor - reference = (anchor scale) - (catalogue scale): added to a
+        # correction fitted on the catalogue, it lands on the anchor's scale.
+        shifts[catalogue] = (offset, n)
+        offsets[f"{CATALOGUES[catalogue].name} - {CATALOGUES[anchor].name}"] = -offset
+    shifted = {}
+    for name, model in calibrated.items():
+        c = model.correction
+        shift, n = shifts[CALIBRATION_PLAN[name]]
+        coefficients = (c.coefficients[0] + shift,) + tuple(c.coefficients[1:])
+        info = {**c.provenance, "scale_anchor": CATALOGUES[anchor].name,
+                "scale_shift_dex": shift,
+                "scale_note": f"mass scale of {CATALOGUES[anchor].name}'s SED fits; "
+                              "the catalogues' offsets at fixed photometry, measured "
+                              f"through the {bridge!r} model calibrated on "
+                              f"{CATALOGUES[anchor].name}, are in catalogue_offsets_dex",
+                "catalogue_offsets_dex": offsets}
+        if n is not None:
+            info.update({"scale_bridge_model": bridge, "scale_bridge_n": n})
+        shifted[name] = model.replace(correction=type(c)(coefficients, c.pivot, c.fit_range,
+                                                         info))
     return shifted
 
 
-def validation_report(*, seed=SPLIT_SEED, model="auto", models=None, n_draws=200):
+def calibrate_on_catalogue(name, *, degree=1, seed=SPLIT_SEED, models=None):
+    """Corrections for ``model="auto"`` on one catalogue, fitted on its calibration half.
+
+    Each installed model whose bands the catalogue has is calibrated on the
+    calibration-half galaxies that ``"auto"`` gives it (`auto_assignment`), so the
+    corrections follow the galaxies each model is used for; the degree is that of
+    `calibration_degree` (degree 1 from 30 galaxies, a constant offset from 15).
+    Where ``"auto"`` gives a model fewer than `MIN_PER_COEFFICIENT` galaxies, the
+    model is calibrated on every calibration-half galaxy it takes on its own. The
+    intrinsic scatter is measured and floored as in `calibrate_bundled`. The
+    results stay on the catalogue's own mass scale: they measure how well a network
+    calibrated on a catalogue reproduces that catalogue, not the bundled corrections.
+
+    Parameters
+    ----------
+    name : str
+        Key of `CATALOGUES` with reference masses.
+    degree : int
+        Highest polynomial degree.
+    seed : int
+        Seed of `split_halves`.
+    models : dict, optional
+        ``{name: path or StellarMassModel}``; default the installed models.
+
+    Returns
+    -------
+    dict
+        ``{model name: StellarMassModel}``; ``provenance["galaxies"]`` of each
+        correction says which galaxies it was fitted on. Use with `predict_as_auto`.
+    """
+    from .bundle import available_models
+
+    present = dict(models) if models is not None else available_models()
+    spec, (calibration, _) = _calibration_halves(name, seed)
+    if spec.reference is None:
+        raise ValueError(f"{spec.name} has no reference masses to calibrate on")
+    have = set(find_band_columns(_photometry_columns(calibration, spec)))
+    assigned = auto_assignment(calibration, **spec.predict_kwargs)
+    ref = reference_log_mass(calibration, spec.reference)
+    out = {}
+    for model_name, path in present.items():
+        model = load_model(path)
+        if not set(model.bands) <= have:
+            continue
+        rows = (assigned == model_name) & np.isfinite(ref)
+        info = {"half": "calibration", "split_seed": seed, "split_key": spec.key,
+                "catalogue_calibration": spec.name}
+        if rows.sum() >= MIN_PER_COEFFICIENT:
+            table, n = calibration[rows], int(rows.sum())
+            info["galaxies"] = "calibration-half galaxies model='auto' gives this model"
+        else:
+            table, n = calibration, _n_fit(model, calibration, spec)
+            info["galaxies"] = (f"every calibration-half galaxy the model takes ('auto' "
+                                f"gives it {int(rows.sum())}, fewer than "
+                                f"{MIN_PER_COEFFICIENT})")
+        used = calibration_degree(n, degree)
+        if used < 0:
+            continue
+        info["n_auto"] = int(rows.sum())
+        out[model_name] = _fit(model, table, spec, used, degree, info)
+    return out
+
+
+def _photometry_columns(table, spec):
+    return [c for c in table.colnames if c not in (spec.predict_kwargs.get("redshift"),
+                                                   spec.predict_kwargs.get("distance"))]
+
+
+#: Labels of the network rows of the validation report.
+NETWORK_LABELS = {"raw": "network (raw)", "bundled": "network (bundled, ECO scale)",
+                  "catalogue": "network (calibrated on this catalogue)"}
+
+
+def validation_report(*, seed=SPLIT_SEED, models=None, n_draws=200):
     """Every validation figure on the evaluation halves of ECO and DustPedia.
+
+    For each catalogue, on the same galaxies of its evaluation half: the network with
+    ``model="auto"`` raw, with the bundled corrections, and with corrections fitted
+    on the catalogue's calibration half (`calibrate_on_catalogue`), beside Taylor et
+    al. (2011) and, where the bands allow, Cluver et al. (2014); overall, per bin of
+    reference mass and per model (the galaxies ``"auto"`` gives each model).
 
     Parameters
     ----------
     seed : int
         Seed of `split_halves`.
-    model : str, `~astropy_smass.bundle.StellarMassModel` or dict
-        The network for the side-by-side tables and the census (``"auto"``: the best
-        bundled model per galaxy), or ``{catalogue: model}``.
     models : dict, optional
-        ``{name: path or StellarMassModel}`` for the per-model tables; default the
-        installed models of `CALIBRATION_PLAN`.
+        ``{name: path or StellarMassModel}`` standing in for the installed models of
+        those names (same networks, other corrections) as the bundled network.
     n_draws : int
         Monte Carlo draws for the analytic/Monte Carlo comparison.
 
     Returns
     -------
     dict
-        ``comparison`` (``{catalogue: compare_methods table}`` with ``model``),
-        ``per_model`` (``{catalogue: {model: table}}`` for the models calibrated on
-        that catalogue), ``coverage`` (DustPedia: fraction and n), ``uncertainties``
-        (DustPedia `compare_uncertainties` summary), ``census`` (``{catalogue:
-        flag_census}`` on whole catalogues, H-ATLAS included) and ``domain``
-        (``{catalogue: {model: domain_report}}``).
+        ``comparison`` (``{catalogue: compare_methods table}``), ``per_model``
+        (``{catalogue: {model: table}}``), ``calibrated`` (``{catalogue: {model:
+        StellarMassModel}}`` of `calibrate_on_catalogue`), ``coverage`` (DustPedia,
+        catalogue-calibrated network: fraction and n; also ``_per_model`` and
+        ``_bundled_scatter``, the latter with the bundled intrinsic scatters),
+        ``uncertainties`` (DustPedia `compare_uncertainties` summary),
+        ``scale_offsets`` (DustPedia - ECO through the ECO-calibrated models),
+        ``census`` (``{catalogue: flag_census}`` on whole catalogues, H-ATLAS
+        included) and ``domain`` (``{catalogue: {model: domain_report}}``).
     """
     from .bundle import available_models
 
-    present = dict(models) if models is not None else available_models()
-
-    def model_for(name):
-        return model.get(name, "auto") if isinstance(model, dict) else model
-
-    report = {"comparison": {}, "per_model": {}, "census": {}, "domain": {}}
+    installed = available_models()
+    bundled = {name: load_model(path) for name, path in (models or {}).items()}
+    report = {"comparison": {}, "per_model": {}, "calibrated": {}, "census": {},
+              "domain": {}, "scale_offsets": {}}
     for name in ("eco", "dustpedia"):
-        spec, (_, evaluation) = _calibration_halves(name, seed)
-        report["comparison"][name] = compare_methods(evaluation, spec.reference,
-                                                     model_for(name), **spec.predict_kwargs)
+        spec, (calibration, evaluation) = _calibration_halves(name, seed)
+        calibrated = calibrate_on_catalogue(name, seed=seed)
+        report["calibrated"][name] = calibrated
+        kwargs = spec.predict_kwargs
+        assigned = auto_assignment(evaluation, **kwargs)
+        estimates = {
+            "raw": _predict(evaluation, bundled, correct=False, uncertainty=None,
+                            **kwargs)["logmstar"].value,
+            "bundled": _predict(evaluation, bundled, uncertainty=None,
+                                **kwargs)["logmstar"].value,
+            "catalogue": _predict(evaluation, calibrated, uncertainty=None,
+                                  **kwargs)["logmstar"].value}
+        labels = {**NETWORK_LABELS,
+                  "catalogue": f"network (calibrated on {spec.name} half)"}
+        extra = {labels[k]: v for k, v in estimates.items()}
+        order = [*extra, "taylor2011", "cluver2014"]
+        report["comparison"][name] = compare_methods(
+            evaluation, spec.reference, methods=order, extra=extra, **kwargs)
         report["per_model"][name] = {}
-        report["domain"][name] = {}
-        # Every model the catalogue's bands allow: those calibrated on another catalogue
-        # show how the catalogues' mass scales differ.
-        colnames = [c for c in evaluation.colnames
-                    if c not in (spec.predict_kwargs.get("redshift"),
-                                 spec.predict_kwargs.get("distance"))]
-        have = set(find_band_columns(colnames))
-        for model_name in CALIBRATION_PLAN:
-            if model_name not in present:
-                continue
-            chosen = load_model(present[model_name])
-            if not set(chosen.bands) <= have:
-                continue
+        for model_name in dict.fromkeys(sorted(n for n in assigned if n)):
+            rows = assigned == model_name
             report["per_model"][name][model_name] = compare_methods(
-                evaluation, spec.reference, chosen, **spec.predict_kwargs)
-            report["domain"][name][model_name] = domain_report(
-                chosen, evaluation, spec.reference, **spec.predict_kwargs)
+                evaluation[rows], spec.reference, methods=order,
+                extra={k: v[rows] for k, v in extra.items()}, **kwargs)
+        report["domain"][name] = {}
+        have = set(find_band_columns(_photometry_columns(evaluation, spec)))
+        for model_name in CALIBRATION_PLAN:
+            if model_name in installed and set(load_model(installed[model_name]).bands) <= have:
+                report["domain"][name][model_name] = domain_report(
+                    bundled.get(model_name, model_name), evaluation, spec.reference, **kwargs)
         if spec.reference_error is not None:
             ref = reference_log_mass(evaluation, spec.reference)
             ref_err, _, _ = column_values(evaluation, spec.reference_error)
+            ref_err = np.where(np.isfinite(ref), ref_err, np.nan)
+            with_bundled_scatter = {
+                n: m.replace(intrinsic_scatter=load_model(bundled.get(n, n)).intrinsic_scatter)
+                for n, m in calibrated.items()}
             coverage = {}
-            for label in ["auto", *report["per_model"][name]]:
-                chosen = model_for(name) if label == "auto" else load_model(present[label])
-                prediction = predict_table(evaluation, chosen, uncertainty="analytic",
-                                           **spec.predict_kwargs)
-                fraction, n = uncertainty_coverage(prediction["logmstar"].value,
-                                                   prediction["logmstar_err"].value, ref,
-                                                   ref_err)
+            for label, chosen in (("catalogue", calibrated),
+                                  ("bundled_scatter", with_bundled_scatter)):
+                prediction = _predict(evaluation, chosen, uncertainty="analytic", **kwargs)
+                logm, err = prediction["logmstar"].value, prediction["logmstar_err"].value
+                fraction, n = uncertainty_coverage(logm, err, ref, ref_err)
                 coverage[label] = {"fraction": fraction, "n": n}
-            report["coverage"] = coverage["auto"]
-            report["coverage_per_model"] = coverage
-            summary = compare_uncertainties(evaluation, model_for(name), n_draws=n_draws,
-                                            seed=seed, **spec.predict_kwargs)
+                if label == "catalogue":
+                    coverage["per_model"] = {}
+                    for model_name in report["per_model"][name]:
+                        rows = assigned == model_name
+                        fraction, n = uncertainty_coverage(logm[rows], err[rows], ref[rows],
+                                                           ref_err[rows])
+                        coverage["per_model"][model_name] = {"fraction": fraction, "n": n}
+            report["coverage"] = coverage["catalogue"]
+            report["coverage_per_model"] = coverage["per_model"]
+            report["coverage_bundled_scatter"] = coverage["bundled_scatter"]
+            summary = compare_uncertainties(evaluation, calibrated, n_draws=n_draws,
+                                            seed=seed, **kwargs)
             report["uncertainties"] = {k: v for k, v in summary.items()
                                        if k not in ("analytic", "montecarlo")}
+            # The offset between the catalogues' mass scales, through the models
+            # calibrated on ECO (the bundled scale), on both halves.
+            for model_name in (SCALE_BRIDGE, *SCALE_CHECK_BRIDGES):
+                if model_name not in installed:
+                    continue
+                chosen = bundled.get(model_name, load_model(installed[model_name]))
+                if chosen.correction is None:
+                    continue
+                for half, table in (("calibration", calibration), ("evaluation", evaluation)):
+                    offset, n = _catalogue_offset(chosen, name, table)
+                    report["scale_offsets"][(spec.name, model_name, half)] = {
+                        "offset": -offset, "n": n}
     for name, spec in CATALOGUES.items():
         table = spec.load()
-        report["census"][name] = flag_census(predict_table(table, model_for(name),
-                                                           **spec.predict_kwargs))
+        report["census"][name] = flag_census(_predict(table, bundled, **spec.predict_kwargs))
     return report
 
 
 def catalogue_predictions(name, half="evaluation", model="auto", *, seed=SPLIT_SEED,
-                          uncertainty="auto"):
+                          uncertainty="auto", calibrated=None):
     """Predictions for one half of a validation catalogue, beside its reference masses.
 
     Parameters
@@ -991,16 +1292,22 @@ def catalogue_predictions(name, half="evaluation", model="auto", *, seed=SPLIT_S
         Key of `CATALOGUES`.
     half : {'evaluation', 'calibration', None}
         Which half (`split_halves` with ``seed``); None for the whole catalogue.
-    model : str or `~astropy_smass.bundle.StellarMassModel`
+    model : str, `~astropy_smass.bundle.StellarMassModel` or dict
+        As for `compare_methods`.
     uncertainty : see `~astropy_smass.accessor.predict_table`
+    calibrated : dict, optional
+        Models calibrated on this catalogue (`calibrate_on_catalogue`); default those
+        fitted on its calibration half with ``seed`` when the catalogue has reference
+        masses.
 
     Returns
     -------
     `~astropy.table.QTable`
-        The catalogue rows with ``logmstar`` (corrected), ``logmstar_raw``,
+        The catalogue rows with ``logmstar`` (bundled correction), ``logmstar_raw``,
         ``logmstar_err`` and ``logmstar_err_phot`` (when computed), ``smass_flag``,
-        ``smass_model`` (when several models), ``logmstar_ref`` and
-        ``logmstar_ref_err`` (when the catalogue has them) and the classical
+        ``smass_model``, ``logmstar_ref`` and ``logmstar_ref_err`` (when the
+        catalogue has them), ``logmstar_cal`` and ``logmstar_cal_err`` (calibrated
+        on the catalogue, when it has reference masses) and the classical
         ``taylor2011`` / ``cluver2014`` masses where the bands allow.
     """
     spec = CATALOGUES[name]
@@ -1008,8 +1315,9 @@ def catalogue_predictions(name, half="evaluation", model="auto", *, seed=SPLIT_S
     if half is not None:
         calibration, evaluation = split_halves(table, spec.key, seed)
         table = {"calibration": calibration, "evaluation": evaluation}[half]
-    prediction = predict_table(table, model, uncertainty=uncertainty, **spec.predict_kwargs)
-    raw = predict_table(table, model, uncertainty=None, correct=False, **spec.predict_kwargs)
+    model = {} if isinstance(model, str) and model == "auto" else model
+    prediction = _predict(table, model, uncertainty=uncertainty, **spec.predict_kwargs)
+    raw = _predict(table, model, uncertainty=None, correct=False, **spec.predict_kwargs)
     out = QTable(meta={**table.meta, **prediction.meta})
     out[spec.key] = table[spec.key]
     for column in prediction.colnames:
@@ -1017,6 +1325,12 @@ def catalogue_predictions(name, half="evaluation", model="auto", *, seed=SPLIT_S
     out["logmstar_raw"] = raw["logmstar"]
     if spec.reference is not None:
         out["logmstar_ref"] = reference_log_mass(table, spec.reference) * u.dex(u.Msun)
+        if calibrated is None:
+            calibrated = calibrate_on_catalogue(name, seed=seed)
+        own = _predict(table, calibrated, uncertainty=uncertainty, **spec.predict_kwargs)
+        out["logmstar_cal"] = own["logmstar"]
+        if "logmstar_err" in own.colnames:
+            out["logmstar_cal_err"] = own["logmstar_err"]
     if spec.reference_error is not None:
         values, mask, _ = column_values(table, spec.reference_error)
         out["logmstar_ref_err"] = np.where(mask, np.nan, values) * u.dex
@@ -1039,22 +1353,30 @@ def _rst_table(header, rows):
     return "\n".join(lines + [rule])
 
 
+def _overall(table, method):
+    row = table[(table["method"] == method) & (table["bin"] == "all")]
+    return row[0] if len(row) else None
+
+
+def _catalogue_label(name):
+    return f"network (calibrated on {CATALOGUES[name].name} half)"
+
+
+#: Fewest galaxies on which a target is judged for a single model.
+_MIN_JUDGED = 30
+
+
 def _target_rows(report):
     """The checks of the validation issue, one row each: what, value, target, met."""
     rows = []
-
-    def scores(table, method):
-        row = table[(table["method"] == METHOD_LABELS[method]) & (table["bin"] == "all")]
-        return row[0] if len(row) else None
-
     for name, table in report["comparison"].items():
-        cases = [("``auto``", table)] + [
-            (f"``{m}``", t) for m, t in report["per_model"].get(name, {}).items()
-            if CALIBRATION_PLAN[m] == name]
+        cases = [("``auto``", table)] + [(f"``{m}``", t) for m, t in
+                                         report["per_model"].get(name, {}).items()]
         for label, t in cases:
-            net, taylor = scores(t, "network"), scores(t, "taylor2011")
-            if net is None or net["n"] < 10:
-                continue  # too few galaxies to judge
+            net = _overall(t, _catalogue_label(name))
+            taylor = _overall(t, METHOD_LABELS["taylor2011"])
+            if net is None or (label != "``auto``" and net["n"] < _MIN_JUDGED):
+                continue  # too few galaxies to judge one model
             where = f"{CATALOGUES[name].name} {label} (N={net['n']})"
             rows.append([f"{where}: median offset", f"{net['median_offset']:+.3f} dex",
                          "within +-0.03 dex", "yes" if abs(net["median_offset"]) <= 0.03
@@ -1064,10 +1386,9 @@ def _target_rows(report):
                              f"{net['half_width']:.3f} vs {taylor['half_width']:.3f} dex",
                              "smaller", "yes" if net["half_width"] < taylor["half_width"]
                              else "no"])
-    for label, cov in report.get("coverage_per_model", {}).items():
-        if cov["n"] < 10 or (label != "auto" and CALIBRATION_PLAN[label] != "dustpedia"):
-            continue  # few galaxies, or a model on another catalogue's mass scale
-        rows.append([f"DustPedia ``{label}`` (N={cov['n']}): coverage",
+    if "coverage" in report:
+        cov = report["coverage"]
+        rows.append([f"DustPedia ``auto`` (N={cov['n']}): coverage",
                      f"{100 * cov['fraction']:.1f}%", "68 +- 7%",
                      "yes" if abs(cov["fraction"] - 0.68) <= 0.07 else "no"])
     if "uncertainties" in report:
@@ -1081,6 +1402,42 @@ def _target_rows(report):
     return rows
 
 
+def _scores_table(table, first="method"):
+    overall = table[table["bin"] == "all"]
+    return _rst_table([first, "N", "median offset", "16-84 half-width", "RMS",
+                       "outliers (>0.3 dex)"],
+                      [(r["method"], r["n"], _fmt(r["median_offset"]), _fmt(r["half_width"]),
+                        _fmt(r["rms"]), f"{100 * r['outlier_fraction']:.1f}%")
+                       for r in overall])
+
+
+def _bins_table(table):
+    methods = list(table[table["bin"] == "all"]["method"])
+    bins = [b for b in dict.fromkeys(table["bin"]) if b != "all"]
+    rows = []
+    for b in bins:
+        row = [b]
+        for m in methods:
+            sel = table[(table["method"] == m) & (table["bin"] == b)]
+            row.append("--" if not len(sel) else
+                       f"{_fmt(sel['median_offset'][0])} / {_fmt(sel['half_width'][0])}")
+        row.append(int(table[(table["method"] == methods[0]) & (table["bin"] == b)]["n"][0]))
+        rows.append(row)
+    return _rst_table(["log M* bin"] + methods + ["N"], rows)
+
+
+def _correction_cells(model):
+    c = model.correction
+    if c is None:
+        return ["--", "--", "--", "--", "--", f"{model.intrinsic_scatter:.3f}"]
+    info = c.provenance
+    return [str(info.get("n_used", "--")), str(info.get("degree", len(c.coefficients) - 1)),
+            " ".join(f"{v:+.3f}" for v in c.coefficients), f"{c.pivot:.2f}",
+            f"{c.fit_range[0]:.2f}-{c.fit_range[1]:.2f}",
+            f"{model.intrinsic_scatter:.3f} ({info.get('intrinsic_scatter_measured_dex', 0):.3f}"
+            f" / {info.get('intrinsic_scatter_floor_dex', 0):.3f})"]
+
+
 def format_report_rst(report, models=None):
     """The validation figures of `validation_report` as reStructuredText.
 
@@ -1089,14 +1446,31 @@ def format_report_rst(report, models=None):
     report : dict
         From `validation_report`.
     models : dict, optional
-        ``{name: StellarMassModel}`` whose corrections to tabulate.
+        ``{name: StellarMassModel}`` whose (bundled) corrections to tabulate.
 
     Returns
     -------
     str
     """
-    out = ["Targets", "-------", "", _rst_table(["check", "value", "target", "met"],
-                                               _target_rows(report)), ""]
+    out = ["Targets", "-------", "",
+           "Judged on the network calibrated on each catalogue's calibration half, on its "
+           "evaluation half (single models where ``auto`` gives them at least "
+           f"{_MIN_JUDGED} galaxies).", "",
+           _rst_table(["check", "value", "target", "met"], _target_rows(report)), ""]
+    if report.get("scale_offsets"):
+        rows = [[f"``{model}``", half, v["n"], f"{v['offset']:+.3f}"]
+                for (_, model, half), v in report["scale_offsets"].items()]
+        taylor = {name: _overall(t, METHOD_LABELS["taylor2011"])
+                  for name, t in report["comparison"].items()}
+        out += ["Mass scales", "-----------", "",
+                "DustPedia's CIGALE masses minus the bundled (ECO-scale) network's, on "
+                "DustPedia galaxies (median, dex), through each model calibrated on ECO; the "
+                "first row is the shift that puts the DustPedia-calibrated corrections on "
+                "ECO's scale:", "",
+                _rst_table(["model", "DustPedia half", "N", "DustPedia - ECO (dex)"], rows), "",
+                "Taylor et al. (2011) minus the reference masses on the evaluation halves: "
+                + "; ".join(f"{CATALOGUES[n].name} {t['median_offset']:+.3f} dex (N={t['n']})"
+                            for n, t in taylor.items() if t is not None) + ".", ""]
     titles = {"eco": "ECO, evaluation half", "dustpedia": "DustPedia, evaluation half"}
     for name, table in report["comparison"].items():
         meta = table.meta
@@ -1104,56 +1478,40 @@ def format_report_rst(report, models=None):
                 f"{meta['n_common']} galaxies with a mass from every method (of "
                 f"{meta['n_rows']} in the half, {meta['n_reference']} with a reference "
                 "mass; galaxies per method: "
-                + ", ".join(f"{k} {v}" for k, v in meta["n_per_method"].items()) + ").", ""]
-        overall = table[table["bin"] == "all"]
-        out += [_rst_table(["method", "N", "median offset", "16-84 half-width", "RMS",
-                            "outliers (>0.3 dex)"],
-                           [(r["method"], r["n"], _fmt(r["median_offset"]),
-                             _fmt(r["half_width"]), _fmt(r["rms"]),
-                             f"{100 * r['outlier_fraction']:.1f}%") for r in overall]), ""]
-        methods = list(overall["method"])
-        bins = [b for b in dict.fromkeys(table["bin"]) if b != "all"]
+                + ", ".join(f"{k} {v}" for k, v in meta["n_per_method"].items()) + ").", "",
+                _scores_table(table), "",
+                "Median offset / 16-84 half-width (dex) per bin of reference mass:", "",
+                _bins_table(table), ""]
         rows = []
-        for b in bins:
-            row = [b]
-            for m in methods:
-                sel = table[(table["method"] == m) & (table["bin"] == b)]
-                row.append("--" if not len(sel) else
-                           f"{_fmt(sel['median_offset'][0])} / {_fmt(sel['half_width'][0])}")
-            row.append(int(table[(table["method"] == methods[0]) & (table["bin"] == b)]["n"][0]))
-            rows.append(row)
-        out += ["Median offset / 16-84 half-width (dex) per bin of reference mass:", "",
-                _rst_table(["log M* bin"] + methods + ["N"], rows), ""]
         for model_name, per_model in report["per_model"].get(name, {}).items():
-            overall = per_model[per_model["bin"] == "all"]
-            home = CATALOGUES[CALIBRATION_PLAN[model_name]].name
-            note = ("" if CALIBRATION_PLAN[model_name] == name else
-                    f"; calibrated on {home}, so its offset here measures the difference "
-                    "between the two catalogues' mass scales")
-            out += [f"Model ``{model_name}`` alone ({per_model.meta['n_common']} galaxies"
-                    f"{note}):", "",
-                    _rst_table(["method", "N", "median offset", "16-84 half-width", "RMS",
-                                "outliers"],
-                               [(r["method"], r["n"], _fmt(r["median_offset"]),
-                                 _fmt(r["half_width"]), _fmt(r["rms"]),
-                                 f"{100 * r['outlier_fraction']:.1f}%") for r in overall]), ""]
+            for r in per_model[per_model["bin"] == "all"]:
+                rows.append([f"``{model_name}``", r["method"], r["n"], _fmt(r["median_offset"]),
+                             _fmt(r["half_width"]), _fmt(r["rms"]),
+                             f"{100 * r['outlier_fraction']:.1f}%"])
+        if rows:
+            out += ["Per model (the galaxies ``auto`` gives each model):", "",
+                    _rst_table(["model", "method", "N", "median offset", "16-84 half-width",
+                                "RMS", "outliers"], rows), ""]
     if "coverage" in report:
         cov, unc = report["coverage"], report["uncertainties"]
+        alt = report["coverage_bundled_scatter"]
         out += ["Uncertainties (DustPedia, evaluation half)", "-" * 42, "",
                 f"- Coverage: {100 * cov['fraction']:.1f}% of {cov['n']} galaxies have their "
-                "reference mass within the 1-sigma total uncertainty combined in quadrature "
-                "with the reference error (target 68 +- 7%).",
+                "reference mass within the 1-sigma total uncertainty of the network "
+                "calibrated on DustPedia's calibration half, combined in quadrature with the "
+                "reference error (target 68 +- 7%).",
                 "- The same per model: " + "; ".join(
                     f"``{k}`` {100 * v['fraction']:.1f}% of {v['n']}"
-                    for k, v in report.get("coverage_per_model", {}).items() if k != "auto")
-                + ".",
+                    for k, v in report["coverage_per_model"].items()) + ".",
+                f"- With the bundled intrinsic scatters instead (same corrections): "
+                f"{100 * alt['fraction']:.1f}% of {alt['n']}.",
                 f"- Analytic / Monte Carlo photometric uncertainty: median ratio "
                 f"{unc['median_ratio']:.3f} (16-84%: {unc['ratio_16']:.3f}-"
                 f"{unc['ratio_84']:.3f}) over {unc['n']} galaxies; medians "
                 f"{unc['median_analytic']:.3f} and {unc['median_montecarlo']:.3f} dex.", ""]
-    out += ["Flag census (whole catalogues)", "-" * 30, ""]
+    out += ["Flag census (whole catalogues, bundled models)", "-" * 46, ""]
     names = list(report["census"])
-    flags = [f for f in report["census"][names[0]]["flag"]]
+    flags = list(report["census"][names[0]]["flag"])
     header = ["", *[CATALOGUES[n].name for n in names]]
     rows = [["rows"] + [report["census"][n].meta["n_rows"] for n in names],
             ["with a mass"] + [report["census"][n].meta["n_with_mass"] for n in names],
@@ -1186,21 +1544,30 @@ def format_report_rst(report, models=None):
     if models:
         rows = []
         for model_name, model in sorted(models.items()):
-            c = model.correction
-            if c is None:
-                rows.append([f"``{model_name}``", "none", "--", "--", "--", "--",
-                             f"{model.intrinsic_scatter:.3f}"])
-                continue
-            info = c.provenance
-            source = info.get("catalogue", "?") + (f" (via ``{info['borrowed_from']}``)"
-                                                   if "borrowed_from" in info else "")
-            rows.append([f"``{model_name}``", source,
-                         " ".join(f"{v:+.3f}" for v in c.coefficients),
-                         f"{c.pivot:.2f}", f"{c.fit_range[0]:.2f}-{c.fit_range[1]:.2f}",
-                         f"{info.get('n_used', '--')}", f"{model.intrinsic_scatter:.3f}"])
-        out += ["Bundled corrections", "-" * 19, "",
-                _rst_table(["model", "calibrated on", "coefficients (dex)", "pivot",
-                            "fit range", "N used", "intrinsic scatter (dex)"], rows), ""]
+            info = model.correction.provenance if model.correction is not None else {}
+            source = info.get("catalogue", "none") + (f" (via ``{info['borrowed_from']}``)"
+                                                      if "borrowed_from" in info else "")
+            shift = info.get("scale_shift_dex")
+            rows.append([f"``{model_name}``", source, *_correction_cells(model)[:2],
+                         "--" if shift is None else f"{shift:+.3f}",
+                         *_correction_cells(model)[2:]])
+        out += ["Bundled corrections (ECO scale)", "-" * 31, "",
+                _rst_table(["model", "calibrated on", "N used", "degree", "shift to ECO",
+                            "coefficients (dex)", "pivot", "fit range",
+                            "intrinsic scatter (measured / floor)"], rows), ""]
+    rows = []
+    for name, calibrated in report.get("calibrated", {}).items():
+        for model_name, model in calibrated.items():
+            info = model.correction.provenance
+            which = "``auto``'s" if info["galaxies"].startswith("calibration-half") else "all"
+            rows.append([CATALOGUES[name].name, f"``{model_name}``", info["n_auto"], which,
+                         *_correction_cells(model)])
+    if rows:
+        out += ["Corrections calibrated on each catalogue (for the tables above only)",
+                "-" * 68, "",
+                _rst_table(["catalogue", "model", "N from ``auto``", "fitted on", "N used",
+                            "degree", "coefficients (dex)", "pivot", "fit range",
+                            "intrinsic scatter (measured / floor)"], rows), ""]
     return "\n".join(out).rstrip() + "\n"
 
 

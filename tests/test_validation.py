@@ -277,9 +277,9 @@ def test_predict_as_auto_swaps_corrections_not_choices():
                                 uncertainty="analytic")
     raw = predict_table(table, sdss, kind="absolute", correct=False, uncertainty=None)
     np.testing.assert_allclose(other["logmstar"].value, raw["logmstar"].value + 0.5)
-    np.testing.assert_array_equal(other["smass_model"], assigned)
-    # No photometric errors: the total uncertainty is the intrinsic scatter.
     good = np.isfinite(other["logmstar"].value)
+    np.testing.assert_array_equal(other["smass_model"][good], assigned[good])
+    # No photometric errors: the total uncertainty is the intrinsic scatter.
     np.testing.assert_allclose(other["logmstar_err"].value[good], 0.2)
     assert other.meta["smass_correction"]["sdss"]["coefficients"] == [0.5]
 
@@ -498,6 +498,15 @@ def test_calibrate_on_catalogue_follows_auto(real_data):
     calibration, _ = split_halves(spec.load(), spec.key)
     calibrated = calibrate_on_catalogue("dustpedia")
     assigned = auto_assignment(calibration, **spec.predict_kwargs)
+    # With the installed models, predict_as_auto is "auto", column by column.
+    auto = predict_table(calibration, "auto", **spec.predict_kwargs)
+    same = predict_as_auto(calibration, {}, **spec.predict_kwargs)
+    assert same.colnames == auto.colnames
+    for column in ("logmstar", "logmstar_err", "logmstar_err_phot"):
+        np.testing.assert_array_equal(same[column].value, auto[column].value)
+    for column in ("smass_flag", "smass_model"):
+        np.testing.assert_array_equal(same[column], auto[column])
+    assert len(set(assigned) - {""}) > 1  # several models, so the test means something
     ref = calibration["logmstar"].unmasked.value
     has_ref = ~np.asarray(calibration["logmstar"].mask)
     # Every model "auto" uses on the catalogue has a correction of its own.
