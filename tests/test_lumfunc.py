@@ -1,5 +1,8 @@
 """Tests of the GAMA luminosity-function reader and the population LF comparison."""
 
+import json
+from importlib import resources
+
 import astropy.units as u
 import numpy as np
 import pytest
@@ -159,3 +162,75 @@ def test_plot_luminosity_functions(tmp_path):
     path = tmp_path / "lf.png"
     lumfunc.plot_luminosity_functions(_exact_population(), path)
     assert path.stat().st_size > 1000
+
+
+def test_shipped_population_lf_matches_gama_and_report():
+    # The bundled models' population LFs (written by record_luminosity_functions when they
+    # were trained) must be on GAMA's bins and agree with the training report's summary.
+    lf = lumfunc.read_population_lf()
+    report = json.loads((resources.files("astropy_smass") / "data" / "training"
+                         / "training_report.json").read_text())
+    entry = report["luminosity_functions"]
+    assert entry["file"] == lumfunc.POPULATION_LF_FILE
+    assert entry["population_sha256"] == lf.meta["population_sha256"] \
+        == report["population"]["sha256"]
+    assert entry["window_mag"] == lf.meta["window_mag"]
+    assert list(dict.fromkeys(lf["band"])) == list(GAMA_LF_FILES)
+    for band in GAMA_LF_FILES:
+        rows = lf[lf["band"] == band]
+        gama = read_gama_lf(band)
+        np.testing.assert_allclose(rows["mag"], gama["mag"].value, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(rows["gama_phi"], gama["phi"].value, rtol=1e-12)
+        np.testing.assert_allclose(rows["gama_err"], gama["phi_err"].value, rtol=1e-12)
+        mstar = fit_schechter(gama)["mstar"]
+        np.testing.assert_allclose(rows["mstar"], mstar, atol=1e-3)
+        np.testing.assert_array_equal(
+            rows["near_mstar"], np.abs(rows["mag"] - mstar) <= entry["window_mag"])
+        # the derived columns follow from the stored densities
+        pop, err = np.asarray(rows["pop_phi"]), np.asarray(rows["pop_err"])
+        np.testing.assert_allclose(rows["deviation"],
+                                   (pop - rows["gama_phi"]) / rows["gama_err"], rtol=1e-9)
+        with np.errstate(divide="ignore"):  # a bright bin may hold no simulated galaxy
+            np.testing.assert_allclose(rows["log_ratio"], np.log10(pop / rows["gama_phi"]),
+                                       rtol=1e-9)
+        empty = rows["pop_n"] == 0
+        assert np.all(pop[empty] == 0) and np.all(err[empty] == 0)
+        assert np.all(err[~empty] > 0)
+        assert np.all(err <= pop)  # Poisson: sqrt(sum w^2) <= sum w
+        assert not np.any(empty & rows["near_mstar"])
+
+    summary = {row["band"]: row for row in summarize_lf_comparison(lf)}
+    assert [row["band"] for row in entry["bands"]] == list(summary)
+    for row in entry["bands"]:
+        recomputed = summary[row["band"]]
+        assert row["n_bins"] == recomputed["n_bins"] >= 6
+        for key in ("mstar", "mag_min", "mag_max", "frac_1sigma", "frac_2sigma",
+                    "frac_1sigma_total", "max_abs_log_ratio", "median_log_ratio"):
+            assert row[key] == pytest.approx(float(recomputed[key]), abs=1e-4), (row["band"],
+                                                                                 key)
+    assert lumfunc.lf_report(lf, entry["population_sha256"], entry["file"]) == entry
+
+
+def test_record_luminosity_functions(tmp_path):
+    population = _exact_population()
+    population["logmstar"] = 10.0
+    report_path = tmp_path / "report.json"
+    report_path.write_text(json.dumps({"seed": 1, "models": {"a": [1.5, None]}}, indent=1))
+    lf_path = tmp_path / "lf.ecsv"
+    entry = lumfunc.record_luminosity_functions(population, lf_path, report_path)
+    report = json.loads(report_path.read_text())
+    assert report["seed"] == 1 and report["models"] == {"a": [1.5, None]}
+    assert report["luminosity_functions"] == entry
+    assert [row["band"] for row in entry["bands"]] == ["r", "K"]
+    assert entry["file"] == "lf.ecsv" and entry["window_mag"] == 2.0
+    assert all(row["frac_1sigma"] == 1.0 for row in entry["bands"])
+    lf = lumfunc.read_population_lf(lf_path)
+    assert lf["pop_phi"].unit.is_equivalent(u.Mpc ** -3 / u.mag)
+    np.testing.assert_allclose(lf["pop_phi"], lf["gama_phi"])
+    assert lf.meta["population_sha256"] == entry["population_sha256"]
+    with pytest.raises(FileExistsError, match="overwrite"):
+        lumfunc.record_luminosity_functions(population, lf_path)
+    population["weight"] *= 2
+    again = lumfunc.record_luminosity_functions(population, lf_path, overwrite=True)
+    assert again["bands"][0]["median_log_ratio"] == pytest.approx(np.log10(2), abs=1e-4)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -238,8 +238,33 @@ def test_train_all_writes_bundles_and_report(tmp_path, subset):
         assert arrays_checksum(bundle.arrays()) == row["weights_sha256"]
     assert report["reference_subset"]["rows"] == fit.REFERENCE_SUBSET["rows"]
     assert len(fit.read_population(tmp_path / "ref.npz")) == len(subset)
+    # no weight column: no luminosity functions
+    assert report["luminosity_functions"] is None
+    assert not fit.default_lf_path(out).exists()
     with pytest.raises(FileExistsError, match="overwrite"):
         fit.train_all(subset, out, models=models, **QUICK)
+
+
+def test_train_all_records_luminosity_functions(tmp_path, subset):
+    # A weighted population also gets its luminosity functions compared with GAMA's.
+    population = subset.copy()
+    population["weight"] = np.full(len(population), 0.05 / len(population)) * u.Mpc ** -3
+    out = tmp_path / "models"
+    trained = fit.train_all(population, out, models=["sdss"], seed=3, **QUICK)
+    report = json.loads(fit.default_report_path(out).read_text())
+    entry = report["luminosity_functions"]
+    assert [row["band"] for row in entry["bands"]] == ["u", "g", "r", "i", "z"]
+    assert entry["population_sha256"] == report["population"]["sha256"]
+    lf = Table.read(fit.default_lf_path(out))
+    assert entry["file"] == fit.default_lf_path(out).name
+    assert set(lf["band"]) == {"u", "g", "r", "i", "z"}
+    # the comparison does not touch the training
+    again, _ = fit.train_model(subset, "sdss", fit.MODEL_DEFINITIONS["sdss"], seed=3, **QUICK)
+    assert arrays_checksum(trained["sdss"].arrays()) == arrays_checksum(again.arrays())
+    with pytest.raises(FileExistsError, match="population_lf"):
+        fit.train_all(population, tmp_path / "other", models=["sdss"],
+                      report_path=tmp_path / "r.json", lf_path=fit.default_lf_path(out),
+                      **QUICK)
 
 
 # -- (c) Shark catalogues ---------------------------------------------------------------------
@@ -410,6 +435,18 @@ def report_tables(report):
         [[name, *(f"{f} ({v:.2f})" for f, v in zip(m["saliency"]["ranking"][:5],
                                                   m["saliency"]["importance_dex"][:5]))]
          for name, m in models.items()])
+    lf = report.get("luminosity_functions")
+    if lf:
+        def count(row, key):
+            return f"{round(row[key] * row['n_bins'])}/{row['n_bins']}"
+
+        tables["luminosity_functions"] = _rst_table(
+            ["band", "M* (mag)", "brightest", "faintest", "1 sigma", "2 sigma",
+             "1 sigma (+Poisson)", "max abs log ratio", "median log ratio"],
+            [[r["band"], f"{r['mstar']:.2f}", f"{r['mag_min']:.2f}", f"{r['mag_max']:.2f}",
+              count(r, "frac_1sigma"), count(r, "frac_2sigma"),
+              count(r, "frac_1sigma_total"), _dex(r["max_abs_log_ratio"]),
+              _dex(r["median_log_ratio"], True)] for r in lf["bands"]])
     study = report.get("noise_sensitivity") or []
     if study:
         tables["noise"] = _rst_table(

@@ -3,8 +3,9 @@
 `train_model` fits one network for one set of bands and exports it as a
 `~astropy_smass.bundle.StellarMassModel` with its training domain, provenance and a
 report of its accuracy on held-out simulated galaxies; `train_all` regenerates every
-bundled model (`MODEL_DEFINITIONS`) from one population and writes the bundles and a
-JSON report.
+bundled model (`MODEL_DEFINITIONS`) from one population and writes the bundles, a
+JSON report and the population's luminosity functions compared with GAMA's
+(`~astropy_smass.training.lumfunc.record_luminosity_functions`).
 
 The network is a one-hidden-layer perceptron fitted with scikit-learn's
 `~sklearn.neural_network.MLPRegressor` (Adam) epoch by epoch, with early stopping on
@@ -47,7 +48,7 @@ from ..network import OneHiddenLayerNetwork
 __all__ = ["MODEL_DEFINITIONS", "DEFAULT_HYPERPARAMETERS", "TRAINING_SEED", "MASS_BINS",
            "REPORT_MASS_RANGE", "population_arrays", "split_indices", "train_model",
            "train_all", "compare_architectures", "heldout_scores", "read_population",
-           "reference_subset", "REFERENCE_SUBSET", "default_report_path",
+           "reference_subset", "REFERENCE_SUBSET", "default_report_path", "default_lf_path",
            "population_checksum", "noise_sensitivity"]
 
 #: The bundled models: name -> bands (canonical keys of `astropy_smass.bands.BANDS`).
@@ -479,8 +480,9 @@ def train_model(population, name, bands, *, hidden=None, activation=None, seed=T
         f"({meta.get('generator', 'unknown generator')} {meta.get('generator_version', '')}, "
         f"seed {meta.get('seed', '?')}) with {hyper['noise_mag']:g} mag photometric noise. "
         f"Held-out simulated RMS {overall['rms_dex']} dex over "
-        f"10^{REPORT_MASS_RANGE[0]:g}-10^{REPORT_MASS_RANGE[1]:g} Msun. Not calibrated on "
-        "real galaxies.")
+        f"10^{REPORT_MASS_RANGE[0]:g}-10^{REPORT_MASS_RANGE[1]:g} Msun. Trained on simulated "
+        "galaxies only; any bias correction from real galaxies is described under "
+        "'correction'.")
     metadata = {
         "description": description,
         "mass_definition": mass_definition,
@@ -658,9 +660,26 @@ def default_report_path(out_dir):
     return out_dir.parent / f"{out_dir.name}_training_report.json"
 
 
+def default_lf_path(out_dir):
+    """Where `train_all` writes the population's luminosity functions by default.
+
+    ``<out_dir>_population_lf.ecsv`` beside the model folder (the bundled models' copy is
+    ``astropy_smass/data/training/population_lf.ecsv``).
+    """
+    out_dir = Path(out_dir).absolute()
+    return out_dir.parent / f"{out_dir.name}_population_lf.ecsv"
+
+
+def _has_lf_inputs(population):
+    from .lumfunc import GAMA_LF_FILES
+
+    return "weight" in population.colnames and any(b in population.colnames
+                                                   for b in GAMA_LF_FILES)
+
+
 def train_all(population, out_dir, *, seed=TRAINING_SEED, models=None, overwrite=False,
-              report_path=None, reference_path=None, comparison=None, noise_study=None,
-              progress=None, **kwargs):
+              report_path=None, reference_path=None, lf_path=None, comparison=None,
+              noise_study=None, progress=None, **kwargs):
     """Regenerate bundled models from one population and write them with their report.
 
     Parameters
@@ -683,6 +702,13 @@ def train_all(population, out_dir, *, seed=TRAINING_SEED, models=None, overwrite
         If given, also write the reference subset (`reference_subset`) there as
         ``.npz``, retrain ``REFERENCE_SUBSET["model"]`` on it and record its weight
         checksum in the report: the fast reproducibility check of the test suite.
+    lf_path : path-like, optional
+        Where to write the population's luminosity functions compared with GAMA's
+        (`~astropy_smass.training.lumfunc.record_luminosity_functions`; default
+        `default_lf_path`), whose per-band summary goes into the report under
+        ``"luminosity_functions"``. Only for a weighted population (a ``weight`` column,
+        as `~astropy_smass.training.population.generate_population` makes) with GAMA
+        bands; otherwise nothing is written and the entry is None.
     comparison : list of dict, optional
         Output of `compare_architectures`, copied into the report.
     noise_study : list of dict, optional
@@ -712,6 +738,10 @@ def train_all(population, out_dir, *, seed=TRAINING_SEED, models=None, overwrite
     targets.append(report_path)
     if reference_path:
         targets.append(Path(reference_path))
+    with_lf = _has_lf_inputs(population)
+    if with_lf:
+        lf_path = Path(lf_path) if lf_path else default_lf_path(out_dir)
+        targets.append(lf_path)
     if not overwrite:
         existing = [str(p) for p in targets if p.exists()]
         if existing:
@@ -735,6 +765,14 @@ def train_all(population, out_dir, *, seed=TRAINING_SEED, models=None, overwrite
             progress(f"training the reference subset ({REFERENCE_SUBSET})")
         reference = _write_reference(population, reference_path, seed, overwrite=True,
                                      **kwargs)
+    luminosity_functions = None
+    if with_lf:
+        from .lumfunc import record_luminosity_functions
+
+        if progress:
+            progress(f"comparing the population with the GAMA luminosity functions ({lf_path})")
+        luminosity_functions = record_luminosity_functions(population, lf_path,
+                                                           overwrite=True)
     first = next(iter(trained.values()))
     summary = {
         "generated_by": "astropy_smass.training.fit.train_all",
@@ -756,6 +794,7 @@ def train_all(population, out_dir, *, seed=TRAINING_SEED, models=None, overwrite
         "noise_sensitivity": noise_study,
         "reference_subset": reference,
         "models": reports,
+        "luminosity_functions": luminosity_functions,
     }
     text = json.dumps(summary, indent=1, default=_json_default) + "\n"
     report_path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,16 @@ Mpc^-3 mag^-1.
 
 GAMA's Y, J, H and K functions are UKIRT WFCAM bands; they are compared with this
 package's VISTA ``Y``, ``J``, ``H`` and ``K`` (Ks) bands, whose curves are close.
+
+`record_luminosity_functions` is what `~astropy_smass.training.fit.train_all` runs on
+the training population: it writes the bin-by-bin comparison to an ECSV file (shipped
+for the bundled models as ``astropy_smass/data/training/population_lf.ecsv``, read by
+`read_population_lf`) and returns the per-band summary stored in the training report
+under ``"luminosity_functions"``.
 """
 
+import json
+from importlib import resources
 from pathlib import Path
 
 import astropy.units as u
@@ -22,9 +30,10 @@ from scipy.optimize import curve_fit
 
 from .population import gama_data_dir
 
-__all__ = ["GAMA_LF_FILES", "read_gama_lf", "schechter_mag", "fit_schechter",
-           "population_lf", "compare_luminosity_functions", "summarize_lf_comparison",
-           "plot_luminosity_functions"]
+__all__ = ["GAMA_LF_FILES", "POPULATION_LF_FILE", "read_gama_lf", "schechter_mag",
+           "fit_schechter", "population_lf", "compare_luminosity_functions",
+           "summarize_lf_comparison", "lf_report", "write_population_lf",
+           "read_population_lf", "record_luminosity_functions", "plot_luminosity_functions"]
 
 #: Package band key -> GAMA luminosity-function file (Driver et al. 2012).
 GAMA_LF_FILES = {
@@ -33,6 +42,10 @@ GAMA_LF_FILES = {
     "i": "lfi_z0_driver12.data", "z": "lfz_z0_driver12.data", "Y": "lfy_z0_driver12.data",
     "J": "lfj_z0_driver12.data", "H": "lfh_z0_driver12.data", "K": "lfk_z0_driver12.data",
 }
+
+#: File name of the bundled models' population luminosity functions
+#: (in ``astropy_smass/data/training``).
+POPULATION_LF_FILE = "population_lf.ecsv"
 
 _GAMA_BIN_WIDTH = 0.5  # mag
 _PHI_UNIT = u.Mpc ** -3 / u.mag
@@ -207,7 +220,8 @@ def compare_luminosity_functions(population, bands=None, data_dir=None, window=2
         ``gama_err``, ``pop_phi``, ``pop_err`` [Mpc^-3 mag^-1], ``pop_n``,
         ``deviation`` ((pop - GAMA) / GAMA error), ``deviation_total`` (the same over
         the quadrature sum of both errors), ``log_ratio`` (log10 pop / GAMA),
-        ``mstar`` (Schechter M* of the GAMA points [mag]) and ``near_mstar``.
+        ``mstar`` (Schechter M* of the GAMA points [mag]) and ``near_mstar``;
+        ``meta["window_mag"]`` is ``window``.
     """
     if bands is None:
         bands = [b for b in GAMA_LF_FILES if b in population.colnames]
@@ -240,7 +254,9 @@ def compare_luminosity_functions(population, bands=None, data_dir=None, window=2
         t["mstar"] = np.full(len(t), mstar) * u.mag
         t["near_mstar"] = np.abs(centres - mstar) <= window
         rows.append(t)
-    return vstack(rows)
+    comparison = vstack(rows)
+    comparison.meta["window_mag"] = float(window)
+    return comparison
 
 
 def _mstar_of(comparison, band):
@@ -290,6 +306,152 @@ def summarize_lf_comparison(comparison, near_mstar_only=True):
         table["mag_min"].unit = u.mag
         table["mag_max"].unit = u.mag
     return table
+
+
+_REFERENCE = ("GAMA z ~ 0 luminosity functions of Driver et al. (2012, MNRAS 427, 3244), "
+              "1/Vmax, 0.5 mag bins, converted to h = 0.7")
+_SUMMARY_DEFINITIONS = {
+    "window_mag": "bins whose centre lies within this many mag of the band's M* are "
+                  "summarised",
+    "mstar": "Schechter M* fitted to the GAMA points (mag, h = 0.7)",
+    "frac_1sigma": "fraction of those bins with |population - GAMA| <= 1 GAMA error",
+    "frac_2sigma": "fraction with |population - GAMA| <= 2 GAMA errors",
+    "frac_1sigma_total": "fraction within 1 sigma of GAMA's and the population's Poisson "
+                         "errors in quadrature",
+    "max_abs_log_ratio": "largest |log10(population / GAMA)| (dex)",
+    "median_log_ratio": "median log10(population / GAMA) (dex)",
+}
+
+
+def lf_report(comparison, population_sha256=None, file=None):
+    """JSON-ready per-band summary of a luminosity-function comparison.
+
+    Parameters
+    ----------
+    comparison : `~astropy.table.Table`
+        Output of `compare_luminosity_functions` (or `read_population_lf`).
+    population_sha256 : str, optional
+        Checksum of the population compared
+        (`~astropy_smass.training.fit.population_checksum`), recorded with the summary.
+    file : str, optional
+        Name of the file holding ``comparison``, recorded with the summary.
+
+    Returns
+    -------
+    dict
+        ``reference``, ``window_mag``, ``definitions``, ``file``,
+        ``population_sha256`` and ``bands``: one dict per band with the columns of
+        `summarize_lf_comparison` (magnitudes in mag, ratios in dex), rounded to 1e-4.
+    """
+    window = comparison.meta.get("window_mag")
+    rows = []
+    for row in summarize_lf_comparison(comparison):
+        entry = {"band": str(row["band"]), "n_bins": int(row["n_bins"])}
+        for key in ("mstar", "mag_min", "mag_max", "frac_1sigma", "frac_2sigma",
+                    "frac_1sigma_total", "max_abs_log_ratio", "median_log_ratio"):
+            value = float(row[key])
+            entry[key] = round(value, 4) if np.isfinite(value) else None
+        rows.append(entry)
+    return {"reference": _REFERENCE, "window_mag": None if window is None else float(window),
+            "definitions": dict(_SUMMARY_DEFINITIONS), "file": file,
+            "population_sha256": population_sha256, "bands": rows}
+
+
+def write_population_lf(comparison, path, overwrite=False):
+    """Write a luminosity-function comparison to an ECSV file, atomically.
+
+    Parameters
+    ----------
+    comparison : `~astropy.table.Table`
+        Output of `compare_luminosity_functions`.
+    path : path-like
+        Destination (``.ecsv``).
+    overwrite : bool, optional
+        Replace an existing file; otherwise `FileExistsError`.
+
+    Returns
+    -------
+    `~pathlib.Path`
+    """
+    from ..bundle import atomic_write
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda tmp: comparison.write(tmp, format="ascii.ecsv", overwrite=True),
+                 overwrite=overwrite, mode=None)
+    return path
+
+
+def read_population_lf(path=None):
+    """Read a luminosity-function comparison written by `write_population_lf`.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Default: the bundled models' training population, compared when they were
+        trained (``astropy_smass/data/training/population_lf.ecsv``).
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        The columns of `compare_luminosity_functions`; ``meta`` records the window, the
+        source of the GAMA points and the population's checksum.
+    """
+    if path is None:
+        path = resources.files("astropy_smass") / "data" / "training" / POPULATION_LF_FILE
+    return Table.read(str(path), format="ascii.ecsv")
+
+
+def record_luminosity_functions(population, lf_path, report_path=None, *, bands=None,
+                                data_dir=None, window=2.0, overwrite=False):
+    """Compare a population with GAMA, write the comparison and summarise it.
+
+    Parameters
+    ----------
+    population : `~astropy.table.Table`
+        Weighted simulated population (see `population_lf`), e.g. read by
+        `~astropy_smass.training.fit.read_population`.
+    lf_path : path-like
+        ECSV file for the bin-by-bin comparison (`write_population_lf`).
+    report_path : path-like, optional
+        An existing training report (JSON) in which to store the summary under
+        ``"luminosity_functions"``; nothing else in it changes.
+    bands, data_dir, window
+        See `compare_luminosity_functions`.
+    overwrite : bool, optional
+        Replace an existing ``lf_path``; otherwise `FileExistsError`.
+
+    Returns
+    -------
+    dict
+        The summary (`lf_report`), with the population's checksum
+        (`~astropy_smass.training.fit.population_checksum`; None without a ``logmstar``
+        column).
+    """
+    from .fit import _json_default, population_checksum
+
+    lf_path = Path(lf_path)
+    if lf_path.exists() and not overwrite:
+        raise FileExistsError(f"{lf_path} exists; pass overwrite=True (--overwrite) to "
+                              "replace it")
+    comparison = compare_luminosity_functions(population, bands=bands, data_dir=data_dir,
+                                              window=window)
+    checksum = population_checksum(population) if "logmstar" in population.colnames else None
+    comparison.meta.update(reference=_REFERENCE, population_sha256=checksum,
+                           description="Luminosity functions of the weighted training "
+                                       "population on the non-empty GAMA bins, with GAMA's "
+                                       "(Mpc^-3 mag^-1, h = 0.7)")
+    entry = lf_report(comparison, population_sha256=checksum, file=lf_path.name)
+    write_population_lf(comparison, lf_path, overwrite=overwrite)
+    if report_path is not None:
+        from ..bundle import atomic_write
+
+        report_path = Path(report_path)
+        report = json.loads(report_path.read_text())
+        report["luminosity_functions"] = entry
+        text = json.dumps(report, indent=1, default=_json_default) + "\n"
+        atomic_write(report_path, lambda fh: fh.write(text), overwrite=True, mode="w")
+    return entry
 
 
 def plot_luminosity_functions(population, path, bands=None, data_dir=None, density=None):
