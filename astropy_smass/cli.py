@@ -10,7 +10,8 @@
 
 Errors print one line, ``astropy-smass: error: ...``, and exit with status 1 (2 for a
 wrong command line); ``--traceback`` shows the Python traceback instead. Output files
-are written atomically and never replaced unless ``--overwrite`` is given.
+are written atomically and never replaced unless ``--overwrite`` is given. ``predict``
+streams FITS, Parquet and HDF5 files a chunk of rows at a time (``--chunk-rows``).
 """
 
 import argparse
@@ -57,10 +58,14 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"{PROG}: warning: {text}", file=sys.stderr)
 
 
+def _on_terminal():
+    return hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+
+
 def _progress(enabled=None):
     """A callable printing progress to standard error when it is a terminal."""
     if enabled is None:
-        enabled = hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+        enabled = _on_terminal()
     if not enabled:
         return lambda message: None
     return lambda message: print(f"{PROG}: {message}", file=sys.stderr, flush=True)
@@ -130,11 +135,13 @@ def _add_output_options(parser):
                        help="output format: votable, fits, ecsv, csv, hdf5, parquet "
                             "(default: from OUT's extension; votable for -)")
     group.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    return group
 
 
 def build_parser():
     """The `argparse.ArgumentParser` of the ``astropy-smass`` command."""
     from . import __version__
+    from .stream import DEFAULT_CHUNK_ROWS
 
     parser = argparse.ArgumentParser(
         prog=PROG, description="Stellar masses of galaxies from broad-band photometry, with "
@@ -160,7 +167,11 @@ def build_parser():
                          help="run on the bundled H-ATLAS demo catalogue; writes OUT (default "
                               "smass_demo.vot) and a plot beside it (smass_demo.png)")
     _add_predict_options(predict)
-    _add_output_options(predict)
+    output = _add_output_options(predict)
+    output.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, metavar="N",
+                        help="rows read, predicted and written at a time when IN and OUT are "
+                             f"FITS, Parquet or HDF5 files (default {DEFAULT_CHUNK_ROWS}); 0 "
+                             "reads the whole table into memory")
     predict.set_defaults(run=run_predict)
 
     models = commands.add_parser("models", help="list the available models",
@@ -244,36 +255,126 @@ def _check_output(output, format, overwrite):
 # -- predict --------------------------------------------------------------------------------
 def annotate(table, kwargs, prefix="", progress=None):
     """Add the prediction's columns to ``table`` (the CLI's defaults applied)."""
-    from .accessor import OUTPUT_COLUMNS
     from .vo import _default_redshift
 
     progress = progress or _progress()
-    clashes = [prefix + name for name in OUTPUT_COLUMNS if prefix + name in table.colnames]
-    if clashes:
-        raise CommandError(f"the table already has columns {', '.join(clashes)}; use --prefix "
-                           "to add the new ones beside them")
+    _check_clashes(table.colnames, prefix)
     kwargs = _default_redshift(table, dict(kwargs))
     progress(f"predicting stellar masses for {len(table)} rows ...")
     return table.smass.annotate(prefix=prefix, **kwargs)
 
 
+def _check_clashes(colnames, prefix):
+    from .accessor import OUTPUT_COLUMNS
+
+    clashes = [prefix + name for name in OUTPUT_COLUMNS if prefix + name in colnames]
+    if clashes:
+        raise CommandError(f"the table already has columns {', '.join(clashes)}; use --prefix "
+                           "to add the new ones beside them")
+
+
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zip")
+
+
+def _stream_formats(input, output, in_format, out_format):
+    """The formats of IN and OUT when both are files `stream.predict_file` handles."""
+    from .io import detect_format, guess_format
+    from .stream import FORMATS
+
+    if input == "-" or output == "-" or not Path(input).is_file():
+        return None
+    if str(input).lower().endswith(_COMPRESSED) or str(output).lower().endswith(_COMPRESSED):
+        return None  # compressed files cannot be read or written a slice at a time
+    source, target = detect_format(input, in_format), guess_format(output, out_format)
+    if source in FORMATS and target in FORMATS:
+        return source, target
+    return None
+
+
 def predict_file(input, output, kwargs, in_format=None, out_format=None, overwrite=False,
-                 prefix="", progress=None):
+                 prefix="", progress=None, chunk_rows=None):
     """Read ``input``, add stellar masses, write ``output`` (``-`` for standard streams).
 
-    The whole table is held in memory. This is the one function that moves data
-    for ``astropy-smass predict``, so a streaming implementation can take its place
-    for large files.
+    This is the one function that moves data for ``astropy-smass predict``. When
+    ``input`` and ``output`` are both FITS, Parquet or HDF5 files they are streamed,
+    ``chunk_rows`` rows at a time (`astropy_smass.stream.predict_file`), so memory does
+    not grow with the number of rows; otherwise (VOTable, ECSV, CSV, standard input or
+    output, compressed files), or with ``chunk_rows=0``, the whole table is held in
+    memory. Both ways give the same table, read back with `astropy_smass.io.read_table`
+    (FITS: the same bytes).
+
+    Parameters
+    ----------
+    input, output : str or path-like
+        File names; ``-`` for standard input or output.
+    kwargs : dict
+        Arguments of the prediction (`~astropy_smass.predict_table`).
+    in_format, out_format : str, optional
+        Formats (see `astropy_smass.io.guess_format`); default from content or extension.
+    overwrite : bool
+        Replace ``output`` if it exists.
+    prefix : str
+        Prefix of the new column names.
+    progress : callable, optional
+        Called with progress messages (default: printed to standard error when it is a
+        terminal); a stream also shows rows per second there.
+    chunk_rows : int, optional
+        Rows per chunk when streaming (default
+        `astropy_smass.stream.DEFAULT_CHUNK_ROWS`); 0 never streams.
+
+    Returns
+    -------
+    `~astropy.table.Table` or dict
+        The annotated table when it was held in memory; the summary of
+        `astropy_smass.stream.predict_file` (``n_rows``, ``rows_per_second``...) when
+        it was streamed.
     """
     from .io import read_table, write_table
+    from .stream import DEFAULT_CHUNK_ROWS, UnstreamableError
 
     progress = progress or _progress()
+    chunk_rows = DEFAULT_CHUNK_ROWS if chunk_rows is None else int(chunk_rows)
+    if chunk_rows < 0:
+        raise CommandError(f"--chunk-rows must be 0 (no streaming) or more, got {chunk_rows}")
+    formats = _stream_formats(input, output, in_format, out_format) if chunk_rows else None
+    if formats is not None:
+        try:
+            return _stream_file(input, output, kwargs, formats, overwrite, prefix, progress,
+                                chunk_rows)
+        except UnstreamableError as exc:
+            warnings.warn(f"{_message(exc)}: reading the whole table into memory instead",
+                          UserWarning)
     progress(f"reading {'standard input' if input == '-' else input} ...")
     table = read_table(input, in_format)
     annotate(table, kwargs, prefix=prefix, progress=progress)
     progress(f"writing {'standard output' if output == '-' else output} ...")
     write_table(table, output, out_format, overwrite=overwrite)
     return table
+
+
+def _stream_file(input, output, kwargs, formats, overwrite, prefix, progress, chunk_rows):
+    from . import stream
+    from .io import TableReadError
+    from .vo import _default_redshift
+
+    try:
+        schema = stream.read_schema(input, formats[0])
+    except (stream.UnstreamableError, FileNotFoundError):
+        raise
+    except Exception as exc:  # the readers raise many types; all mean "unreadable"
+        raise TableReadError(f"{input} is not a {formats[0]} table: {_message(exc)}") from exc
+    _check_clashes(schema.colnames, prefix)
+    given = kwargs.get("redshift")
+    kwargs = _default_redshift(schema, dict(kwargs))
+    # What `annotate` records in the table's meta when it picks the redshift column.
+    meta = {"smass_redshift_column": kwargs["redshift"]} if kwargs["redshift"] != given else {}
+    progress(f"predicting stellar masses for {input}, {chunk_rows} rows at a time ...")
+    summary = stream.predict_file(
+        input, output, chunk_rows=chunk_rows, format=formats[0], out_format=formats[1],
+        overwrite=overwrite, progress=_on_terminal(), prefix=prefix, out_dataset="data",
+        meta=meta, **kwargs)
+    progress(f"wrote {summary['n_rows']} rows to {output}")
+    return summary
 
 
 def run_predict(args):
@@ -287,7 +388,8 @@ def run_predict(args):
     if args.input != "-" and not Path(args.input).exists():
         raise FileNotFoundError(f"{args.input}: no such file")
     predict_file(args.input, args.output, kwargs, in_format=args.in_format,
-                 out_format=args.format, overwrite=args.overwrite, prefix=args.prefix)
+                 out_format=args.format, overwrite=args.overwrite, prefix=args.prefix,
+                 chunk_rows=args.chunk_rows)
     return 0
 
 

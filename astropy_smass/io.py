@@ -37,8 +37,9 @@ from astropy.table import Column, MaskedColumn, QTable, Table
 
 from .bundle import atomic_write
 
-__all__ = ["FORMATS", "TableReadError", "guess_format", "read_table", "write_table",
-           "vo_unit_string", "unit_from_vo", "provenance_items"]
+__all__ = ["FORMATS", "TableReadError", "guess_format", "detect_format", "read_table",
+           "write_table", "vo_unit_string", "unit_from_vo", "provenance_items",
+           "fits_table_hdu", "restore_metadata"]
 
 #: Supported formats and the file extensions that select them.
 FORMATS = {
@@ -263,6 +264,32 @@ def _sniff(head):
     return None
 
 
+def detect_format(path, format=None):
+    """The format in which `read_table` reads a file.
+
+    Parameters
+    ----------
+    path : path-like
+        An existing file.
+    format : str, optional
+        Given by the user: checked and returned (see `guess_format`).
+
+    Returns
+    -------
+    str or None
+        ``format``; else the format its first bytes show (FITS, ECSV, Parquet, HDF5,
+        VOTable); else the one its extension says; None when neither tells.
+    """
+    if format is not None:
+        return guess_format(path, format)
+    with open(path, "rb") as handle:
+        format = _sniff(handle.read(64))
+    if format is None:
+        with contextlib.suppress(ValueError):
+            format = guess_format(path)
+    return format
+
+
 # -- writing --------------------------------------------------------------------------------
 def write_table(table, path_or_dash, format=None, overwrite=False):
     """Write a table, atomically, keeping units, descriptions, UCDs and provenance.
@@ -317,17 +344,46 @@ def _write_votable(table, path):
 def _write_fits(table, path):
     from astropy.io import fits
 
+    hdu = fits_table_hdu(table)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+        hdu.writeto(path, overwrite=True)
+
+
+def fits_table_hdu(table):
+    """A FITS binary table of ``table``, with the header cards that VO tools read.
+
+    The one place where astropy-smass makes FITS headers: `write_table` writes this
+    HDU, and `astropy_smass.stream` writes its header once and the rows of one such
+    HDU per chunk.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table` or `~astropy.table.QTable`
+
+    Returns
+    -------
+    `~astropy.io.fits.BinTableHDU`
+        Units as ``TUNITn`` in VOUnits (`vo_unit_string`: ``log(solMass)``, ``dex``),
+        descriptions as ``TCOMMn``, UCDs as ``TUCDn``, the ``smass_*`` provenance of
+        ``table.meta`` as ``SMASS*`` keywords (structured values as JSON) and its other
+        scalar items with names of at most 8 characters as keywords of those names.
+    """
+    from astropy.io import fits
+
     plain, units = _plain_copy(table, fits=True)
     hdu = fits.table_to_hdu(plain, character_as_bytes=True)
     with warnings.catch_warnings():
         # Long values go on CONTINUE cards; astropy warns when it shortens their comment.
         warnings.simplefilter("ignore", fits.verify.VerifyWarning)
-        _fill_fits_header(hdu.header, table, plain.colnames, units)
-        hdu.writeto(path, overwrite=True)
+        _fill_fits_header(hdu.header, table, hdu.columns.names, units)
+    return hdu
 
 
 def _fill_fits_header(header, table, colnames, units):
     for index, name in enumerate(colnames, start=1):
+        if name not in table.colnames:
+            continue  # one of the columns a mixin column (SkyCoord...) was written as
         col = table[name]
         unit = units.get(name)
         if unit:
@@ -383,8 +439,10 @@ def _plain_copy(table, fits=False):
     units = {}
     for name in plain.colnames:
         col = plain[name]
-        units[name] = vo_unit_string(col.unit, fits=fits) if col.unit is not None else None
-        col.unit = None
+        unit = getattr(col, "unit", None)  # mixins (Time, SkyCoord) keep their own
+        units[name] = vo_unit_string(unit, fits=fits) if unit is not None else None
+        if isinstance(col, Column):
+            col.unit = None
     return plain, units
 
 
@@ -451,15 +509,7 @@ def read_table(path_or_dash, format=None):
         raise FileNotFoundError(f"{path}: no such file")
     if path.is_dir():
         raise TableReadError(f"{path} is a folder, not a table file")
-    if format is not None:
-        format = guess_format(path, format)
-    else:
-        with open(path, "rb") as handle:
-            format = _sniff(handle.read(64))
-        if format is None:
-            with contextlib.suppress(ValueError):
-                format = guess_format(path)
-    return _read_path(path, format, str(path))
+    return _read_path(path, detect_format(path, format), str(path))
 
 
 def _read_path(path, format, label):
@@ -530,16 +580,40 @@ def _read_fits(path):
             raise TableReadError(f"{path} is a FITS file without a table extension")
         header = hdul[index].header
         table = Table.read(hdul, hdu=index)
-    for number, name in enumerate(table.colnames, start=1):
-        col = table[name]
-        if f"TCOMM{number}" in header and not col.info.description:
-            col.info.description = header[f"TCOMM{number}"]
-        if f"TUCD{number}" in header:
-            col.info.meta = {**(col.info.meta or {}), "ucd": header[f"TUCD{number}"]}
-    for keyword, key in _FITS_META.items():
-        if keyword in table.meta:
-            table.meta[key] = _decode_provenance(key, table.meta.pop(keyword))
-    for keyword in [k for k in table.meta if re.fullmatch(r"T(COMM|UCD)\d+", str(k))]:
-        del table.meta[keyword]
-    return table
+    return restore_metadata(table, header)
+
+
+def restore_metadata(table, header=None):
+    """Turn what astropy's readers leave of our metadata back into astropy's form.
+
+    `read_table` applies this to every table it reads; `astropy_smass.stream` to every
+    chunk, so that both give the same columns.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        As astropy read it (changed in place).
+    header : `~astropy.io.fits.Header`, optional
+        The header of the FITS table ``table`` was read from: its ``TCOMMn`` and
+        ``TUCDn`` become descriptions and UCDs, its ``SMASS*`` keywords the ``smass_*``
+        items of ``meta``.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        ``table``, with VO unit strings turned into astropy units (`unit_from_vo`).
+    """
+    if header is not None:
+        for number, name in enumerate(table.colnames, start=1):
+            col = table[name]
+            if f"TCOMM{number}" in header and not col.info.description:
+                col.info.description = header[f"TCOMM{number}"]
+            if f"TUCD{number}" in header:
+                col.info.meta = {**(col.info.meta or {}), "ucd": header[f"TUCD{number}"]}
+        for keyword, key in _FITS_META.items():
+            if keyword in table.meta:
+                table.meta[key] = _decode_provenance(key, table.meta.pop(keyword))
+        for keyword in [k for k in table.meta if re.fullmatch(r"T(COMM|UCD)\d+", str(k))]:
+            del table.meta[keyword]
+    return _restore_units(table)
 

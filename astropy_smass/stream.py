@@ -8,20 +8,22 @@ predicting the whole table in memory (Monte Carlo uncertainties excepted: see
 `predict_file`).
 
 Reading follows astropy's own readers (`~astropy.table.Table.read`) row slice by row
-slice: units, descriptions, masks and mixin columns come back as they would from
-``Table.read(in_path)``, and the output is written the way ``Table.write`` writes it,
-so ``Table.read(out_path)`` gives the input columns and the prediction columns.
+slice, then `astropy_smass.io.restore_metadata`: units, descriptions, UCDs, masks and
+mixin columns come back as they would from `astropy_smass.io.read_table`. The output
+is written the way `astropy_smass.io.write_table` writes it (FITS headers by
+`astropy_smass.io.fits_table_hdu`, Parquet and HDF5 with astropy's YAML metadata), so
+``read_table(out_path)`` gives the same table as predicting in memory.
 """
 
 import copy
 import gc
 import io
-import json
 import sys
 import time
 import warnings
 from pathlib import Path
 
+import astropy.units as u
 import numpy as np
 from astropy.io import fits
 from astropy.table import Column, Table, hstack, meta, serialize
@@ -29,8 +31,10 @@ from astropy.utils.data_info import serialize_context_as
 
 from .accessor import predict_table
 from .bundle import atomic_write
+from .io import fits_table_hdu, restore_metadata
 
-__all__ = ["predict_file", "format_of", "FORMATS", "DEFAULT_CHUNK_ROWS"]
+__all__ = ["predict_file", "read_schema", "format_of", "FORMATS", "DEFAULT_CHUNK_ROWS",
+           "UnstreamableError"]
 
 #: File formats `predict_file` streams, with the file-name suffixes that select them.
 FORMATS = {
@@ -41,6 +45,10 @@ FORMATS = {
 
 #: Rows per chunk by default: about 0.2 GB of working memory for 13 bands with errors.
 DEFAULT_CHUNK_ROWS = 250_000
+
+
+class UnstreamableError(ValueError):
+    """A table that cannot be read or written a chunk at a time (it can be in memory)."""
 
 
 def format_of(path, format=None):
@@ -102,7 +110,7 @@ class _FitsReader:
                 raise ValueError(f"HDU {hdu!r} of {path} is not a table")
             heap = [c.name for c in table_hdu.columns if c.format.startswith(("P", "Q"))]
             if heap:
-                raise ValueError(f"{path}: variable-length array columns "
+                raise UnstreamableError(f"{path}: variable-length array columns "
                                  f"({', '.join(heap)}) cannot be streamed")
             self.hdu = hdu
             self.n_rows = table_hdu.header["NAXIS2"]
@@ -115,9 +123,12 @@ class _FitsReader:
         with fits.open(self.path, memmap=True) as hdul:
             source = hdul[self.hdu]
             part = self.kind(data=source.data[start:stop], header=source.header)
-            table = Table.read(part)
+            with warnings.catch_warnings():
+                # VO unit strings astropy cannot parse (log(solMass)) are restored below.
+                warnings.filterwarnings("ignore", category=u.UnitsWarning)
+                table = Table.read(part)
             # Detach from the memory map before it is closed.
-            return table.copy(copy_data=True)
+            return restore_metadata(table.copy(copy_data=True), source.header)
 
 
 class _ParquetReader:
@@ -141,8 +152,8 @@ class _ParquetReader:
             import pyarrow as pa
 
             if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-                raise ValueError(f"{path}: variable-length list column {name!r} cannot be "
-                                 "streamed")
+                raise UnstreamableError(f"{path}: variable-length list column {name!r} "
+                                        "cannot be streamed")
             if pa.types.is_string(kind) or pa.types.is_large_string(kind):
                 width = md.get(f"table::len::{name}") or self._longest(name)
                 self.string_dtypes[name] = f"U{max(int(width), 1)}"
@@ -179,7 +190,7 @@ class _ParquetReader:
                 values = (np.stack(values) if len(values)
                           else np.zeros((0, self.types[name].list_size)))
             table.add_column(Column(values, name=name), copy=False)
-        return _apply_header(table, self.header)
+        return restore_metadata(_apply_header(table, self.header))
 
 
 class _Hdf5Reader:
@@ -219,7 +230,7 @@ class _Hdf5Reader:
         if self.header is None:
             table.meta.update(self.attrs)
             return table
-        return _apply_header(table, self.header)
+        return restore_metadata(_apply_header(table, self.header))
 
 
 def _open_reader(path, fmt, hdu, dataset):
@@ -228,6 +239,33 @@ def _open_reader(path, fmt, hdu, dataset):
     if fmt == "parquet":
         return _ParquetReader(path)
     return _Hdf5Reader(path, dataset)
+
+
+def read_schema(path, format=None, *, hdu=None, dataset=None):
+    """The columns of a table file as `predict_file` reads them, without the rows.
+
+    Parameters
+    ----------
+    path : path-like
+        A FITS, Parquet or HDF5 table file.
+    format, hdu, dataset
+        As for `predict_file`.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        No rows; the columns with their dtypes, units, descriptions and UCDs, and the
+        file's ``meta``: what to check column names, units or UCDs on before a run.
+
+    Raises
+    ------
+    UnstreamableError
+        If the file has columns that cannot be read a chunk at a time.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"input file {path} does not exist")
+    return _open_reader(path, format_of(path, format), hdu, dataset).empty()
 
 
 def _chunks(reader, chunk_rows):
@@ -260,41 +298,37 @@ def _layout_probe(table):
 
 
 class _FitsWriter:
-    """A binary table whose header says the final row count; rows are appended raw."""
+    """A binary table whose header says the final row count; rows are appended raw.
 
-    def __init__(self, handle, first, n_rows):
-        self.handle = handle
-        hdu = self._hdu(_layout_probe(first), header_meta=True)
+    The header is `~astropy_smass.io.fits_table_hdu`'s, the one
+    `~astropy_smass.io.write_table` writes.
+    """
+
+    def __init__(self, path, first, n_rows):
+        hdu = fits_table_hdu(_layout_probe(first))
         header = hdu.header.copy()
         header["NAXIS2"] = n_rows
         self.formats = [(c.name, c.format) for c in hdu.columns]
         self.row_bytes = header["NAXIS1"]
-        fits.PrimaryHDU().writeto(handle)
-        handle.write(header.tostring().encode("ascii"))
+        with warnings.catch_warnings():
+            # Long provenance values go on CONTINUE cards, as io.write_table writes them.
+            warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+            text = header.tostring().encode("ascii")
+        self.handle = open(path, "wb")
+        fits.PrimaryHDU().writeto(self.handle)
+        self.handle.write(text)
         self.written = 0
 
-    @staticmethod
-    def _hdu(table, header_meta=False):
-        if header_meta:
-            table = table.copy(copy_data=False)
-            # FITS headers hold scalars: provenance dicts and lists go in as JSON.
-            table.meta = {k: (json.dumps(v) if isinstance(v, (dict, list, tuple)) else v)
-                          for k, v in table.meta.items()}
-        else:
-            table = table.copy(copy_data=False)
-            table.meta = {}
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "Keyword name", fits.verify.VerifyWarning)
-            if not header_meta:  # warnings about the columns were given for the first chunk
-                warnings.simplefilter("ignore")
-            return fits.table_to_hdu(table)
-
     def write(self, table):
-        hdu = self._hdu(table)
+        table = table.copy(copy_data=False)
+        table.meta = {}  # the header was written once; only the rows are wanted
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # said for the first chunk
+            hdu = fits_table_hdu(table)
         formats = [(c.name, c.format) for c in hdu.columns]
         if formats != self.formats:
-            raise ValueError(f"chunk columns {formats} differ from the first chunk's "
-                             f"{self.formats}")
+            raise UnstreamableError(f"chunk columns {formats} differ from the first "
+                                    f"chunk's {self.formats}")
         # astropy encodes the rows (scaling, nulls, booleans, strings); copy its bytes.
         buffer = io.BytesIO()
         fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(buffer)
@@ -321,7 +355,8 @@ class _ParquetWriter:
         for name in encoded.colnames:
             dtype = encoded[name].dtype
             if dtype.kind == "O":
-                raise ValueError(f"column {name!r} holds objects, which cannot be streamed")
+                raise UnstreamableError(f"column {name!r} holds objects, which cannot be "
+                                        "streamed")
             if dtype.kind == "U":
                 metadata[f"table::len::{name}"] = str(dtype.itemsize // 4)
             elif dtype.kind == "S":
@@ -365,12 +400,16 @@ class _Hdf5Writer:
         from astropy.io.misc.hdf5 import meta_path
 
         encoded = self._encode(_layout_probe(first))
-        self.handle = h5py.File(path, "w")
         self.dtype = encoded.as_array().dtype
-        self.dset = self.handle.create_dataset(dataset, shape=(n_rows,), dtype=self.dtype)
         header = meta.get_yaml_from_table(encoded)
-        self.handle.create_dataset(meta_path(dataset),
-                                   data=np.array([h.encode("utf-8") for h in header]))
+        self.handle = h5py.File(path, "w")
+        try:
+            self.dset = self.handle.create_dataset(dataset, shape=(n_rows,), dtype=self.dtype)
+            self.handle.create_dataset(meta_path(dataset),
+                                       data=np.array([h.encode("utf-8") for h in header]))
+        except BaseException:
+            self.handle.close()
+            raise
         self.start = 0
 
     @staticmethod
@@ -386,7 +425,8 @@ class _Hdf5Writer:
         rows = np.zeros(len(encoded), self.dtype)  # masks absent from this chunk: False
         extra = [name for name in encoded.colnames if name not in self.dtype.names]
         if extra:
-            raise ValueError(f"chunk columns {extra} are not in the first chunk's layout")
+            raise UnstreamableError(f"chunk columns {extra} are not in the first chunk's "
+                                    "layout")
         for name in encoded.colnames:
             rows[name] = encoded[name]
         self.dset[self.start:self.start + len(rows)] = rows
@@ -423,15 +463,16 @@ def _fixed_width_strings(table, widths):
     for name, dtype in widths.items():
         if name in table.colnames and table[name].dtype != dtype:
             if table[name].dtype.itemsize > np.dtype(dtype).itemsize:
-                raise ValueError(f"column {name!r} has longer strings than its declared "
-                                 f"width {dtype}")
+                raise UnstreamableError(f"column {name!r} has longer strings than its "
+                                        f"declared width {dtype}")
             table[name] = table[name].astype(dtype)
     return table
 
 
 def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
                  overwrite=False, progress=None, *, model="auto", keep_columns=True,
-                 prefix="", out_format=None, hdu=None, dataset=None, **predict_kwargs):
+                 prefix="", out_format=None, hdu=None, dataset=None, out_dataset=None,
+                 meta=None, **predict_kwargs):
     """Predict stellar masses for every row of a table file, a chunk of rows at a time.
 
     Memory stays bounded by ``chunk_rows`` whatever the file's length: the input is
@@ -470,8 +511,13 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
     hdu : int or str, optional
         FITS input: the table extension (default the first table).
     dataset : str, optional
-        HDF5: the input table's dataset path (default the first compound dataset);
-        the output dataset has the same name (``"data"`` for other inputs).
+        HDF5 input: the table's dataset path (default the first compound dataset).
+    out_dataset : str, optional
+        HDF5 output: the dataset path (default the input's, ``"data"`` for other inputs;
+        `~astropy_smass.io.write_table` writes ``"data"``).
+    meta : dict, optional
+        Items added to the output's ``meta``, after the input's and before the
+        prediction's provenance (e.g. ``smass_redshift_column``).
     **predict_kwargs
         Passed to `~astropy_smass.predict_table` (``columns``, ``errors``, ``units``,
         ``redshift``, ``distance``, ``uncertainty``, ...).
@@ -491,9 +537,10 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
     in-memory ones by Monte Carlo noise.
 
     The provenance that `~astropy_smass.predict_table` puts in ``meta`` is written
-    to the output: as YAML metadata in Parquet and HDF5 (read back by
-    `~astropy.table.Table.read`), as header keywords in FITS (dictionaries as JSON
-    strings).
+    to the output as `~astropy_smass.io.write_table` writes it: as YAML metadata in
+    Parquet and HDF5 (read back by `~astropy.table.Table.read`), as the ``SMASS*``
+    header keywords in FITS (structured values as JSON), with units in VOUnits and
+    ``TCOMMn``/``TUCDn`` cards (read back by `~astropy_smass.io.read_table`).
     """
     in_path, out_path = Path(in_path), Path(out_path)
     if int(chunk_rows) < 1:
@@ -507,7 +554,8 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
     if not in_path.exists():
         raise FileNotFoundError(f"input file {in_path} does not exist")
     reader = _open_reader(in_path, fmt, hdu, dataset)
-    out_dataset = dataset or getattr(reader, "dataset", None) or "data"
+    out_dataset = out_dataset or dataset or getattr(reader, "dataset", None) or "data"
+    extra_meta = dict(meta or {})
     seed = predict_kwargs.get("seed")
     montecarlo = predict_kwargs.get("uncertainty") == "montecarlo"
     report = _Progress(progress, reader.n_rows)
@@ -533,6 +581,8 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
         return result
 
     def combine(chunk, result, widths):
+        # A Table, not a QTable, as `SmassAccessor.annotate` makes it: columns with units.
+        result = Table(result, copy=False)
         for name in result.colnames:
             result.rename_column(name, prefix + name)
         if keep_columns is True:
@@ -552,33 +602,37 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
                                  "prefix= or keep_columns=False")
             provenance = dict(result.meta)
             out = hstack([selected, result], join_type="exact", metadata_conflicts="silent")
-            out.meta = {**selected.meta, **provenance}
+            out.meta = {**selected.meta, **extra_meta, **provenance}
         else:
-            out = Table(result, copy=False)
+            out = result
+            out.meta = {**extra_meta, **result.meta}
         return _fixed_width_strings(out, widths)
 
     def write(tmp):
         writer = None
         done = 0
         widths = dict(getattr(reader, "string_dtypes", {}))
-        for chunk in _chunks(reader, chunk_rows) if reader.n_rows else [reader.empty()]:
-            result = predict(chunk, done)
-            if writer is None:
-                names = result.meta.get("smass_models") or []
-                if "smass_model" in result.colnames:
-                    widths[prefix + "smass_model"] = f"U{max(map(len, names))}"
-                out = combine(chunk, result, widths)
-                writer = _make_writer(out_fmt, tmp, out, reader.n_rows, out_dataset)
-            else:
-                out = combine(chunk, result, widths)
-            writer.write(out)
-            done += len(chunk)
-            # astropy tables hold reference cycles, freed only by the cyclic garbage
-            # collector; collecting now keeps memory at one chunk's worth.
-            del chunk, result, out
-            gc.collect()
-            report(done)
-        writer.close()
+        try:
+            for chunk in _chunks(reader, chunk_rows) if reader.n_rows else [reader.empty()]:
+                result = predict(chunk, done)
+                if writer is None:
+                    names = result.meta.get("smass_models") or []
+                    if "smass_model" in result.colnames:
+                        widths[prefix + "smass_model"] = f"U{max(map(len, names))}"
+                    out = combine(chunk, result, widths)
+                    writer = _make_writer(out_fmt, tmp, out, reader.n_rows, out_dataset)
+                else:
+                    out = combine(chunk, result, widths)
+                writer.write(out)
+                done += len(chunk)
+                # astropy tables hold reference cycles, freed only by the cyclic garbage
+                # collector; collecting now keeps memory at one chunk's worth.
+                del chunk, result, out
+                gc.collect()
+                report(done)
+        finally:
+            if writer is not None:  # also on failure, before atomic_write removes the file
+                writer.close()
         if done != reader.n_rows:
             raise RuntimeError(f"read {done} rows from {in_path}, expected {reader.n_rows}")
 
@@ -592,7 +646,7 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
 
 def _make_writer(fmt, tmp, first, n_rows, dataset):
     if fmt == "fits":
-        return _FitsWriter(open(tmp, "wb"), first, n_rows)
+        return _FitsWriter(tmp, first, n_rows)
     if fmt == "parquet":
         return _ParquetWriter(tmp, first, n_rows)
     return _Hdf5Writer(tmp, first, n_rows, dataset)

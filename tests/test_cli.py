@@ -1,5 +1,6 @@
 """The astropy-smass command: formats, pipes, STILTS pipelines, errors, demo, models, tap."""
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -7,8 +8,10 @@ import sys
 import astropy.units as u
 import numpy as np
 import pytest
+from astropy.io import fits
 from astropy.table import Table
 
+from astropy_smass.accessor import OUTPUT_COLUMNS
 from astropy_smass.cli import main
 from astropy_smass.datasets import load_demo
 from astropy_smass.io import FORMATS, read_table, write_table
@@ -170,6 +173,116 @@ def test_stilts_metadata_of_outputs(input_fits, bundle, tmp_path, format, err_un
     log_unit = "dex(solMass)" if format == "ecsv" else "log(solMass)"
     assert rows["logmstar"] == [log_unit, "phys.mass"]
     assert rows["logmstar_err"] == [err_unit, "stat.error;phys.mass"]
+
+
+# -- streaming FITS, Parquet and HDF5 ----------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo_files(tmp_path_factory):
+    """The whole demo catalogue (3618 galaxies) as a FITS and a Parquet file."""
+    folder = tmp_path_factory.mktemp("demo")
+    table = Table(load_demo())
+    paths = {"fits": folder / "demo.fits", "parquet": folder / "demo.parquet"}
+    for format, path in paths.items():
+        if format not in OPTIONAL or importlib.util.find_spec(OPTIONAL[format]):
+            write_table(table, path)
+    return paths
+
+
+def _assert_same_tables(actual, expected):
+    """Values, masks, dtypes, units, descriptions, UCDs and meta, column by column."""
+    assert actual.colnames == expected.colnames
+    for name in expected.colnames:
+        a, e = actual[name], expected[name]
+        assert a.dtype == e.dtype, name
+        assert a.unit == e.unit, name
+        assert a.info.description == e.info.description, name
+        assert (a.info.meta or {}) == (e.info.meta or {}), name
+        mask = np.ma.getmaskarray(e)
+        np.testing.assert_array_equal(np.ma.getmaskarray(a), mask, err_msg=name)
+        np.testing.assert_array_equal(np.ma.getdata(a)[~mask], np.ma.getdata(e)[~mask],
+                                      err_msg=name)
+    assert list(actual.meta.items()) == list(expected.meta.items())
+
+
+@pytest.mark.parametrize("format", ["fits", "parquet"])
+def test_streamed_equals_in_memory(demo_files, bundle, tmp_path, format, capsys, monkeypatch):
+    """FITS->FITS and Parquet->Parquet are streamed in chunks; --chunk-rows 0 holds the
+    table in memory; both write the same values, units, UCDs, descriptions and meta."""
+    if format in OPTIONAL:
+        pytest.importorskip(OPTIONAL[format])
+    source = demo_files[format]
+    streamed = tmp_path / f"streamed.{EXTENSION[format]}"
+    in_memory = tmp_path / f"in_memory.{EXTENSION[format]}"
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert main(["predict", str(source), str(streamed), "--model", bundle,
+                 "--chunk-rows", "1000"]) == 0
+    err = capsys.readouterr().err
+    assert "3,618/3,618 rows" in err and "rows/s" in err  # chunk progress, on a terminal
+    assert main(["predict", str(source), str(in_memory), "--model", bundle,
+                 "--chunk-rows", "0"]) == 0
+    assert "rows/s" not in capsys.readouterr().err
+    result, expected = read_table(streamed), read_table(in_memory)
+    _assert_same_tables(result, expected)
+    assert len(result) == 3618
+    assert result["logmstar"].unit == u.dex(u.Msun) and result["logmstar_err"].unit == u.dex
+    for name, (description, ucd) in OUTPUT_COLUMNS.items():
+        if name in result.colnames:
+            assert result[name].info.description == description
+            assert result[name].info.meta["ucd"] == ucd
+    assert result.meta["smass_redshift_column"] == "redshift"  # found by its UCD
+    assert np.isfinite(_values(result["logmstar"])).sum() > 100
+    if format == "fits":
+        # The very same file: header cards (VO units, TUCDn, TCOMMn, SMASS*) and rows.
+        with fits.open(streamed) as ours, fits.open(in_memory) as theirs:
+            assert ours[1].header.tostring() == theirs[1].header.tostring()
+            assert ours[1].data.tobytes() == theirs[1].data.tobytes()
+    else:
+        import pyarrow.parquet as pq
+
+        assert pq.ParquetFile(streamed).num_row_groups == 4  # one per chunk of 1000
+        assert pq.ParquetFile(in_memory).num_row_groups == 1
+
+
+@pytest.mark.services
+def test_stilts_reads_streamed_fits(demo_files, bundle, tmp_path):
+    target = tmp_path / "streamed.fits"
+    assert main(["predict", str(demo_files["fits"]), str(target), "--model", bundle,
+                 "--chunk-rows", "1000"]) == 0
+    out = svc.run_stilts("tpipe", f"in={target}", "cmd=keepcols 'logmstar logmstar_err'",
+                         "cmd=meta Name Units UCD", "omode=out", "ofmt=csv-noheader").stdout
+    rows = {line.split(",")[0]: line.split(",")[1:] for line in out.split()}
+    assert rows["logmstar"] == ["log(solMass)", "phys.mass"]
+    assert rows["logmstar_err"] == ["dex", "stat.error;phys.mass"]
+    count = svc.run_stilts("tpipe", f"in={target}", "omode=count").stdout
+    assert count.split()[-2:] == ["rows:", "3618"]
+
+
+def test_unstreamable_file_is_read_in_memory(galaxies, expected, bundle, tmp_path, capsys):
+    # A variable-length array column (a spectrum per row) cannot be read in row slices.
+    plain = tmp_path / "plain.fits"
+    write_table(galaxies, plain)
+    with fits.open(plain) as hdul:
+        spectra = fits.Column(name="spectrum", format="PD()", array=np.array(
+            [np.arange(k % 4 + 1, dtype=float) for k in range(N_ROWS)], dtype=object))
+        hdu = fits.BinTableHDU.from_columns(hdul[1].columns + fits.ColDefs([spectra]),
+                                            header=hdul[1].header)
+        hdu.writeto(tmp_path / "spectra.fits")
+    target = tmp_path / "out.fits"
+    assert main(["predict", str(tmp_path / "spectra.fits"), str(target), "--model",
+                 bundle]) == 0
+    err = capsys.readouterr().err
+    assert "cannot be streamed" in err and "into memory" in err
+    result = read_table(target)
+    np.testing.assert_array_equal(_values(result["logmstar"]), _values(expected["logmstar"]))
+    assert list(result["spectrum"][3]) == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_chunk_rows_not_negative(input_fits, bundle, tmp_path, capsys):
+    target = tmp_path / "out.fits"
+    assert main(["predict", str(input_fits), str(target), "--model", bundle,
+                 "--chunk-rows", "-1"]) == 1
+    assert "--chunk-rows" in _one_error_line(capsys.readouterr().err)
+    assert not target.exists()
 
 
 # -- files are safe -------------------------------------------------------------------------

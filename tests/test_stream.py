@@ -6,11 +6,14 @@ import warnings
 import astropy.units as u
 import numpy as np
 import pytest
+from astropy.io import fits
 from astropy.table import MaskedColumn, QTable, Table
 from toymodels import TOY_BANDS, toy_population
 
 from astropy_smass import available_models, load_model, predict_table
-from astropy_smass.stream import FORMATS, format_of, predict_file
+from astropy_smass.datasets import load_demo
+from astropy_smass.io import read_table, write_table
+from astropy_smass.stream import FORMATS, format_of, predict_file, read_schema
 
 pytest.importorskip("pyarrow")
 pytest.importorskip("h5py")
@@ -262,6 +265,73 @@ def test_empty_file(tmp_path, toy_model, catalogue):
     catalogue[:0].write(source)
     out = tmp_path / "empty_out.fits"
     summary = predict_file(source, out, model=toy_model, progress=False)
-    back = Table.read(out)
+    back = read_table(out)
     assert summary["n_rows"] == 0 and len(back) == 0
-    assert "logmstar" in back.colnames and os.path.getsize(out) % 2880 == 0
+    assert back["logmstar"].unit == u.dex(u.Msun) and os.path.getsize(out) % 2880 == 0
+
+
+# -- the same file as astropy_smass.io.write_table writes ---------------------------------
+def _assert_same_metadata(actual, expected):
+    """Columns, dtypes, units, descriptions, UCDs and table meta, as read_table gives them."""
+    assert actual.colnames == expected.colnames
+    for name in expected.colnames:
+        a, e = actual[name], expected[name]
+        assert a.dtype == e.dtype, name
+        assert a.unit == e.unit, name
+        assert a.info.description == e.info.description, name
+        assert (a.info.meta or {}) == (e.info.meta or {}), name
+        mask = np.ma.getmaskarray(e)
+        np.testing.assert_array_equal(np.ma.getmaskarray(a), mask, err_msg=name)
+        np.testing.assert_array_equal(np.ma.getdata(a)[~mask], np.ma.getdata(e)[~mask],
+                                      err_msg=name)
+    assert list(actual.meta.items()) == list(expected.meta.items())
+
+
+@pytest.mark.parametrize("out_format", list(FORMATS))
+def test_output_is_what_write_table_writes(catalogue_file, out_format, toy_model, tmp_path):
+    """A streamed file holds what `io.write_table` writes for the table annotated in
+    memory: FITS byte for byte (VO units, TCOMMn/TUCDn, SMASS* keywords); Parquet and
+    HDF5 the same columns, units, descriptions, UCDs and provenance, read back."""
+    suffix = FORMATS[out_format][0]
+    streamed, reference = tmp_path / f"streamed{suffix}", tmp_path / f"reference{suffix}"
+    predict_file(catalogue_file, streamed, chunk_rows=97, model=toy_model, progress=False,
+                 out_dataset="data")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # astropy's note on the HDF5 path it picked
+        annotated = read_table(catalogue_file).smass.annotate(toy_model)
+    write_table(annotated, reference)
+    if out_format == "fits":
+        with fits.open(streamed) as ours, fits.open(reference) as theirs:
+            assert ours[1].header.tostring() == theirs[1].header.tostring()
+            assert ours[1].data.tobytes() == theirs[1].data.tobytes()
+            header = ours[1].header
+        index = {header[f"TTYPE{k}"]: k for k in range(1, header["TFIELDS"] + 1)}
+        assert header[f"TUNIT{index['logmstar']}"] == "log(solMass)"
+        assert header[f"TUNIT{index['logmstar_err']}"] == "dex"
+        assert header[f"TUCD{index['logmstar']}"] == "phys.mass"
+        assert header[f"TCOMM{index['logmstar']}"].startswith("log10 of the stellar mass")
+        assert header["SMASSMOD"] == toy_model.name
+    back, expected = read_table(streamed), read_table(reference)
+    _assert_same_metadata(back, expected)
+    assert back["logmstar"].unit == u.dex(u.Msun) and back["logmstar_err"].unit == u.dex
+    assert back["logmstar"].info.meta["ucd"] == "phys.mass"
+    assert back.meta["smass_band_columns"]["r"] == "absmag_r"
+
+
+def test_read_schema(tmp_path):
+    source = tmp_path / "demo.fits"
+    write_table(Table(load_demo()[:20]), source)
+    schema = read_schema(source)
+    assert len(schema) == 0
+    assert schema.colnames == read_table(source).colnames
+    assert schema["FUV"].unit == u.mJy
+    assert schema["redshift"].info.meta["ucd"] == "src.redshift"  # from TUCDn
+
+
+def test_extra_meta(catalogue_file, toy_model, tmp_path):
+    out = tmp_path / "out.parquet"
+    predict_file(catalogue_file, out, model=toy_model, progress=False, keep_columns=False,
+                 meta={"smass_redshift_column": "z", "survey": "mine"})
+    keys = list(read_table(out).meta)
+    assert keys[:2] == ["smass_redshift_column", "survey"]  # before the provenance
+    assert "smass_model" in keys[2:]
