@@ -30,7 +30,8 @@ from .network import OneHiddenLayerNetwork
 from .uncertainty import monte_carlo_uncertainty, total_uncertainty
 
 __all__ = ["StellarMassModel", "ModelFormatError", "load_model", "available_models",
-           "FORMAT_VERSION", "ENTRY_POINT_GROUP", "arrays_checksum", "atomic_write"]
+           "FORMAT_VERSION", "ENTRY_POINT_GROUP", "arrays_checksum", "atomic_write",
+           "json_default"]
 
 FORMAT_VERSION = 1
 ENTRY_POINT_GROUP = "astropy_smass.models"
@@ -59,6 +60,15 @@ def arrays_checksum(arrays):
         digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
         digest.update(array.tobytes())
     return digest.hexdigest()
+
+
+def json_default(value):
+    """``json.dumps`` fallback: numpy scalars and arrays as Python values, others as text."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
 
 
 def atomic_write(path, write, overwrite=False, mode="wb"):

@@ -35,7 +35,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Column, MaskedColumn, QTable, Table
 
-from .bundle import atomic_write
+from .bundle import atomic_write, json_default
 
 __all__ = ["FORMATS", "TableReadError", "guess_format", "detect_format", "read_table",
            "write_table", "vo_unit_string", "unit_from_vo", "provenance_items",
@@ -192,16 +192,8 @@ def provenance_items(meta):
         if not str(key).startswith("smass_"):
             continue
         items.append((str(key), value if isinstance(value, str) else
-                      json.dumps(value, default=_json_default)))
+                      json.dumps(value, default=json_default)))
     return items
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
 
 
 def _decode_provenance(key, text):

@@ -1,7 +1,7 @@
-"""Shared fixtures: small networks trained inside the test session (see toymodels.py)."""
+"""Shared fixtures: small networks trained inside the test session (see helpers.py)."""
 
 import pytest
-from toymodels import train_toy_model
+from helpers import train_toy_model
 
 # pytest-doctestplus would collect this file as a module for doctests, under the same
 # module name as docs/conftest.py.

@@ -6,7 +6,7 @@ import pytest
 from astropy.cosmology import Planck18
 from astropy.table import MaskedColumn, QTable, Table
 from astropy.utils.masked import Masked
-from toymodels import TOY_BANDS, toy_population
+from helpers import TOY_BANDS, toy_population
 
 import astropy_smass
 from astropy_smass import bundle as bundle_module

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
-from toymodels import toy_population
+from helpers import toy_population
 
 from astropy_smass import bundle as bundle_module
 from astropy_smass.bundle import (

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.table import Table
+from helpers import assert_same_tables
 
 from astropy_smass.accessor import OUTPUT_COLUMNS
 from astropy_smass.cli import main
@@ -188,22 +189,6 @@ def demo_files(tmp_path_factory):
     return paths
 
 
-def _assert_same_tables(actual, expected):
-    """Values, masks, dtypes, units, descriptions, UCDs and meta, column by column."""
-    assert actual.colnames == expected.colnames
-    for name in expected.colnames:
-        a, e = actual[name], expected[name]
-        assert a.dtype == e.dtype, name
-        assert a.unit == e.unit, name
-        assert a.info.description == e.info.description, name
-        assert (a.info.meta or {}) == (e.info.meta or {}), name
-        mask = np.ma.getmaskarray(e)
-        np.testing.assert_array_equal(np.ma.getmaskarray(a), mask, err_msg=name)
-        np.testing.assert_array_equal(np.ma.getdata(a)[~mask], np.ma.getdata(e)[~mask],
-                                      err_msg=name)
-    assert list(actual.meta.items()) == list(expected.meta.items())
-
-
 @pytest.mark.parametrize("format", ["fits", "parquet"])
 def test_streamed_equals_in_memory(demo_files, bundle, tmp_path, format, capsys, monkeypatch):
     """FITS->FITS and Parquet->Parquet are streamed in chunks; --chunk-rows 0 holds the
@@ -222,7 +207,7 @@ def test_streamed_equals_in_memory(demo_files, bundle, tmp_path, format, capsys,
                  "--chunk-rows", "0"]) == 0
     assert "rows/s" not in capsys.readouterr().err
     result, expected = read_table(streamed), read_table(in_memory)
-    _assert_same_tables(result, expected)
+    assert_same_tables(result, expected)
     assert len(result) == 3618
     assert result["logmstar"].unit == u.dex(u.Msun) and result["logmstar_err"].unit == u.dex
     for name, (description, ucd) in OUTPUT_COLUMNS.items():

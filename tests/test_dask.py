@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from astropy.table import Table
-from toymodels import TOY_BANDS, toy_population
+from helpers import TOY_BANDS, toy_population
 
 from astropy_smass import predict_table
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.table import MaskedColumn, QTable, Table
-from toymodels import TOY_BANDS, toy_population
+from helpers import TOY_BANDS, assert_same_tables, toy_population
 
 from astropy_smass import available_models, load_model, predict_table
 from astropy_smass.datasets import load_demo
@@ -271,22 +271,6 @@ def test_empty_file(tmp_path, toy_model, catalogue):
 
 
 # -- the same file as astropy_smass.io.write_table writes ---------------------------------
-def _assert_same_metadata(actual, expected):
-    """Columns, dtypes, units, descriptions, UCDs and table meta, as read_table gives them."""
-    assert actual.colnames == expected.colnames
-    for name in expected.colnames:
-        a, e = actual[name], expected[name]
-        assert a.dtype == e.dtype, name
-        assert a.unit == e.unit, name
-        assert a.info.description == e.info.description, name
-        assert (a.info.meta or {}) == (e.info.meta or {}), name
-        mask = np.ma.getmaskarray(e)
-        np.testing.assert_array_equal(np.ma.getmaskarray(a), mask, err_msg=name)
-        np.testing.assert_array_equal(np.ma.getdata(a)[~mask], np.ma.getdata(e)[~mask],
-                                      err_msg=name)
-    assert list(actual.meta.items()) == list(expected.meta.items())
-
-
 @pytest.mark.parametrize("out_format", list(FORMATS))
 def test_output_is_what_write_table_writes(catalogue_file, out_format, toy_model, tmp_path):
     """A streamed file holds what `io.write_table` writes for the table annotated in
@@ -312,7 +296,7 @@ def test_output_is_what_write_table_writes(catalogue_file, out_format, toy_model
         assert header[f"TCOMM{index['logmstar']}"].startswith("log10 of the stellar mass")
         assert header["SMASSMOD"] == toy_model.name
     back, expected = read_table(streamed), read_table(reference)
-    _assert_same_metadata(back, expected)
+    assert_same_tables(back, expected)
     assert back["logmstar"].unit == u.dex(u.Msun) and back["logmstar_err"].unit == u.dex
     assert back["logmstar"].info.meta["ucd"] == "phys.mass"
     assert back.meta["smass_band_columns"]["r"] == "absmag_r"

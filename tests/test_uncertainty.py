@@ -39,7 +39,7 @@ def test_monte_carlo_agrees_with_analytic_for_linear_model():
 
 def _near_linear_model(correction=None):
     """A tanh network with small weights (nearly linear), on ugriz features."""
-    from toymodels import TOY_BANDS, toy_population
+    from helpers import TOY_BANDS, toy_population
 
     from astropy_smass.bundle import StellarMassModel
     from astropy_smass.domain import TrainingDomain
@@ -58,7 +58,7 @@ def _near_linear_model(correction=None):
 
 @pytest.mark.parametrize("with_correction", [False, True])
 def test_monte_carlo_agrees_with_analytic_through_the_model(with_correction):
-    from toymodels import toy_population
+    from helpers import toy_population
 
     from astropy_smass.correction import BiasCorrection
 
@@ -78,7 +78,7 @@ def test_monte_carlo_agrees_with_analytic_through_the_model(with_correction):
 
 
 def test_analytic_matches_monte_carlo_for_toy_network_at_small_errors(toy_model):
-    from toymodels import toy_population
+    from helpers import toy_population
 
     # A relu network is only piecewise linear, so compare at small errors, on average.
     mags, _ = toy_population(200, seed=7)

@@ -40,7 +40,7 @@ import numpy as np
 from astropy.table import Table
 
 from ..bands import BANDS
-from ..bundle import StellarMassModel, arrays_checksum, atomic_write
+from ..bundle import StellarMassModel, arrays_checksum, atomic_write, json_default
 from ..domain import TrainingDomain
 from ..features import build_features, default_features, feature_matrix
 from ..network import OneHiddenLayerNetwork
@@ -322,15 +322,7 @@ def _population_provenance(population, n_rows, checksum):
     info = {key: meta[key] for key in keep if key in meta}
     info["n_rows"] = int(n_rows)
     info["sha256"] = checksum
-    return json.loads(json.dumps(info, default=_json_default))
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
+    return json.loads(json.dumps(info, default=json_default))
 
 
 def _package_versions():
@@ -796,7 +788,7 @@ def train_all(population, out_dir, *, seed=TRAINING_SEED, models=None, overwrite
         "models": reports,
         "luminosity_functions": luminosity_functions,
     }
-    text = json.dumps(summary, indent=1, default=_json_default) + "\n"
+    text = json.dumps(summary, indent=1, default=json_default) + "\n"
     report_path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(report_path, lambda fh: fh.write(text), overwrite=True, mode="w")
     return trained

@@ -428,7 +428,8 @@ def record_luminosity_functions(population, lf_path, report_path=None, *, bands=
         (`~astropy_smass.training.fit.population_checksum`; None without a ``logmstar``
         column).
     """
-    from .fit import _json_default, population_checksum
+    from ..bundle import json_default
+    from .fit import population_checksum
 
     lf_path = Path(lf_path)
     if lf_path.exists() and not overwrite:
@@ -449,7 +450,7 @@ def record_luminosity_functions(population, lf_path, report_path=None, *, bands=
         report_path = Path(report_path)
         report = json.loads(report_path.read_text())
         report["luminosity_functions"] = entry
-        text = json.dumps(report, indent=1, default=_json_default) + "\n"
+        text = json.dumps(report, indent=1, default=json_default) + "\n"
         atomic_write(report_path, lambda fh: fh.write(text), overwrite=True, mode="w")
     return entry
 

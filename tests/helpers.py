@@ -1,4 +1,4 @@
-"""A small network trained inside the test session, and the synthetic data it learns.
+"""Test helpers: a small network trained in the test session, and table comparison.
 
 Unit tests of the plumbing (column recognition, units, flags, file formats) use this
 network, so they depend neither on the bundled models' exact numbers nor on a
@@ -50,3 +50,19 @@ def train_toy_model(name="toy", n=4000, hidden=16, seed=0, bands=None):
     return StellarMassModel(name, bands, features, network,
                             TrainingDomain.from_training(x), intrinsic_scatter=0.1,
                             metadata={"description": "test-session toy model"})
+
+
+def assert_same_tables(actual, expected):
+    """Values, masks, dtypes, units, descriptions, UCDs and meta, column by column."""
+    assert actual.colnames == expected.colnames
+    for name in expected.colnames:
+        a, e = actual[name], expected[name]
+        assert a.dtype == e.dtype, name
+        assert a.unit == e.unit, name
+        assert a.info.description == e.info.description, name
+        assert (a.info.meta or {}) == (e.info.meta or {}), name
+        mask = np.ma.getmaskarray(e)
+        np.testing.assert_array_equal(np.ma.getmaskarray(a), mask, err_msg=name)
+        np.testing.assert_array_equal(np.ma.getdata(a)[~mask], np.ma.getdata(e)[~mask],
+                                      err_msg=name)
+    assert list(actual.meta.items()) == list(expected.meta.items())
