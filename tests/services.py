@@ -366,8 +366,10 @@ def topcat_client(lockfile_url, timeout=30.0, extra_args=(), log_path=None):
 
     The hub is selected through ``SAMP_HUB=std-lockurl:<lockfile_url>`` (Java
     ignores ``$HOME``).  Waits up to *timeout* seconds until a client named
-    ``topcat`` is registered, then yields a :class:`TopcatHandle`; on exit the
-    whole process group (xvfb-run, Xvfb, java) is killed.
+    ``topcat`` is registered and subscribed to ``table.load.votable`` (TOPCAT
+    registers first and declares its subscriptions a moment later), then yields a
+    :class:`TopcatHandle`; on exit the whole process group (xvfb-run, Xvfb, java) is
+    killed.
     """
     require_topcat()
     lockfile = _lockfile_path(lockfile_url)
@@ -387,14 +389,16 @@ def topcat_client(lockfile_url, timeout=30.0, extra_args=(), log_path=None):
             deadline = time.monotonic() + timeout
             new = []
             while time.monotonic() < deadline:
-                new = [c for c in find_client(watcher, "topcat") if c not in before]
+                ready = set(watcher.get_subscribed_clients("table.load.votable"))
+                new = [c for c in find_client(watcher, "topcat")
+                       if c not in before and c in ready]
                 if new or proc.poll() is not None:
                     break
                 time.sleep(0.25)
             if not new:
                 rc = proc.poll()
                 state = (f"exited with {rc}" if rc is not None
-                         else f"not registered after {timeout} s")
+                         else f"not registered and subscribed after {timeout} s")
                 tail = Path(log_path).read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"TOPCAT ({' '.join(cmd)}) {state}; log {log_path}:\n{tail}")
             yield TopcatHandle(new[0], proc, log_path)
