@@ -273,17 +273,15 @@ def _check_clashes(colnames, prefix):
                            "to add the new ones beside them")
 
 
-_COMPRESSED = (".gz", ".bz2", ".xz", ".zip")
-
-
 def _stream_formats(input, output, in_format, out_format):
     """The formats of IN and OUT when both are files `stream.predict_file` handles."""
     from .io import detect_format, guess_format
-    from .stream import FORMATS
+    from .stream import COMPRESSED_SUFFIXES, FORMATS
 
     if input == "-" or output == "-" or not Path(input).is_file():
         return None
-    if str(input).lower().endswith(_COMPRESSED) or str(output).lower().endswith(_COMPRESSED):
+    if str(input).lower().endswith(COMPRESSED_SUFFIXES) or \
+            str(output).lower().endswith(COMPRESSED_SUFFIXES):
         return None  # compressed files cannot be read or written a slice at a time
     source, target = detect_format(input, in_format), guess_format(output, out_format)
     if source in FORMATS and target in FORMATS:

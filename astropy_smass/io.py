@@ -47,8 +47,8 @@ FORMATS = {
     "fits": (".fits", ".fit", ".fts", ".fits.gz"),
     "ecsv": (".ecsv",),
     "csv": (".csv",),
-    "hdf5": (".hdf5", ".h5", ".hdf"),
-    "parquet": (".parquet", ".pq"),
+    "hdf5": (".hdf5", ".h5", ".he5", ".hdf"),
+    "parquet": (".parquet", ".parq", ".pq"),
 }
 
 _ASTROPY_FORMAT = {"votable": "votable", "fits": "fits", "ecsv": "ascii.ecsv",

@@ -31,17 +31,19 @@ from astropy.utils.data_info import serialize_context_as
 
 from .accessor import predict_table
 from .bundle import atomic_write
+from .io import FORMATS as IO_FORMATS
 from .io import fits_table_hdu, restore_metadata
 
-__all__ = ["predict_file", "read_schema", "format_of", "FORMATS", "DEFAULT_CHUNK_ROWS",
-           "UnstreamableError"]
+__all__ = ["predict_file", "read_schema", "format_of", "FORMATS", "COMPRESSED_SUFFIXES",
+           "DEFAULT_CHUNK_ROWS", "UnstreamableError"]
 
-#: File formats `predict_file` streams, with the file-name suffixes that select them.
-FORMATS = {
-    "fits": (".fits", ".fit", ".fts"),
-    "parquet": (".parquet", ".parq", ".pq"),
-    "hdf5": (".hdf5", ".h5", ".he5", ".hdf"),
-}
+#: Suffixes of compressed files, which cannot be read or written a slice at a time.
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")
+
+#: File formats `predict_file` streams, with the file-name suffixes that select them
+#: (those of `astropy_smass.io.FORMATS`, less the compressed ones).
+FORMATS = {name: tuple(s for s in IO_FORMATS[name] if not s.endswith(COMPRESSED_SUFFIXES))
+           for name in ("fits", "parquet", "hdf5")}
 
 #: Rows per chunk by default: about 0.2 GB of working memory for 13 bands with errors.
 DEFAULT_CHUNK_ROWS = 250_000
@@ -62,7 +64,7 @@ def format_of(path, format=None):
     for key, suffixes in FORMATS.items():
         if name.endswith(suffixes):
             return key
-    if name.endswith((".gz", ".bz2", ".xz", ".zip")):
+    if name.endswith(COMPRESSED_SUFFIXES):
         raise ValueError(f"{path}: compressed files cannot be read a chunk at a time; "
                          "decompress it first")
     raise ValueError(f"cannot tell the format of {path} from its name; pass format= one of "
