@@ -18,7 +18,7 @@ from astropy.utils.masked import Masked
 
 from .bands import BandColumnError, find_band_columns, find_error_columns
 from .bundle import available_models, load_model
-from .flags import NO_MASS, OUT_OF_DOMAIN, SmassFlag, SmassWarning
+from .flags import NO_MASS, SmassFlag, SmassWarning
 from .photometry import DEFAULT_SENTINELS, absolute_magnitudes, column_values
 
 __all__ = ["SmassAccessor", "predict_table", "select_models", "OUTPUT_COLUMNS"]
@@ -40,8 +40,12 @@ OUTPUT_COLUMNS = {
 
 
 def _model_rank(model):
+    # Fewest bands first: on real galaxies the simulated population's optical colours
+    # transfer best, and every extra band adds its own simulation-to-survey mismatch
+    # (on ECO's calibration half, 'sdss' scatters 0.071 dex about the SED masses and
+    # 'sdss_2mass' 0.082 dex on the same galaxies; see docs/method.rst).
     scores = model.metadata.get("scores", {})
-    return (-len(model.bands), scores.get("heldout_rms_dex", np.inf), model.name)
+    return (len(model.bands), scores.get("heldout_rms_dex", np.inf), model.name)
 
 
 def select_models(band_columns, model="auto"):
@@ -52,8 +56,8 @@ def select_models(band_columns, model="auto"):
     band_columns : dict
         Recognised ``{band: column}`` of the table.
     model : str, path or `~astropy_smass.bundle.StellarMassModel`
-        ``"auto"`` for every available model whose bands the table has, ranked by
-        number of bands and then held-out accuracy; otherwise that one model.
+        ``"auto"`` for every available model whose bands the table has, fewest
+        bands first, then by held-out accuracy; otherwise that one model.
 
     Returns
     -------
@@ -142,7 +146,10 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     if uncertainty is not None and not error_columns:
         warnings.warn("no photometric error columns were found: logmstar_err is the model's "
                       "intrinsic scatter alone", SmassWarning)
-    mags, errs, band_flags = absolute_magnitudes(
+    from .photometry import _read_magnitudes
+
+    # As absolute_magnitudes, and which bands raised any flag at all.
+    mags, errs, band_flags, flagged = _read_magnitudes(
         table, band_columns, error_columns, units=units, vega=vega, kind=kind,
         redshift=redshift, distance=distance, cosmology=cosmology, sentinels=sentinels)
     if errs is not None:
@@ -152,62 +159,66 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
 
     n = len(table)
     index = {band: k for k, band in enumerate(band_columns)}
-    assigned = np.full(n, -1)
     model_flags = []
-    for j, candidate in enumerate(models):
-        # Column by column: band_flags is band-major, and most tables raise no flag.
-        row_flags = np.zeros(n, np.int32)
-        if band_flags.any():
-            for b in candidate.bands:
-                row_flags |= band_flags[:, index[b]]
+    for candidate in models:
+        # Column by column (band_flags is band-major), and only bands that raised a flag:
+        # most tables raise none, and then no galaxy needs its flags gathered.
+        row_flags = None
+        for b in candidate.bands:
+            if flagged[index[b]]:
+                row_flags = band_flags[:, index[b]] | (0 if row_flags is None else row_flags)
         model_flags.append(row_flags)
-        assigned[(assigned < 0) & ((row_flags & NO_MASS) == 0)] = j
-    assigned[assigned < 0] = 0  # no model has all bands: report the best model's flags
-    best, first_flags = assigned.copy(), np.zeros(n, np.int32)
+    if model_flags[0] is None:
+        assigned = None  # the first model takes every galaxy
+    else:
+        assigned = np.full(n, -1)
+        for j, row_flags in enumerate(model_flags):
+            free = assigned < 0
+            if row_flags is not None:
+                free &= (row_flags & int(NO_MASS)) == 0
+            assigned[free] = j
+        # A galaxy no model can take reports the first model's flags. One outside the
+        # training domain of its model is not handed to a later one: later models use as
+        # many bands or more, and adding bands cannot make the rejected photometry typical.
+        assigned[assigned < 0] = 0
 
-    out = {"logmstar": np.full(n, np.nan), "flags": np.zeros(n, np.int32)}
-    if uncertainty is not None:
-        out["logmstar_err"] = np.full(n, np.nan)
-        out["logmstar_err_phot"] = np.full(n, np.nan)
+    keys = ["logmstar", "flags"] + ([] if uncertainty is None
+                                    else ["logmstar_err", "logmstar_err_phot"])
+    out = {}
     for j, candidate in enumerate(models):
-        rows = assigned == j
-        if not rows.any():
-            continue
+        rows = slice(None) if assigned is None else assigned == j
+        if assigned is not None:
+            if not rows.any():
+                continue
+            if rows.all():
+                rows = slice(None)  # one model for every row: no copies
         cols = [index[b] for b in candidate.bands]
-        if rows.all():
-            rows = slice(None)  # one model for every row: no copies
         result = candidate.predict_magnitudes(
             _take(mags, rows, cols), None if errs is None else _take(errs, rows, cols),
             uncertainty=uncertainty, n_draws=n_draws, seed=seed, correct=correct,
-            exclude_out_of_domain=exclude_out_of_domain, flags=model_flags[j][rows])
-        for key in out:
-            if isinstance(rows, slice):
-                out[key] = result[key]
-            else:
-                out[key][rows] = result[key]
-        if exclude_out_of_domain and j + 1 < len(models):
-            # Outside this model's training domain: the galaxy falls to the next model
-            # whose bands it has, and keeps this model's flags if none takes it.
-            rejected = (assigned == j) & ((out["flags"] & OUT_OF_DOMAIN) != 0)
-            first_flags = np.where(rejected & (assigned == best), out["flags"], first_flags)
-            for k in range(j + 1, len(models)):
-                take = rejected & ((model_flags[k] & NO_MASS) == 0)
-                assigned[take] = k
-                rejected &= ~take
-    if len(models) > 1 and exclude_out_of_domain:
-        refused = (assigned != best) & ~np.isfinite(out["logmstar"])
-        out["flags"][refused] = first_flags[refused]
-        assigned[refused] = best[refused]
+            exclude_out_of_domain=exclude_out_of_domain,
+            flags=None if model_flags[j] is None else model_flags[j][rows])
+        if isinstance(rows, slice):
+            out = {key: result[key] for key in keys}
+            break
+        for key in keys:
+            if key not in out:
+                out[key] = np.zeros(n, np.int32) if key == "flags" else np.full(n, np.nan)
+            out[key][rows] = result[key]
+    if not out:  # an empty table
+        out = {key: np.zeros(0, np.int32 if key == "flags" else float) for key in keys}
 
-    result = QTable()
-    result["logmstar"] = out["logmstar"] * u.dex(u.Msun)
+    # The arrays are this call's own: the table takes them without copies.
+    columns = {"logmstar": out["logmstar"] << u.dex(u.Msun)}
     if uncertainty is not None:
-        result["logmstar_err"] = u.Quantity(out["logmstar_err"], u.dex, copy=False)
-        result["logmstar_err_phot"] = u.Quantity(out["logmstar_err_phot"], u.dex, copy=False)
-    result["smass_flag"] = out["flags"]
+        columns["logmstar_err"] = out["logmstar_err"] << u.dex
+        columns["logmstar_err_phot"] = out["logmstar_err_phot"] << u.dex
+    columns["smass_flag"] = out["flags"]
     if len(models) > 1:
-        result["smass_model"] = np.array([m.name for m in models])[assigned] if n else \
-            np.array([], dtype="U1")
+        names = np.array([m.name for m in models])
+        columns["smass_model"] = names[np.zeros(n, int) if assigned is None else assigned] \
+            if n else np.array([], dtype="U1")
+    result = QTable(columns, copy=False)
     for name in result.colnames:
         result[name].info.description, ucd = OUTPUT_COLUMNS[name]
         result[name].info.meta = {"ucd": ucd}

@@ -20,3 +20,10 @@ def toy_gri_model():
     """A second toy model that needs only g, r and i (for per-row model choice)."""
     pytest.importorskip("sklearn")
     return train_toy_model(name="toy_gri", bands=["g", "r", "i"], seed=3)
+
+
+@pytest.fixture(scope="session")
+def toy_ugz_model():
+    """A toy model that shares only g with ``toy_gri`` (for per-row model choice)."""
+    pytest.importorskip("sklearn")
+    return train_toy_model(name="toy_ugz", bands=["u", "g", "z"], seed=5)
