@@ -149,6 +149,23 @@ def test_compare_exact_population_agrees():
     assert np.all(summary["n_bins"] >= 7)  # >= 4 mag of 0.5-mag bins around M*
 
 
+def test_schechter_yardstick_is_a_fit_to_the_window():
+    comparison = compare_luminosity_functions(_exact_population(("r",)))
+    near = np.asarray(comparison["near_mstar"])
+    smooth = np.asarray(comparison["schechter_deviation"])
+    assert np.isnan(smooth[~near]).all() and np.isfinite(smooth[near]).all()
+    # Fitted to the window's points, the curve is closer to them than the Schechter fit
+    # to every GAMA bin (which defines M*).
+    gama = read_gama_lf("r")
+    full = fit_schechter(gama)
+    mags = comparison["mag"].value[near]
+    err = comparison["gama_err"].value[near]
+    full_dev = (lumfunc.schechter_mag(mags, **full) - comparison["gama_phi"].value[near]) / err
+    assert np.sum(smooth[near] ** 2) < np.sum(full_dev ** 2)
+    summary = summarize_lf_comparison(comparison)
+    assert summary["frac_1sigma_schechter"][0] == np.mean(np.abs(smooth[near]) <= 1)
+
+
 def test_compare_detects_offset():
     pop = _exact_population(("r",))
     pop["weight"] *= 2.0

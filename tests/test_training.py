@@ -442,11 +442,14 @@ def report_tables(report):
 
         tables["luminosity_functions"] = _rst_table(
             ["band", "M* (mag)", "brightest", "faintest", "1 sigma", "2 sigma",
-             "1 sigma (+Poisson)", "max abs log ratio", "median log ratio"],
+             "1 sigma (+Poisson)", "Schechter fit: 1 / 2 sigma", "max abs log ratio",
+             "median log ratio"],
             [[r["band"], f"{r['mstar']:.2f}", f"{r['mag_min']:.2f}", f"{r['mag_max']:.2f}",
               count(r, "frac_1sigma"), count(r, "frac_2sigma"),
-              count(r, "frac_1sigma_total"), _dex(r["max_abs_log_ratio"]),
-              _dex(r["median_log_ratio"], True)] for r in lf["bands"]])
+              count(r, "frac_1sigma_total"),
+              f"{count(r, 'frac_1sigma_schechter')} / {count(r, 'frac_2sigma_schechter')}",
+              _dex(r["max_abs_log_ratio"]), _dex(r["median_log_ratio"], True)]
+             for r in lf["bands"]])
     study = report.get("noise_sensitivity") or []
     if study:
         tables["noise"] = _rst_table(
