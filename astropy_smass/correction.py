@@ -36,28 +36,35 @@ class BiasCorrection:
     fit_range: tuple
     provenance: dict = field(default_factory=dict)
 
-    def _polynomial(self):
-        return np.polynomial.Polynomial(self.coefficients)
-
     def clamped(self, logmstar):
         """Boolean array: where ``logmstar`` lies outside the fitted range."""
         logmstar = np.asarray(logmstar, dtype=float)
         return (logmstar < self.fit_range[0]) | (logmstar > self.fit_range[1])
 
+    def _variable(self, logmstar):
+        # A new array (0-d for a scalar): the polynomials below are evaluated in place.
+        logmstar = np.asarray(logmstar, dtype=float)
+        x = np.clip(logmstar, *self.fit_range, out=np.empty_like(logmstar))
+        x -= self.pivot
+        return x
+
     def offset(self, logmstar):
         """The correction (dex) to add to predicted ``logmstar``."""
-        x = np.clip(np.asarray(logmstar, dtype=float), *self.fit_range) - self.pivot
-        return self._polynomial()(x)
+        return _horner(self.coefficients, self._variable(logmstar))[()]
 
     def slope(self, logmstar):
         """d(offset)/d(logmstar): zero where the correction is held constant."""
         logmstar = np.asarray(logmstar, dtype=float)
-        x = np.clip(logmstar, *self.fit_range) - self.pivot
-        return np.where(self.clamped(logmstar), 0.0, self._polynomial().deriv()(x))
+        derivative = [k * c for k, c in enumerate(self.coefficients)][1:]
+        slope = _horner(derivative, self._variable(logmstar))
+        slope[self.clamped(logmstar)] = 0.0
+        return slope[()]
 
     def apply(self, logmstar):
         """Corrected log mass."""
-        return np.asarray(logmstar, dtype=float) + self.offset(logmstar)
+        corrected = _horner(self.coefficients, self._variable(logmstar))
+        corrected += logmstar
+        return corrected[()]
 
     @classmethod
     def fit(cls, predicted, reference, degree=1, fit_range=None, clip_sigma=3.0,
@@ -124,3 +131,24 @@ class BiasCorrection:
             raise ValueError(f"unknown correction kind {data.get('kind')!r}")
         return cls(tuple(data["coefficients"]), float(data["pivot"]), tuple(data["fit_range"]),
                    dict(data.get("provenance", {})))
+
+
+def _horner(coefficients, x):
+    """Polynomial (coefficients lowest order first) at ``x``; overwrites ``x``.
+
+    The operations of `numpy.polynomial.polynomial.polyval` (``v = c_d``, then
+    ``v = v * x + c_k``), without its temporaries.
+    """
+    coefficients = list(coefficients) or [0.0]
+    if len(coefficients) == 1:
+        x *= 0.0  # NaN stays NaN, as in polyval
+        x += coefficients[0]
+        return x
+    # x is needed again above degree 1, so the products go to a new array then.
+    values = np.multiply(x, coefficients[-1],
+                         out=x if len(coefficients) == 2 else np.empty_like(x))
+    values += coefficients[-2]
+    for c in coefficients[-3::-1]:
+        values *= x
+        values += c
+    return values

@@ -40,18 +40,30 @@ def column_values(table, name):
     BandColumnError
         If the column is not numeric.
     """
+    data, mask, unit = _column_data(table, name)
+    if mask is None:
+        mask = np.zeros(len(table), dtype=bool)
+    return np.array(data, dtype=float), mask, unit
+
+
+def _column_data(table, name):
+    """A column's numbers (a view, any numeric dtype), mask and unit.
+
+    The mask is None when no entry is masked, so that a plain column costs no pass.
+    """
     col = table[name]
     unit = getattr(col, "unit", None)
-    mask = np.zeros(len(table), dtype=bool)
+    mask = None
     if isinstance(col, MaskedColumn) or hasattr(col, "mask"):
         mask = np.array(np.ma.getmaskarray(col) if isinstance(col, (MaskedColumn, Column))
                         else np.broadcast_to(col.mask, (len(table),)), dtype=bool)
+        if not mask.any():
+            mask = None
     data = col.value if isinstance(col, u.Quantity) else np.ma.getdata(col)
     data = getattr(data, "unmasked", data)
     if data.dtype.kind not in "biuf":
         raise BandColumnError(f"column {name!r} holds {data.dtype} values, not numbers")
-    values = np.array(data, dtype=float)
-    return values, mask, unit
+    return data, mask, unit
 
 
 def _flux_equivalencies(band):
@@ -60,9 +72,16 @@ def _flux_equivalencies(band):
     return u.spectral_density(get_band(band).pivot) + u.zero_point_flux(_AB_ZERO_POINT)
 
 
+def _unitless(unit):
+    # u.mag is looked at first: comparing units costs tens of microseconds a time.
+    return unit is None or (unit is not u.mag and unit == u.dimensionless_unscaled)
+
+
 def _kind_of_unit(unit, name, band):
     """'mag' or 'flux' for a column unit; raises for anything else."""
-    if unit is None or unit == u.dimensionless_unscaled:
+    if unit is u.mag:
+        return "mag"
+    if _unitless(unit):
         raise BandColumnError(
             f"column {name!r} (band {band}) has no unit; say what it holds, e.g. "
             f"units={{{band!r}: 'mag'}} (magnitudes), 'ABmag' or 'Jy' (flux density)")
@@ -107,6 +126,28 @@ def _isin(values, candidates):
         index = np.flatnonzero(hit)
         hit[index] = np.isin(values[index], candidates)
     return hit
+
+
+def _no_value_among(values, candidates, finite=True):
+    """True when no value is among ``candidates`` (and, with ``finite``, every value is
+    finite).
+
+    One or two reductions (the range of the values) instead of a pass per test: a value
+    equal to a candidate makes the range contain a candidate, and a NaN or infinite one
+    makes it non-finite. A False is no verdict: the caller then tests each value.
+    """
+    if not len(values):
+        return True
+    candidates = np.asarray(candidates, dtype=float)
+    low = np.min(values)  # NaN if any value is NaN
+    if not np.isfinite(low):
+        return False
+    if not finite and not np.any(candidates >= low):
+        return True  # all above every candidate (errors and negative sentinels, say)
+    high = np.max(values)
+    if not np.isfinite(high):
+        return False
+    return not np.any((candidates >= low) & (candidates <= high))
 
 
 def _nan_filled(values):
@@ -200,6 +241,18 @@ def absolute_magnitudes(table, band_columns, error_columns=None, units=None, veg
         `~astropy_smass.flags.SmassFlag` bits raised while reading each band, so a
         caller can choose, per galaxy, a model whose bands are all usable.
     """
+    return _read_magnitudes(table, band_columns, error_columns, units, vega, kind, redshift,
+                            distance, cosmology, sentinels)[:3]
+
+
+def _read_magnitudes(table, band_columns, error_columns=None, units=None, vega=(), kind=None,
+                     redshift=None, distance=None, cosmology=None,
+                     sentinels=DEFAULT_SENTINELS):
+    """`absolute_magnitudes`, and which bands raised a flag (bool array, n_bands).
+
+    A band that raised none has an all-zero column in ``flags``: the caller need not
+    look at it.
+    """
     n = len(table)
     bands = list(band_columns)
     error_columns = error_columns or {}
@@ -213,23 +266,43 @@ def absolute_magnitudes(table, band_columns, error_columns=None, units=None, veg
         kind = "apparent" if (redshift is not None or distance is not None) else "absolute"
 
     # Band-major storage, returned as (n, n_bands) views: each band's column is written
-    # contiguously (a strided column write costs ~15 times more).
-    magnitudes = np.empty((len(bands), n)).T  # every band's column is written below
-    errors = np.full((len(bands), n), np.nan).T if error_columns else None
+    # contiguously (a strided column write costs ~15 times more). Every column of
+    # magnitudes and errors is written below; flags are zero pages until a bit is set.
+    magnitudes = np.empty((len(bands), n)).T
+    errors = np.empty((len(bands), n)).T if error_columns else None
     flags = np.zeros((len(bands), n), dtype=np.int32).T
+    flagged = np.zeros(len(bands), dtype=bool)
     apparent = np.full(len(bands), kind == "apparent")
     sentinels = np.asarray(list(sentinels), dtype=float)
+    negative_sentinels = sentinels[sentinels < 0]
 
     for k, band in enumerate(bands):
         name = band_columns[band]
-        values, mask, unit = column_values(table, name)
-        if unit is None or unit == u.dimensionless_unscaled:
+        data, mask, unit = _column_data(table, name)
+        if _unitless(unit):
             unit = units.get(band, unit)
         column_kind = _kind_of_unit(unit, name, band)
-        nonfinite = ~np.isfinite(values) & ~mask
-        missing = mask | _isin(values, sentinels) if column_kind == "mag" else mask.copy()
-        if column_kind == "flux":
-            missing |= _isin(values, sentinels[sentinels < 0])
+        if column_kind == "mag":
+            # Straight into the band's (contiguous) column: the one copy of the data.
+            offset = get_band(band).vega_to_ab if band in vega else 0.0
+            mag = np.add(data, offset, out=magnitudes[:, k])
+            # Most columns hold no mask, NaN or sentinel: their range tells so.
+            if mask is not None or not _no_value_among(mag if offset == 0.0 else data,
+                                                       sentinels):
+                values = np.asarray(data, dtype=float)
+                if mask is None:
+                    mask = np.zeros(n, dtype=bool)
+                nonfinite = ~np.isfinite(values) & ~mask
+                missing = mask | _isin(values, sentinels)
+                flags[nonfinite, k] |= SmassFlag.NONFINITE
+                flags[missing, k] |= SmassFlag.MISSING_BAND
+                mag[missing | nonfinite] = np.nan
+                flagged[k] = True
+        else:
+            values = np.array(data, dtype=float)
+            mask = np.zeros(n, dtype=bool) if mask is None else mask
+            nonfinite = ~np.isfinite(values) & ~mask
+            missing = mask | _isin(values, negative_sentinels)
             flux = (values * unit).to_value(u.Jy, _flux_equivalencies(band))
             nonpositive = np.isfinite(flux) & (flux <= 0) & ~missing
             flags[nonpositive, k] |= SmassFlag.NONPOSITIVE_FLUX
@@ -237,39 +310,18 @@ def absolute_magnitudes(table, band_columns, error_columns=None, units=None, veg
                 mag = -2.5 * np.log10(flux / _AB_ZERO_POINT.to_value(u.Jy))
             mag[nonpositive] = np.nan
             apparent[k] = True
-        else:
-            # Straight into the band's (contiguous) column: no temporary copy.
-            mag = np.add(values, get_band(band).vega_to_ab if band in vega else 0.0,
-                         out=magnitudes[:, k])
-        flags[nonfinite, k] |= SmassFlag.NONFINITE
-        flags[missing, k] |= SmassFlag.MISSING_BAND
-        mag[missing | nonfinite] = np.nan
-        if column_kind == "flux":
+            flags[nonfinite, k] |= SmassFlag.NONFINITE
+            flags[missing, k] |= SmassFlag.MISSING_BAND
+            mag[missing | nonfinite] = np.nan
             magnitudes[:, k] = mag
+            flagged[k] = True
 
         if band in error_columns:
-            err_name = error_columns[band]
-            err, err_mask, err_unit = column_values(table, err_name)
-            if err_unit is None or err_unit == u.dimensionless_unscaled:
-                err_unit = unit if column_kind == "flux" else u.mag
-            err = np.where(err_mask, np.nan, err)
-            if isinstance(err_unit, u.MagUnit):
-                err_unit = u.mag  # an error is a magnitude difference, whatever the system
-            if column_kind == "flux" and not err_unit.is_equivalent(u.mag):
-                try:
-                    flux_err = (err * err_unit).to_value(u.Jy, _flux_equivalencies(band))
-                except u.UnitConversionError as exc:
-                    raise BandColumnError(f"error column {err_name!r} has unit {err_unit}, "
-                                          f"which cannot be compared with the flux column "
-                                          f"{name!r} ({unit})") from exc
-                errors[:, k] = flux_error_to_magnitude_error(flux, flux_err)
-            else:
-                if not err_unit.is_equivalent(u.mag):
-                    raise BandColumnError(f"error column {err_name!r} has unit {err_unit}; "
-                                          f"errors of the magnitude column {name!r} must be in "
-                                          "mag")
-                errors[:, k] = (err * err_unit).to_value(u.mag)
-            errors[np.isin(err, sentinels[sentinels < 0]), k] = np.nan
+            _read_errors(table, error_columns[band], name, unit, column_kind,
+                         flux if column_kind == "flux" else None, band,
+                         negative_sentinels, errors[:, k])
+        elif errors is not None:
+            errors[:, k] = np.nan
 
     if apparent.any():
         if redshift is None and distance is None:
@@ -279,6 +331,43 @@ def absolute_magnitudes(table, band_columns, error_columns=None, units=None, veg
                              "or distance=")
         modulus = distance_modulus(table, redshift, distance, cosmology)
         no_distance = ~np.isfinite(modulus)
-        flags[np.ix_(no_distance, apparent)] |= SmassFlag.NO_DISTANCE
+        if no_distance.any():
+            flags[np.ix_(no_distance, apparent)] |= SmassFlag.NO_DISTANCE
+            flagged |= apparent
         magnitudes[:, apparent] -= modulus[:, None]
-    return magnitudes, errors, flags
+    return magnitudes, errors, flags, flagged
+
+
+def _read_errors(table, err_name, name, unit, column_kind, flux, band, negative_sentinels,
+                 out):
+    """Write the magnitude errors of one band, from its error column, into ``out``."""
+    data, err_mask, err_unit = _column_data(table, err_name)
+    if _unitless(err_unit):
+        err_unit = unit if column_kind == "flux" else u.mag
+    if isinstance(err_unit, u.MagUnit):
+        err_unit = u.mag  # an error is a magnitude difference, whatever the system
+    in_mag = err_unit is u.mag or err_unit.is_equivalent(u.mag)
+    if column_kind == "flux" and not in_mag:
+        err = np.array(data, dtype=float)
+        if err_mask is not None:
+            err[err_mask] = np.nan
+        try:
+            flux_err = (err * err_unit).to_value(u.Jy, _flux_equivalencies(band))
+        except u.UnitConversionError as exc:
+            raise BandColumnError(f"error column {err_name!r} has unit {err_unit}, "
+                                  f"which cannot be compared with the flux column "
+                                  f"{name!r} ({unit})") from exc
+        out[:] = flux_error_to_magnitude_error(flux, flux_err)
+    else:
+        if not in_mag:
+            raise BandColumnError(f"error column {err_name!r} has unit {err_unit}; "
+                                  f"errors of the magnitude column {name!r} must be in "
+                                  "mag")
+        scale = 1.0 if err_unit is u.mag else err_unit.to(u.mag)
+        np.multiply(data, scale, out=out)
+        if err_mask is not None:
+            out[err_mask] = np.nan
+        if scale == 1.0:
+            data = out  # the same values, and just written (in cache)
+    if not _no_value_among(data, negative_sentinels, finite=False):
+        out[np.isin(data, negative_sentinels)] = np.nan

@@ -85,8 +85,9 @@ def test_network(benchmark, case, model):
     n, points, _, _ = case
     mags = np.asfortranarray(np.column_stack([points[c].value for c in points.colnames]))
     out = _run(benchmark, lambda: model._magnitude_pass.predict(mags), n, "network")
+    # float32 hidden layer in the fused pass: within 1e-4 dex (tests/test_magnitude_pass.py)
     np.testing.assert_allclose(out, model.network.predict(model.features_from_magnitudes(mags)),
-                               atol=1e-9)
+                               atol=1e-4)
 
 
 def test_magnitudes(benchmark, case, model):

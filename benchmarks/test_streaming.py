@@ -56,7 +56,7 @@ def catalogue_file(request, tmp_path_factory, model):
         for start in range(0, n, step):
             part = Table(_catalogue(min(step, n - start), model, seed=start))
             part["id"] += start
-            writer = writer or _FitsWriter(open(path, "wb"), part, n)
+            writer = writer or _FitsWriter(path, part, n)
             writer.write(part)
         writer.close()
     yield n, fmt, path

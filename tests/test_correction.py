@@ -107,3 +107,20 @@ def test_bad_inputs():
         BiasCorrection.fit(np.arange(3.0), np.arange(3.0), degree=1, fit_range=(0, 2))
     with pytest.raises(ValueError, match="unknown correction kind 'spline'"):
         BiasCorrection.from_dict({"kind": "spline"})
+
+
+@pytest.mark.parametrize("coefficients", [(0.3,), (0.1, -0.2), (0.1, -0.2, 0.05),
+                                          (0.1, -0.2, 0.05, 0.01)])
+def test_evaluation_is_numpys_polynomial(coefficients):
+    """offset, slope and apply (evaluated in place) give numpy.polynomial's numbers."""
+    correction = BiasCorrection(coefficients, 10.1, (9.0, 11.0))
+    polynomial = np.polynomial.Polynomial(coefficients)
+    grid = np.concatenate([np.linspace(8.0, 12.0, 401), [np.nan, np.inf, -np.inf]])
+    x = np.clip(grid, 9.0, 11.0) - 10.1
+    np.testing.assert_array_equal(correction.offset(grid), polynomial(x))
+    np.testing.assert_array_equal(correction.apply(grid), grid + polynomial(x))
+    np.testing.assert_array_equal(correction.slope(grid),
+                                  np.where(correction.clamped(grid), 0.0, polynomial.deriv()(x)))
+    for value in (8.5, 10.3, 11.5):  # scalars in, scalars out
+        assert np.ndim(correction.apply(value)) == 0
+        assert correction.offset(value) == polynomial(np.clip(value, 9.0, 11.0) - 10.1)
