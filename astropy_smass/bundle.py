@@ -27,7 +27,7 @@ from .domain import TrainingDomain
 from .features import build_features, feature_matrix
 from .flags import NO_MASS, OUT_OF_DOMAIN, SmassFlag, SmassWarning
 from .network import OneHiddenLayerNetwork
-from .uncertainty import monte_carlo_uncertainty
+from .uncertainty import monte_carlo_uncertainty, total_uncertainty
 
 __all__ = ["StellarMassModel", "ModelFormatError", "load_model", "available_models",
            "FORMAT_VERSION", "ENTRY_POINT_GROUP", "arrays_checksum", "atomic_write",
@@ -247,11 +247,7 @@ class StellarMassModel:
             phot[bad_error] = np.nan
         if uncertainty is not None:
             result["logmstar_err_phot"] = phot
-            # total_uncertainty's sum in quadrature, as sqrt(a^2 + b^2): np.hypot guards
-            # against overflow that uncertainties in dex never reach, at ten times the cost.
-            total = np.square(phot)
-            total += self.intrinsic_scatter ** 2
-            result["logmstar_err"] = np.sqrt(total, out=total)
+            result["logmstar_err"] = total_uncertainty(phot, self.intrinsic_scatter)
         drop = NO_MASS | OUT_OF_DOMAIN if exclude_out_of_domain else NO_MASS
         no_mass = (flags & int(drop)) != 0
         if no_mass.any():
