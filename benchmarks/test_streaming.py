@@ -38,27 +38,20 @@ def catalogue_file(request, tmp_path_factory, model):
     path = tmp_path_factory.mktemp("stream") / f"catalogue_{n}.{fmt}"
     # Written in slices, so the generator needs no more memory than the benchmark.
     step = 1_000_000
+    from astropy_smass.stream import _FitsWriter, _ParquetWriter
+
+    writer_class = _ParquetWriter if fmt == "parquet" else _FitsWriter
+    writer = None
+    for start in range(0, n, step):
+        part = Table(_catalogue(min(step, n - start), model, seed=start))
+        part["id"] += start
+        writer = writer or writer_class(path, part, n)
+        writer.write(part)
+    writer.close()
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        from astropy_smass.stream import _ParquetWriter
-        writer = None
-        for start in range(0, n, step):
-            part = Table(_catalogue(min(step, n - start), model, seed=start))
-            part["id"] += start
-            writer = writer or _ParquetWriter(path, part, n)
-            writer.write(part)
-        writer.close()
         assert pq.ParquetFile(path).metadata.num_rows == n
-    else:
-        from astropy_smass.stream import _FitsWriter
-        writer = None
-        for start in range(0, n, step):
-            part = Table(_catalogue(min(step, n - start), model, seed=start))
-            part["id"] += start
-            writer = writer or _FitsWriter(path, part, n)
-            writer.write(part)
-        writer.close()
     yield n, fmt, path
     path.unlink()
 
