@@ -19,7 +19,7 @@ from astropy.utils.masked import Masked
 from .bands import BandColumnError, find_band_columns, find_error_columns
 from .bundle import available_models, load_model
 from .flags import NO_MASS, SmassFlag, SmassWarning
-from .photometry import DEFAULT_SENTINELS, absolute_magnitudes, column_values
+from .photometry import DEFAULT_SENTINELS, _read_magnitudes, absolute_magnitudes, column_values
 
 __all__ = ["SmassAccessor", "predict_table", "select_models", "OUTPUT_COLUMNS"]
 
@@ -146,8 +146,6 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     if uncertainty is not None and not error_columns:
         warnings.warn("no photometric error columns were found: logmstar_err is the model's "
                       "intrinsic scatter alone", SmassWarning)
-    from .photometry import _read_magnitudes
-
     # As absolute_magnitudes, and which bands raised any flag at all.
     mags, errs, band_flags, flagged = _read_magnitudes(
         table, band_columns, error_columns, units=units, vega=vega, kind=kind,
