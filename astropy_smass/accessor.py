@@ -19,24 +19,54 @@ from astropy.utils.masked import Masked
 from .bands import BandColumnError, find_band_columns, find_error_columns
 from .bundle import available_models, load_model
 from .flags import NO_MASS, SmassFlag, SmassWarning
+from .massscale import SYSTEMATIC_DEX, resolve_scale, total_uncertainty
 from .photometry import DEFAULT_SENTINELS, _read_magnitudes, absolute_magnitudes, column_values
 
-__all__ = ["SmassAccessor", "predict_table", "select_models", "OUTPUT_COLUMNS"]
+__all__ = ["SmassAccessor", "predict_table", "select_models", "OUTPUT_COLUMNS",
+           "UNCERTAINTY_MODES", "column_description"]
 
-#: Description and UCD of each output column.
+#: Description and UCD of each output column (the descriptions of ``logmstar`` and
+#: ``logmstar_err_sys`` also name the mass scale: see `column_description`).
 OUTPUT_COLUMNS = {
     "logmstar": ("log10 of the stellar mass predicted by the astropy-smass network",
                  "phys.mass"),
-    "logmstar_err": ("Total 1-sigma uncertainty of logmstar: propagated photometric errors "
-                     "and the model's intrinsic scatter in quadrature", "stat.error;phys.mass"),
+    "logmstar_err": ("Total 1-sigma uncertainty of logmstar: sqrt(phot^2 + intrinsic^2 + "
+                     "sys^2) of the propagated photometric errors (logmstar_err_phot, where "
+                     "known), the model's intrinsic scatter and the scale systematic "
+                     "(logmstar_err_sys)", "stat.error;phys.mass"),
     "logmstar_err_phot": ("Part of logmstar_err propagated from the photometric errors",
                           "stat.error;phys.mass"),
+    "logmstar_err_sys": ("Systematic part of logmstar_err: residual difference between "
+                         "reference stellar-mass scales after conversion to this scale",
+                         "stat.error.sys;phys.mass"),
     "smass_flag": ("astropy-smass quality bits: 1 missing band, 2 non-finite input, "
                    "4 non-positive flux, 8 no distance, 16 feature out of training range, "
                    "32 out of training distribution, 64 bad photometric error, "
                    "128 bias correction held constant", "meta.code.qual"),
     "smass_model": ("Name of the astropy-smass model that gave the mass", "meta.code"),
 }
+
+#: Accepted values of ``uncertainty=`` ("none" and None are the same).
+UNCERTAINTY_MODES = ("auto", "none", "analytic", "montecarlo")
+
+
+def column_description(name, scale):
+    """The description of output column ``name`` for the mass scale ``scale``.
+
+    Parameters
+    ----------
+    name : str
+        A key of `OUTPUT_COLUMNS`.
+    scale : `~astropy_smass.massscale.MassScale`
+
+    Returns
+    -------
+    str
+    """
+    text = OUTPUT_COLUMNS[name][0]
+    if name in ("logmstar", "logmstar_err_sys"):
+        text = f"{text} ({scale.describe()})"
+    return text
 
 
 def _model_rank(model):
@@ -123,10 +153,29 @@ def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None)
     return models, band_columns, error_columns
 
 
+def _uncertainty_mode(uncertainty):
+    """``uncertainty=`` checked: "auto", "analytic", "montecarlo" or None (for "none")."""
+    mode = "none" if uncertainty is None else uncertainty
+    if not isinstance(mode, str) or mode.lower() not in UNCERTAINTY_MODES:
+        raise ValueError(f"uncertainty must be one of {', '.join(UNCERTAINTY_MODES)} (or None), "
+                         f"got {uncertainty!r}")
+    mode = mode.lower()
+    return None if mode == "none" else mode
+
+
+def _systematic_dex(systematic, scale):
+    """The scale systematic (dex): the reference-system term and the conversion's own."""
+    value = SYSTEMATIC_DEX if systematic is None else u.Quantity(systematic, u.dex).value
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"systematic must be a non-negative number of dex, got {systematic!r}")
+    return float(np.hypot(value, scale.conversion_scatter_dex))
+
+
 def predict_table(table, model="auto", *, columns=None, errors=None, units=None, vega=(),
                   kind=None, redshift=None, distance=None, cosmology=None,
                   sentinels=DEFAULT_SENTINELS, uncertainty="auto", n_draws=100, seed=None,
-                  correct=True, exclude_out_of_domain=True):
+                  correct=True, exclude_out_of_domain=True, imf=None, mass_definition=None,
+                  systematic=None):
     """Predict stellar masses for every row of a table.
 
     Parameters are those of `SmassAccessor.predict`.
@@ -136,16 +185,22 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     `~astropy.table.QTable`
         One row per input row, in order.
     """
+    uncertainty = _uncertainty_mode(uncertainty)
+    scale = resolve_scale(imf, mass_definition)
+    systematic = _systematic_dex(systematic, scale) if uncertainty is not None else None
     models, band_columns, error_columns = _resolve_inputs(table, model, columns, errors,
                                                           redshift, distance)
     # The best model's bands first, in its order: its magnitudes are then a view.
     order = list(models[0].bands) + [b for b in band_columns if b not in models[0].bands]
     band_columns = {b: band_columns[b] for b in order}
     if uncertainty == "auto":
-        uncertainty = "analytic" if error_columns else None
-    if uncertainty is not None and not error_columns:
-        warnings.warn("no photometric error columns were found: logmstar_err is the model's "
-                      "intrinsic scatter alone", SmassWarning)
+        # Without photometric errors, the uncertainty is the intrinsic and systematic part.
+        uncertainty = "analytic" if error_columns else "intrinsic"
+    elif uncertainty is not None and not error_columns:
+        warnings.warn("no photometric error columns were found: logmstar_err_phot is 0 and "
+                      "logmstar_err the model's intrinsic scatter and the scale systematic",
+                      SmassWarning)
+    propagate = uncertainty if uncertainty in ("analytic", "montecarlo") else None
     # As absolute_magnitudes, and which bands raised any flag at all.
     mags, errs, band_flags, flagged = _read_magnitudes(
         table, band_columns, error_columns, units=units, vega=vega, kind=kind,
@@ -180,8 +235,7 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
         # many bands or more, and adding bands cannot make the rejected photometry typical.
         assigned[assigned < 0] = 0
 
-    keys = ["logmstar", "flags"] + ([] if uncertainty is None
-                                    else ["logmstar_err", "logmstar_err_phot"])
+    keys = ["logmstar", "flags"] + ([] if propagate is None else ["logmstar_err_phot"])
     out = {}
     for j, candidate in enumerate(models):
         rows = slice(None) if assigned is None else assigned == j
@@ -193,7 +247,7 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
         cols = [index[b] for b in candidate.bands]
         result = candidate.predict_magnitudes(
             _take(mags, rows, cols), None if errs is None else _take(errs, rows, cols),
-            uncertainty=uncertainty, n_draws=n_draws, seed=seed, correct=correct,
+            uncertainty=propagate, n_draws=n_draws, seed=seed, correct=correct,
             exclude_out_of_domain=exclude_out_of_domain,
             flags=None if model_flags[j] is None else model_flags[j][rows])
         if isinstance(rows, slice):
@@ -206,11 +260,22 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     if not out:  # an empty table
         out = {key: np.zeros(0, np.int32 if key == "flags" else float) for key in keys}
 
+    logmstar = out["logmstar"]
+    if scale.offset_dex:
+        logmstar += scale.offset_dex
     # The arrays are this call's own: the table takes them without copies.
-    columns = {"logmstar": out["logmstar"] << u.dex(u.Msun)}
+    columns = {"logmstar": logmstar << u.dex(u.Msun)}
     if uncertainty is not None:
-        columns["logmstar_err"] = out["logmstar_err"] << u.dex
-        columns["logmstar_err_phot"] = out["logmstar_err_phot"] << u.dex
+        has_mass = np.isfinite(logmstar)
+        intrinsic = np.array([m.intrinsic_scatter for m in models])
+        intrinsic = intrinsic[assigned] if assigned is not None else np.full(n, intrinsic[0])
+        phot = out.get("logmstar_err_phot")
+        total = total_uncertainty(phot, intrinsic, systematic)
+        total[~has_mass] = np.nan
+        columns["logmstar_err"] = total << u.dex
+        if phot is not None:
+            columns["logmstar_err_phot"] = phot << u.dex
+        columns["logmstar_err_sys"] = np.where(has_mass, systematic, np.nan) << u.dex
     columns["smass_flag"] = out["flags"]
     if len(models) > 1:
         names = np.array([m.name for m in models])
@@ -218,11 +283,17 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
             if n else np.array([], dtype="U1")
     result = QTable(columns, copy=False)
     for name in result.colnames:
-        result[name].info.description, ucd = OUTPUT_COLUMNS[name]
-        result[name].info.meta = {"ucd": ucd}
+        result[name].info.description = column_description(name, scale)
+        result[name].info.meta = {"ucd": OUTPUT_COLUMNS[name][1]}
     result.meta.update(_provenance(models, band_columns, error_columns, uncertainty, correct,
                                    cosmology, redshift, distance, n_draws, seed,
                                    exclude_out_of_domain))
+    result.meta.update(scale.meta())
+    if uncertainty is not None:
+        result.meta["smass_systematic_dex"] = systematic
+        result.meta["smass_uncertainty_formula"] = (
+            "logmstar_err = sqrt(logmstar_err_phot^2 + intrinsic^2 + logmstar_err_sys^2); "
+            "the photometric part counts as 0 where no photometric error is known")
     return result
 
 
@@ -248,7 +319,8 @@ def _provenance(models, band_columns, error_columns, uncertainty, correct, cosmo
         "smass_correction": {m.name: (m.correction.to_dict() if correct and m.correction
                                       else None) for m in models},
         "smass_intrinsic_scatter_dex": {m.name: m.intrinsic_scatter for m in models},
-        "smass_uncertainty": uncertainty or "none",
+        "smass_uncertainty": {None: "none", "intrinsic": "intrinsic+systematic (no "
+                              "photometric errors)"}.get(uncertainty, uncertainty),
         "smass_out_of_domain": "excluded" if exclude else "kept (flagged)",
         "smass_flag_bits": {flag.name: int(flag) for flag in SmassFlag},
     }
@@ -308,7 +380,8 @@ class SmassAccessor:
     def predict(self, model="auto", *, columns=None, errors=None, units=None, vega=(),
                 kind=None, redshift=None, distance=None, cosmology=None,
                 sentinels=DEFAULT_SENTINELS, uncertainty="auto", n_draws=100, seed=None,
-                correct=True, exclude_out_of_domain=True):
+                correct=True, exclude_out_of_domain=True, imf=None, mass_definition=None,
+                systematic=None):
         """Predict log stellar masses, one row per input row, in order.
 
         Parameters
@@ -337,28 +410,51 @@ class SmassAccessor:
         sentinels : iterable of float
             Magnitude values meaning "missing" (default -9999, -999, -99, 0, 99, 999,
             9999).
-        uncertainty : {'auto', None, 'analytic', 'montecarlo'}
-            Error propagation; ``'auto'`` is analytic when error columns exist.
+        uncertainty : {'auto', 'none', 'analytic', 'montecarlo'}
+            How ``logmstar_err`` is made. ``'auto'`` (default) propagates the
+            photometric errors analytically where error columns exist; without them
+            ``logmstar_err`` is the model's intrinsic scatter and the scale systematic.
+            ``'none'`` (or None) gives no uncertainty columns at all.
         n_draws, seed : int
             Monte Carlo draws per galaxy and their seed.
         correct : bool
             Apply the model's residual-bias correction.
         exclude_out_of_domain : bool
             Give no mass to galaxies outside the training domain (always flagged).
+        imf : {'chabrier', 'kroupa', 'salpeter', 'diet-salpeter'}, optional
+            IMF of the returned masses (default ``'chabrier'``, the package's). Other
+            IMFs are a constant shift (`~astropy_smass.massscale.IMFS`).
+        mass_definition : {'living+remnants', 'living'}, optional
+            Count stellar remnants (default, the package's definition) or living stars
+            only; the latter is a typical shift of -0.102 dex whose galaxy-to-galaxy
+            spread (0.014 dex) is added to ``logmstar_err_sys``
+            (`~astropy_smass.massscale.MASS_DEFINITIONS`).
+        systematic : float or `~astropy.units.Quantity`, optional
+            The scale systematic in dex (default
+            `~astropy_smass.massscale.SYSTEMATIC_DEX`); 0 leaves it out of
+            ``logmstar_err``.
 
         Returns
         -------
         `~astropy.table.QTable`
-            ``logmstar`` (``dex(Msun)``), ``logmstar_err`` and ``logmstar_err_phot``
-            (``dex``, with uncertainties), ``smass_flag`` (`~astropy_smass.SmassFlag`
-            bits), ``smass_model`` (when several models were used); provenance in
-            ``meta``. Rows without a mass hold NaN and a non-zero flag.
+            ``logmstar`` (``dex(Msun)``); with an uncertainty, ``logmstar_err`` (``dex``)
+            = sqrt(``logmstar_err_phot``^2 + intrinsic^2 + ``logmstar_err_sys``^2) for
+            every row with a mass, ``logmstar_err_phot`` (only when photometric errors
+            are propagated; NaN where a row's error is invalid, which then counts as 0
+            in the total) and ``logmstar_err_sys``; ``smass_flag``
+            (`~astropy_smass.SmassFlag` bits); ``smass_model`` (when several models were
+            used). ``meta`` holds the provenance, including the IMF
+            (``smass_imf``) and mass definition (``smass_mass_definition``); the
+            column descriptions name them too. Rows without a mass hold NaN and a
+            non-zero flag.
         """
         return predict_table(self._table, model, columns=columns, errors=errors, units=units,
                              vega=vega, kind=kind, redshift=redshift, distance=distance,
                              cosmology=cosmology, sentinels=sentinels,
                              uncertainty=uncertainty, n_draws=n_draws, seed=seed,
-                             correct=correct, exclude_out_of_domain=exclude_out_of_domain)
+                             correct=correct, exclude_out_of_domain=exclude_out_of_domain,
+                             imf=imf, mass_definition=mass_definition,
+                             systematic=systematic)
 
     def stellar_mass(self, model="auto", **kwargs):
         """Stellar masses as a `~astropy.units.Quantity` in Msun, masked where none.

@@ -10,9 +10,10 @@ pandas columns carry no units, so say what the photometry is with ``units=``
 (``"mag"`` for absolute magnitudes, ``"ABmag"``, ``"Jy"``, or a ``{band: unit}``
 dict), exactly as for `~astropy_smass.predict_table` on a unitless table; error
 columns of magnitude bands are taken to be in mag, of flux bands in the flux's unit.
-The output columns are ``logmstar`` (log10 M*/Msun, dex), ``logmstar_err`` and
-``logmstar_err_phot`` (dex, with uncertainties), ``smass_flag`` (int32 bits) and,
-when ``model="auto"`` picks among several models, ``smass_model``.
+The output columns are those of `~astropy_smass.predict_table`: ``logmstar``
+(log10 M*/Msun, dex), ``logmstar_err``, ``logmstar_err_phot`` (with photometric
+errors) and ``logmstar_err_sys`` (dex), ``smass_flag`` (int32 bits) and, when
+``model="auto"`` picks among several models, ``smass_model``.
 
 Nothing is computed until the caller calls ``.compute()`` (or writes the result
 with ``to_parquet`` and the like); the work then runs wherever the Dask scheduler
