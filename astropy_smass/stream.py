@@ -31,6 +31,7 @@ from astropy.utils.data_info import serialize_context_as
 
 from .accessor import predict_table
 from .bundle import atomic_write
+from .diagnostics import RunSummary
 from .io import FORMATS as IO_FORMATS
 from .io import fits_table_hdu, restore_metadata
 
@@ -527,7 +528,8 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
     Returns
     -------
     dict
-        ``n_rows``, ``seconds``, ``rows_per_second``, ``models`` (names) and ``path``.
+        ``n_rows``, ``seconds``, ``rows_per_second``, ``models`` (names), ``path``,
+        ``n_mass`` (rows with a mass) and ``flag_counts`` (``{flag name: rows}``).
 
     Notes
     -----
@@ -562,6 +564,7 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
     montecarlo = predict_kwargs.get("uncertainty") == "montecarlo"
     report = _Progress(progress, reader.n_rows)
     summary = {"n_rows": reader.n_rows, "models": None, "path": out_path}
+    counts = RunSummary()
 
     def predict(chunk, first_row):
         kwargs = dict(predict_kwargs)
@@ -571,6 +574,7 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
             if first_row:  # say each warning once, for the first chunk
                 warnings.simplefilter("ignore")
             result = predict_table(chunk, model, **kwargs)
+        counts.add(result["logmstar"], result["smass_flag"])
         models = result.meta.get("smass_models")
         if summary["models"] is None:
             summary["models"] = models
@@ -643,6 +647,7 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
     summary["seconds"] = time.perf_counter() - start
     summary["rows_per_second"] = (reader.n_rows / summary["seconds"]
                                   if summary["seconds"] > 0 else float("inf"))
+    summary["n_mass"], summary["flag_counts"] = counts.n_mass, dict(counts.flag_counts)
     return summary
 
 
