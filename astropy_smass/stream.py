@@ -585,10 +585,13 @@ class _Hdf5Writer:
 
 # -- the driver --------------------------------------------------------------------------
 class _Progress:
-    """Rows per second to stderr (only on a terminal) or to a callback."""
+    """A progress bar (rows, per cent, rows/s) on stderr (by default only on a
+    terminal), or a callback ``progress(rows_done, rows_total, seconds)``."""
 
-    def __init__(self, progress, total):
-        self.total, self.start = total, time.perf_counter()
+    WIDTH = 24
+
+    def __init__(self, progress, total, unit="rows"):
+        self.total, self.start, self.unit, self.label = total, time.perf_counter(), unit, ""
         if progress is None:
             progress = sys.stderr.isatty()
         self.callback = progress if callable(progress) else None
@@ -599,10 +602,18 @@ class _Progress:
         if self.callback is not None:
             self.callback(done, self.total, elapsed)
         elif self.print:
-            rate = done / elapsed if elapsed > 0 else 0.0
-            end = "\n" if done >= self.total else ""
-            print(f"\rastropy-smass: {done:,}/{self.total:,} rows, {rate:,.0f} rows/s",
-                  end=end, file=sys.stderr, flush=True)
+            print("\r" + self.line(done, elapsed), end="\n" if done >= self.total else "",
+                  file=sys.stderr, flush=True)
+
+    def line(self, done, elapsed):
+        rate = done / elapsed if elapsed > 0 else 0.0
+        fraction = done / self.total if self.total else 1.0
+        filled = int(round(self.WIDTH * min(fraction, 1.0)))
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        left = (self.total - done) / rate if rate > 0 and done < self.total else 0.0
+        label = f" {self.label}" if self.label and done < self.total else ""
+        return (f"astropy-smass: [{bar}] {100 * fraction:3.0f}% {done:,}/{self.total:,} "
+                f"{self.unit}, {rate:,.0f} {self.unit}/s, {left:,.0f} s left{label}\x1b[K")
 
 
 def _fixed_width_strings(table, widths):
