@@ -78,6 +78,13 @@ class RunSummary:
         for name, n in count_flags(np.ma.filled(np.ma.asarray(flags), 0)).items():
             self.flag_counts[name] = self.flag_counts.get(name, 0) + n
 
+    def merge(self, other):
+        """Add another summary's counts to this one."""
+        self.n_rows += other.n_rows
+        self.n_mass += other.n_mass
+        for name, n in other.flag_counts.items():
+            self.flag_counts[name] = self.flag_counts.get(name, 0) + n
+
     @classmethod
     def from_table(cls, table, prefix=""):
         """The summary of a predicted or annotated table."""
