@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import astropy.units as u
 
+from ..exceptions import BandColumnError
+
 __all__ = ["Band", "BANDS", "BandColumnError", "get_band", "find_band_columns",
            "find_error_columns"]
 
@@ -122,10 +124,6 @@ _SURVEY_SUFFIXES = {"galex": "GALEX", "sdss": "SDSS", "vista": "VISTA", "viking"
 
 # Column names that are usually a redshift, though they are also band names.
 _REDSHIFT_NAMES = ("z", "Z")
-
-
-class BandColumnError(ValueError):
-    """A band's column is missing, ambiguous or of the wrong kind."""
 
 
 def get_band(name):
