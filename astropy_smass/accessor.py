@@ -16,11 +16,11 @@ import numpy as np
 from astropy.table import Column, QTable, Table
 from astropy.utils.masked import Masked
 
-from .bands import BandColumnError, find_band_columns, find_error_columns, get_band
-from .bundle import available_models, load_model
 from .diagnostics import check_flux_units, explain_no_mass
 from .flags import NO_MASS, SmassFlag, SmassWarning
-from .photometry import (
+from .model.bundle import available_models, load_model
+from .photometry.bands import BandColumnError, find_band_columns, find_error_columns, get_band
+from .photometry.magnitudes import (
     DEFAULT_SENTINELS,
     _read_magnitudes,
     absolute_magnitudes,
@@ -63,13 +63,13 @@ def select_models(band_columns, model="auto"):
     ----------
     band_columns : dict
         Recognised ``{band: column}`` of the table.
-    model : str, path or `~astropy_smass.bundle.StellarMassModel`
+    model : str, path or `~astropy_smass.model.bundle.StellarMassModel`
         ``"auto"`` for every available model whose bands the table has, fewest
         bands first, then by held-out accuracy; otherwise that one model.
 
     Returns
     -------
-    list of `~astropy_smass.bundle.StellarMassModel`
+    list of `~astropy_smass.model.bundle.StellarMassModel`
 
     Raises
     ------
@@ -385,7 +385,7 @@ class SmassAccessor:
 
         Parameters
         ----------
-        model : str, path or `~astropy_smass.bundle.StellarMassModel`
+        model : str, path or `~astropy_smass.model.bundle.StellarMassModel`
             ``"auto"`` (default) picks, for each galaxy, the best bundled model whose
             bands it has; or a model name (see `~astropy_smass.available_models`),
             a bundle path or a loaded model.

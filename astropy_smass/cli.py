@@ -28,6 +28,8 @@ import sys
 import warnings
 from pathlib import Path
 
+from .exceptions import CommandError
+
 __all__ = ["main", "build_parser", "predict_file", "EXIT_ERROR", "EXIT_USAGE", "EXIT_NO_MASS"]
 
 PROG = "astropy-smass"
@@ -38,14 +40,10 @@ EXIT_ERROR, EXIT_USAGE, EXIT_NO_MASS = 1, 2, 3
 
 
 # -- errors and messages --------------------------------------------------------------------
-class CommandError(Exception):
-    """An error of the command line's making, reported as one line."""
-
-
 def _known_errors():
-    from .bands import BandColumnError
-    from .bundle import ModelFormatError
     from .io import TableReadError
+    from .model.bundle import ModelFormatError
+    from .photometry.bands import BandColumnError
     from .vo import VOError
 
     errors = [CommandError, BandColumnError, ModelFormatError, TableReadError, VOError,
@@ -304,7 +302,7 @@ def _predict_kwargs(args):
     if args.redshift_unit is not None and args.redshift is None:
         raise CommandError("--redshift-unit needs --redshift COLUMN")
     if args.model == "auto":
-        from .bundle import available_models
+        from .model.bundle import available_models
 
         if not available_models():
             raise CommandError("no models are installed; give a bundle with --model PATH")
@@ -714,8 +712,8 @@ def _demo_plot(table, png, prefix, overwrite):
     """Predicted mass against absolute W1 magnitude; False if matplotlib is missing."""
     import numpy as np
 
-    from .bundle import atomic_write
-    from .photometry import absolute_magnitudes
+    from .model.bundle import atomic_write
+    from .photometry.magnitudes import absolute_magnitudes
 
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -746,7 +744,7 @@ def _demo_plot(table, png, prefix, overwrite):
 
 # -- models ---------------------------------------------------------------------------------
 def run_models(args):
-    from .bundle import available_models, load_model
+    from .model.bundle import available_models, load_model
 
     if args.bundles:
         entries = [(str(path), load_model(path)) for path in args.bundles]

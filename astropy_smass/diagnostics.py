@@ -11,8 +11,9 @@ import warnings
 
 import numpy as np
 
-from .bands import BANDS, BandColumnError
+from .exceptions import ImplausiblePhotometryError
 from .flags import NO_MASS, OUT_OF_DOMAIN, SmassFlag
+from .photometry.bands import BANDS
 
 __all__ = ["RunSummary", "count_flags", "explain_no_mass", "check_flux_units",
            "ImplausiblePhotometryError", "UNIT_CHECK_MIN_ROWS"]
@@ -24,10 +25,6 @@ UNIT_CHECK_MIN_ROWS = 20
 _PREFIX_STEPS = (1, -1, 2, -2, 3, -3)
 _PREFIX_NAMES = {1: "1000", 2: "a million", 3: "a billion"}
 _UNIT_CHECK_SAMPLE = 4096
-
-
-class ImplausiblePhotometryError(BandColumnError):
-    """Photometry that cannot be what its columns say (a flux unit off by a prefix)."""
 
 
 def count_flags(flags):

@@ -2,6 +2,8 @@
 
 import enum
 
+from .exceptions import SmassWarning
+
 __all__ = ["SmassFlag", "NO_MASS", "OUT_OF_DOMAIN", "MAX_ERROR_MAG", "IMPLAUSIBLE_MAG",
            "SmassWarning"]
 
@@ -53,6 +55,3 @@ MAX_ERROR_MAG = 5.0
 #: training galaxy, in every band.
 IMPLAUSIBLE_MAG = 5.0
 
-
-class SmassWarning(UserWarning):
-    """Warnings from astropy-smass (for example results truncated by a service)."""

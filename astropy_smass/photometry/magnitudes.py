@@ -19,9 +19,10 @@ import numpy as np
 from astropy.table import Column, MaskedColumn
 from astropy.utils.masked import Masked
 
+from ..exceptions import InputError
+from ..flags import SmassFlag
+from ..model.uncertainty import flux_error_to_magnitude_error
 from .bands import BandColumnError, get_band
-from .flags import SmassFlag
-from .uncertainty import flux_error_to_magnitude_error
 
 __all__ = ["DEFAULT_SENTINELS", "absolute_magnitudes", "column_values", "distance_modulus",
            "redshift_values"]
@@ -180,7 +181,7 @@ def _per_row(values, n, what):
     """``values`` broadcast to one per row: a scalar, or exactly ``n`` values."""
     values = np.asarray(values, dtype=float)
     if values.ndim > 1 or (values.ndim == 1 and len(values) not in (1, n)):
-        raise ValueError(f"{what} has {values.size} values (shape {values.shape}) but the "
+        raise InputError(f"{what} has {values.size} values (shape {values.shape}) but the "
                          f"table has {n} rows: give one value, or one per row")
     return np.broadcast_to(values.reshape(-1) if values.ndim else values, (n,))
 
@@ -316,7 +317,7 @@ def absolute_magnitudes(table, band_columns, error_columns=None, units=None, veg
     ----------
     table : `~astropy.table.Table` or `~astropy.table.QTable`
     band_columns : dict
-        ``{band: column}``, e.g. from `~astropy_smass.bands.find_band_columns`.
+        ``{band: column}``, e.g. from `~astropy_smass.photometry.bands.find_band_columns`.
     error_columns : dict, optional
         ``{band: column}`` of 1-sigma errors (magnitude or flux-density units).
     units : str, unit or dict, optional
