@@ -16,7 +16,13 @@ import numpy as np
 from astropy.table import Column, QTable, Table
 from astropy.utils.masked import Masked
 
-from .bands import BandColumnError, find_band_columns, find_error_columns
+from .bands import (
+    BandColumnError,
+    find_band_columns,
+    find_error_columns,
+    recognise_bands,
+    resolve_band,
+)
 from .bundle import available_models, load_model
 from .flags import NO_MASS, SmassFlag, SmassWarning
 from .photometry import DEFAULT_SENTINELS, _read_magnitudes, absolute_magnitudes, column_values
@@ -97,36 +103,52 @@ def _describe(band_columns):
     return ", ".join(f"{b}={c!r}" for b, c in band_columns.items()) or "none"
 
 
-def _photometry_colnames(table, redshift=None, distance=None):
-    """Column names that may hold photometry: all but the redshift and distance columns.
+def _photometry_colnames(table, redshift=None, distance=None, ebv=None):
+    """Column names that may hold photometry: all but the redshift, distance and E(B-V)
+    columns.
 
     A redshift column is often called ``z`` or ``Z``, which are also band names.
     """
-    context = {name for name in (redshift, distance) if isinstance(name, str)}
+    context = {name for name in (redshift, distance, ebv) if isinstance(name, str)}
     return [name for name in table.colnames if name not in context]
 
 
-def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None):
+def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None, survey=None,
+                    ebv=None):
+    """Models, ``{band: column}``, ``{band: error column}`` and the `BandMatch`."""
     if not isinstance(table, Table):
         raise TypeError(f"expected an astropy Table, got {type(table).__name__}")
-    colnames = _photometry_colnames(table, redshift, distance)
+    colnames = _photometry_colnames(table, redshift, distance, ebv)
     if isinstance(model, str) and model == "auto":
-        band_columns = find_band_columns(colnames, columns=columns)
+        match = recognise_bands(colnames, columns=columns, survey=survey)
     else:
         # One model: only its bands matter, so a clash in another band is no error.
         model = load_model(model)
-        band_columns = find_band_columns(colnames, bands=model.bands, columns=columns)
+        match = recognise_bands(colnames, bands=model.bands, columns=columns, survey=survey)
+    band_columns = match.columns
     models = select_models(band_columns, model)
     needed = [b for b in band_columns if any(b in m.bands for m in models)]
     band_columns = {b: band_columns[b] for b in needed}
-    error_columns = find_error_columns(table.colnames, band_columns, errors)
-    return models, band_columns, error_columns
+    error_columns = find_error_columns(table.colnames, band_columns, errors, survey=survey)
+    return models, band_columns, error_columns, match
+
+
+def _vega_bands(table, vega, match, band_columns, survey):
+    """Bands to convert from Vega: those named in ``vega=``, and those whose column follows
+    a Vega convention (2MASS j_m, WISE w1mpro) unless its unit says AB."""
+    bands = {resolve_band(b, survey).name for b in vega}
+    for band in match.vega:
+        if band in band_columns:
+            unit = getattr(table[band_columns[band]], "unit", None)
+            if not (isinstance(unit, u.MagUnit) and unit.physical_unit != u.dimensionless_unscaled):
+                bands.add(band)
+    return bands
 
 
 def predict_table(table, model="auto", *, columns=None, errors=None, units=None, vega=(),
                   kind=None, redshift=None, distance=None, cosmology=None,
                   sentinels=DEFAULT_SENTINELS, uncertainty="auto", n_draws=100, seed=None,
-                  correct=True, exclude_out_of_domain=True):
+                  correct=True, exclude_out_of_domain=True, survey=None, ebv=None):
     """Predict stellar masses for every row of a table.
 
     Parameters are those of `SmassAccessor.predict`.
@@ -136,8 +158,11 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     `~astropy.table.QTable`
         One row per input row, in order.
     """
-    models, band_columns, error_columns = _resolve_inputs(table, model, columns, errors,
-                                                          redshift, distance)
+    models, band_columns, error_columns, match = _resolve_inputs(
+        table, model, columns, errors, redshift, distance, survey, ebv)
+    vega = _vega_bands(table, vega, match, band_columns, survey)
+    if isinstance(units, dict):
+        units = {resolve_band(b, survey).name: unit for b, unit in units.items()}
     # The best model's bands first, in its order: its magnitudes are then a view.
     order = list(models[0].bands) + [b for b in band_columns if b not in models[0].bands]
     band_columns = {b: band_columns[b] for b in order}
@@ -149,7 +174,8 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     # As absolute_magnitudes, and which bands raised any flag at all.
     mags, errs, band_flags, flagged = _read_magnitudes(
         table, band_columns, error_columns, units=units, vega=vega, kind=kind,
-        redshift=redshift, distance=distance, cosmology=cosmology, sentinels=sentinels)
+        redshift=redshift, distance=distance, cosmology=cosmology, sentinels=sentinels,
+        ebv=ebv)
     if errs is not None:
         # A band without an error column contributes no propagated error.
         missing_err = [k for k, b in enumerate(band_columns) if b not in error_columns]
@@ -223,6 +249,7 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     result.meta.update(_provenance(models, band_columns, error_columns, uncertainty, correct,
                                    cosmology, redshift, distance, n_draws, seed,
                                    exclude_out_of_domain))
+    result.meta.update(_band_provenance(match, band_columns, vega, ebv))
     return result
 
 
@@ -259,6 +286,26 @@ def _provenance(models, band_columns, error_columns, uncertainty, correct, cosmo
     return meta
 
 
+def _band_provenance(match, band_columns, vega, ebv):
+    """What the columns were read as: systems, choices, Vega conversion, extinction."""
+    from .bands import EXTINCTION_LAW, EXTINCTION_RV, get_band
+
+    meta = {"smass_survey": list(match.survey) or "none",
+            "smass_band_systems": {b: get_band(b).survey for b in band_columns}}
+    choices = {b: c for b, c in match.choices.items() if b in band_columns}
+    if choices:
+        meta["smass_band_choices"] = choices
+    converted = [b for b in band_columns if b in vega]
+    if converted:
+        meta["smass_vega_bands"] = converted
+    if ebv is not None:
+        meta["smass_ebv"] = {
+            "source": ebv if isinstance(ebv, str) else "values",
+            "law": f"{EXTINCTION_LAW} (Gordon et al. 2023), R_V = {EXTINCTION_RV}",
+            "a_over_ebv": {b: get_band(b).a_over_ebv for b in band_columns}}
+    return meta
+
+
 def reference_log_mass(table, name):
     """Reference log10(M*/Msun) from a column in dex(Msun), Msun, or unitless log."""
     values, mask, unit = column_values(table, name)
@@ -276,8 +323,11 @@ def reference_log_mass(table, name):
 def saliency_table(table, model, *, columns=None, **kwargs):
     """Per-galaxy feature importance (see `StellarMassModel.saliency_magnitudes`)."""
     model = load_model(model)
-    colnames = _photometry_colnames(table, kwargs.get("redshift"), kwargs.get("distance"))
-    band_columns = find_band_columns(colnames, bands=model.bands, columns=columns)
+    survey = kwargs.pop("survey", None)
+    colnames = _photometry_colnames(table, kwargs.get("redshift"), kwargs.get("distance"),
+                                    kwargs.get("ebv"))
+    band_columns = find_band_columns(colnames, bands=model.bands, columns=columns,
+                                     survey=survey)
     select_models(band_columns, model)
     mags, _, band_flags = absolute_magnitudes(table, band_columns, **kwargs)
     mags = mags[:, [list(band_columns).index(b) for b in model.bands]]
@@ -301,14 +351,15 @@ class SmassAccessor:
     def __init__(self, table):
         self._table = table
 
-    def bands(self, columns=None):
-        """The ``{band: column}`` mapping recognised in the table."""
-        return find_band_columns(self._table.colnames, columns=columns)
+    def bands(self, columns=None, survey=None):
+        """The ``{band: column}`` mapping recognised in the table (see ``survey`` in
+        `predict`)."""
+        return find_band_columns(self._table.colnames, columns=columns, survey=survey)
 
     def predict(self, model="auto", *, columns=None, errors=None, units=None, vega=(),
                 kind=None, redshift=None, distance=None, cosmology=None,
                 sentinels=DEFAULT_SENTINELS, uncertainty="auto", n_draws=100, seed=None,
-                correct=True, exclude_out_of_domain=True):
+                correct=True, exclude_out_of_domain=True, survey=None, ebv=None):
         """Predict log stellar masses, one row per input row, in order.
 
         Parameters
@@ -318,7 +369,9 @@ class SmassAccessor:
             bands it has; or a model name (see `~astropy_smass.available_models`),
             a bundle path or a loaded model.
         columns : dict, optional
-            ``{band: column}``; wins over column-name recognition.
+            ``{band: column}``; wins over column-name recognition. Bands by short name
+            (``"r"``), astro-sedpy name (``"decam_g"``, ``"sdss_r0"``) or registry key
+            (``"euclid_vis"``).
         errors : dict, optional
             ``{band: error_column}``; wins over ``<column>_err`` recognition.
         units : str, unit or dict, optional
@@ -345,6 +398,17 @@ class SmassAccessor:
             Apply the model's residual-bias correction.
         exclude_out_of_domain : bool
             Give no mass to galaxies outside the training domain (always flagged).
+        survey : str or sequence of str, optional
+            Photometric system of columns whose names give a band letter but no survey
+            (``g``, ``mag_g``, ``FLUX_G``, ``MAG_AUTO_G``): a name from
+            `~astropy_smass.bands.SURVEYS` such as ``"des"``, ``"legacy_south"``,
+            ``"legacy_north"``, ``"hsc"``, ``"panstarrs"``, ``"lsst"``,
+            ``"suprimecam"``, ``"euclid"``, ``"sdss"``. Without it, plain letters keep
+            their historical meaning (SDSS u g r i z, VISTA Z Y J H K) and a flux such as
+            ``FLUX_G`` is an error that says how to name its system.
+        ebv : str or array-like, optional
+            Galactic E(B-V) (column name or values, mag): every band is corrected with
+            the registry's A_band / E(B-V) (Gordon et al. 2023, R_V = 3.1).
 
         Returns
         -------
@@ -352,13 +416,18 @@ class SmassAccessor:
             ``logmstar`` (``dex(Msun)``), ``logmstar_err`` and ``logmstar_err_phot``
             (``dex``, with uncertainties), ``smass_flag`` (`~astropy_smass.SmassFlag`
             bits), ``smass_model`` (when several models were used); provenance in
-            ``meta``. Rows without a mass hold NaN and a non-zero flag.
+            ``meta``, including which column was read as which band
+            (``smass_band_columns``, ``smass_band_systems``), a service's preferred
+            column where several could hold a band (``smass_band_choices``), bands
+            converted from Vega (``smass_vega_bands``) and the extinction correction
+            (``smass_ebv``). Rows without a mass hold NaN and a non-zero flag.
         """
         return predict_table(self._table, model, columns=columns, errors=errors, units=units,
                              vega=vega, kind=kind, redshift=redshift, distance=distance,
                              cosmology=cosmology, sentinels=sentinels,
                              uncertainty=uncertainty, n_draws=n_draws, seed=seed,
-                             correct=correct, exclude_out_of_domain=exclude_out_of_domain)
+                             correct=correct, exclude_out_of_domain=exclude_out_of_domain,
+                             survey=survey, ebv=ebv)
 
     def stellar_mass(self, model="auto", **kwargs):
         """Stellar masses as a `~astropy.units.Quantity` in Msun, masked where none.
