@@ -16,16 +16,21 @@ import numpy as np
 from astropy.table import Column, QTable, Table
 from astropy.utils.masked import Masked
 
-from .bands import (
+from .flags import NO_MASS, SmassFlag, SmassWarning
+from .model.bundle import available_models, load_model
+from .photometry.bands import (
     BandColumnError,
     find_band_columns,
     find_error_columns,
     recognise_bands,
     resolve_band,
 )
-from .bundle import available_models, load_model
-from .flags import NO_MASS, SmassFlag, SmassWarning
-from .photometry import DEFAULT_SENTINELS, _read_magnitudes, absolute_magnitudes, column_values
+from .photometry.magnitudes import (
+    DEFAULT_SENTINELS,
+    _read_magnitudes,
+    absolute_magnitudes,
+    column_values,
+)
 
 __all__ = ["SmassAccessor", "predict_table", "select_models", "OUTPUT_COLUMNS"]
 
@@ -61,13 +66,13 @@ def select_models(band_columns, model="auto"):
     ----------
     band_columns : dict
         Recognised ``{band: column}`` of the table.
-    model : str, path or `~astropy_smass.bundle.StellarMassModel`
+    model : str, path or `~astropy_smass.model.bundle.StellarMassModel`
         ``"auto"`` for every available model whose bands the table has, fewest
         bands first, then by held-out accuracy; otherwise that one model.
 
     Returns
     -------
-    list of `~astropy_smass.bundle.StellarMassModel`
+    list of `~astropy_smass.model.bundle.StellarMassModel`
 
     Raises
     ------
@@ -288,7 +293,7 @@ def _provenance(models, band_columns, error_columns, uncertainty, correct, cosmo
 
 def _band_provenance(match, band_columns, vega, ebv):
     """What the columns were read as: systems, choices, Vega conversion, extinction."""
-    from .bands import EXTINCTION_LAW, EXTINCTION_RV, get_band
+    from .photometry.bands import EXTINCTION_LAW, EXTINCTION_RV, get_band
 
     meta = {"smass_survey": list(match.survey) or "none",
             "smass_band_systems": {b: get_band(b).survey for b in band_columns}}
@@ -364,7 +369,7 @@ class SmassAccessor:
 
         Parameters
         ----------
-        model : str, path or `~astropy_smass.bundle.StellarMassModel`
+        model : str, path or `~astropy_smass.model.bundle.StellarMassModel`
             ``"auto"`` (default) picks, for each galaxy, the best bundled model whose
             bands it has; or a model name (see `~astropy_smass.available_models`),
             a bundle path or a loaded model.

@@ -8,7 +8,11 @@ from astropy.cosmology import Planck18
 from astropy.table import MaskedColumn, QTable, Table
 from helpers import toy_population
 
-from astropy_smass.bands import (
+from astropy_smass.cli import main
+from astropy_smass.flags import SmassFlag
+from astropy_smass.model.bundle import StellarMassModel
+from astropy_smass.model.features import default_features
+from astropy_smass.photometry.bands import (
     ALL_BANDS,
     SURVEYS,
     BandColumnError,
@@ -19,11 +23,7 @@ from astropy_smass.bands import (
     recognise_bands,
     resolve_band,
 )
-from astropy_smass.bundle import StellarMassModel
-from astropy_smass.cli import main
-from astropy_smass.features import default_features
-from astropy_smass.flags import SmassFlag
-from astropy_smass.photometry import absolute_magnitudes
+from astropy_smass.photometry.magnitudes import absolute_magnitudes
 
 # Headers of the real catalogues in ../shared/data (inputs, not expected results).
 DESI = ["targetid", "z", "flux_g", "flux_r", "flux_z", "flux_w1", "flux_w2",

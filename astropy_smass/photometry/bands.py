@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import astropy.units as u
 import numpy as np
 
+from ..exceptions import BandColumnError
+
 __all__ = ["Band", "BandMatch", "BANDS", "ALL_BANDS", "SURVEY_FILTERS", "SURVEYS",
            "SURVEY_ALIASES", "CONVENTIONS", "EXTINCTION_LAW", "EXTINCTION_RV",
            "BandColumnError", "get_band", "resolve_band", "normalise_survey",
@@ -129,7 +131,7 @@ def _survey_band(system, survey, filter_id, letter, pivot, a_over_ebv, vega_to_a
 # AB magnitudes (SDSS u is ~0.04 mag off AB, which we do not correct, as is common
 # practice). A/E(B-V) from `extinction_coefficient` (G23, R_V = 3.1); the test suite
 # recomputes every pivot and coefficient from the curves when sedpy, speclite and
-# dust_extinction are installed. Regenerate with ``python -m astropy_smass.bands``.
+# dust_extinction are installed. Regenerate with ``python -m astropy_smass.photometry.bands``.
 _BAND_LIST = [
     _band("FUV", "GALEX", "galex_FUV", 1535.1,
           stems=("galex_fuv", "fuv_galex", "fuv_mag"), system="galex", letter="FUV",
@@ -376,10 +378,6 @@ def extinction_coefficient(filter_id, law=EXTINCTION_LAW, r_v=EXTINCTION_RV):
 # Names longer than one letter are also understood in any case (DECAM_G, euclid_VIS).
 _LOWER_NAMES = {name.lower(): key for name, key in
                 list(_ALIASES.items()) + [(key, key) for key in ALL_BANDS] if len(name) > 2}
-
-
-class BandColumnError(ValueError):
-    """A band's column is missing, ambiguous or of the wrong kind."""
 
 
 def get_band(name):
@@ -961,7 +959,7 @@ def recompute_registry():
 
     Maintainer tooling (needs astro-sedpy, speclite and dust_extinction): the values
     stored in the registry were written from this function's output, and the test suite
-    compares them. ``python -m astropy_smass.bands`` prints the comparison.
+    compares them. ``python -m astropy_smass.photometry.bands`` prints the comparison.
 
     Returns
     -------
