@@ -366,3 +366,40 @@ def test_cli_survey_and_ebv(decam_model, tmp_path, capsys):
                  str(bundle), "--redshift", "z"])
     assert code != 0
     assert "survey='des'" in capsys.readouterr().err
+
+
+def test_explicit_vega_convention_column():
+    # Mapped by hand, 2MASS j_m is still a Vega magnitude of J_2MASS; not of VISTA J.
+    assert recognise_bands(["j_m", "k_m"], columns={"J_2MASS": "j_m"}).vega == (
+        "J_2MASS", "Ks_2MASS")
+    assert recognise_bands(["j_m"], columns={"J": "j_m"}).vega == ()
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "fits"])
+def test_streaming_with_survey_and_ebv(decam_model, tmp_path, fmt):
+    pytest.importorskip("pyarrow")
+    from astropy_smass.io import read_table
+    from astropy_smass.stream import predict_file
+
+    n = 40
+    rng = np.random.default_rng(4)
+    z = rng.uniform(0.05, 0.4, n)
+    ebv = rng.uniform(0.0, 0.1, n)
+    mags = toy_population(n, seed=12)[0][:, 1:4] + Planck18.distmod(z).value[:, None]
+    table = QTable({"z": z, "mwebv": ebv})
+    for k, b in enumerate("gri"):
+        table[f"mag_{b}"] = (mags[:, k] + ebv * get_band(f"decam_{b}").a_over_ebv) * u.mag
+    source = tmp_path / f"des.{fmt}"
+    table.write(source)
+    out = tmp_path / f"out.{fmt}"
+    predict_file(source, out, chunk_rows=16, model=decam_model, progress=False, survey="des",
+                 ebv="mwebv", redshift="z")
+    written = read_table(out)
+    expected = table.smass.predict(decam_model, survey="des", ebv="mwebv", redshift="z")
+    assert np.isfinite(expected["logmstar"].value).sum() > n // 2
+    np.testing.assert_allclose(np.asarray(written["logmstar"], float),
+                               expected["logmstar"].value, rtol=1e-12)
+    if fmt == "fits":
+        return  # a FITS header keeps only the package's own short keywords
+    assert written.meta["smass_ebv"]["source"] == "mwebv"
+    assert written.meta["smass_band_columns"] == {f"decam_{b}": f"mag_{b}" for b in "gri"}

@@ -844,6 +844,13 @@ def recognise_bands(colnames, bands=None, columns=None, survey=None):
         found[band] = cols[0][0]
         if cols[0][1].vega:
             vega.append(band)
+    # A column mapped by hand that follows a Vega convention for the same band (2MASS
+    # j_m as J_2MASS) is Vega all the same.
+    for band, col in explicit.items():
+        if band in found and any(hit.vega and hit.band == band
+                                 for hit in _column_hits(col)[0]):
+            vega.append(band)
+    vega = [band for band in found if band in vega]
     return BandMatch(found, tuple(vega), choices, surveys)
 
 
