@@ -31,6 +31,7 @@ from astropy.table import Column, MaskedColumn, Table, hstack, meta, serialize
 from astropy.utils.data_info import serialize_context_as
 
 from .accessor import _resolve_inputs, predict_table
+from .diagnostics import RunSummary
 from .exceptions import UnstreamableError
 from .io import FORMATS as IO_FORMATS
 from .io import fits_table_hdu, restore_metadata
@@ -680,7 +681,8 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
     Returns
     -------
     dict
-        ``n_rows``, ``seconds``, ``rows_per_second``, ``models`` (names) and ``path``.
+        ``n_rows``, ``seconds``, ``rows_per_second``, ``models`` (names), ``path``,
+        ``n_mass`` (rows with a mass) and ``flag_counts`` (``{flag name: rows}``).
 
     Notes
     -----
@@ -715,8 +717,9 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
     montecarlo = predict_kwargs.get("uncertainty") == "montecarlo"
     report = _Progress(progress, reader.n_rows)
     summary = {"n_rows": reader.n_rows, "models": None, "path": out_path}
+    counts = RunSummary()
 
-    def predict(chunk, first_row, kwargs=None):
+    def predict(chunk, first_row, kwargs=None, count=True):
         kwargs = dict(predict_kwargs if kwargs is None else kwargs)
         if montecarlo and seed is not None and first_row:
             kwargs["seed"] = [seed, first_row]
@@ -724,6 +727,8 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
             if first_row:  # say each warning once, for the first chunk
                 warnings.simplefilter("ignore")
             result = predict_table(chunk, model, **kwargs)
+        if count:
+            counts.add(result["logmstar"], result["smass_flag"])
         models = result.meta.get("smass_models")
         if summary["models"] is None:
             summary["models"] = models
@@ -799,7 +804,7 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
         probe_chunk = reader._table(first.slice(0, 1))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            probe = predict(probe_chunk, 0)
+            probe = predict(probe_chunk, 0, count=False)
         widths = dict(reader.string_dtypes)
         names = probe.meta.get("smass_models") or []
         if "smass_model" in probe.colnames:
@@ -902,6 +907,7 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
     summary["seconds"] = time.perf_counter() - start
     summary["rows_per_second"] = (reader.n_rows / summary["seconds"]
                                   if summary["seconds"] > 0 else float("inf"))
+    summary["n_mass"], summary["flag_counts"] = counts.n_mass, dict(counts.flag_counts)
     return summary
 
 

@@ -238,9 +238,11 @@ def test_extinction_correction():
 
 
 def _renamed(model, bands, name):
-    """The same network, reading other bands (features of the same layout)."""
+    """The same network, reading other bands (features of the same layout), for apparent
+    photometry at 0 < z < 1 (the magnitudes below are made absolute with Planck18)."""
     return StellarMassModel(name, bands, default_features(bands), model.network,
-                            model.domain, intrinsic_scatter=model.intrinsic_scatter)
+                            model.domain, intrinsic_scatter=model.intrinsic_scatter,
+                            metadata={"redshift_range": [0.0, 1.0]})
 
 
 @pytest.fixture(scope="module")
@@ -328,20 +330,26 @@ def test_vega_conventions_are_converted(toy_gri_model):
 
 
 def test_sdss_choice_in_meta(toy_model):
-    table = QTable({"z": Z})
+    z = np.array([0.02, 0.03, 0.05, 0.07, 0.09])
+    model_mags = toy_population(5, seed=13)[0] + Planck18.distmod(z).value[:, None]
+    table = QTable({"z": z})
     for k, b in enumerate("ugriz"):
-        mags = np.interp(k, [1, 2, 3], [0, 1, 2]) + APPARENT[:, min(max(k - 1, 0), 2)]
-        table[f"petroMag_{b}"] = (mags + 0.2) * u.mag
-        table[f"modelMag_{b}"] = mags * u.mag
+        table[f"petroMag_{b}"] = (model_mags[:, k] + 0.2) * u.mag
+        table[f"modelMag_{b}"] = model_mags[:, k] * u.mag
         table[f"modelMagErr_{b}"] = np.full(5, 0.03) * u.mag
     result = table.smass.predict(toy_model, redshift="z")
+    assert np.isfinite(result["logmstar"].value).all()
     choices = result.meta["smass_band_choices"]
     assert set(choices) == set("ugriz")
     assert all(c["column"] == f"modelMag_{b}" for b, c in choices.items())
+    assert result.meta["smass_error_columns"] == {b: f"modelMagErr_{b}" for b in "ugriz"}
     explicit = table.smass.predict(toy_model, redshift="z",
                                    columns={b: f"modelMag_{b}" for b in "ugriz"})
     np.testing.assert_array_equal(explicit["logmstar"], result["logmstar"])
     assert "smass_band_choices" not in explicit.meta
+    petro = table.smass.predict(toy_model, redshift="z",
+                                columns={b: f"petroMag_{b}" for b in "ugriz"})
+    assert np.mean(petro["logmstar"].value) < np.mean(result["logmstar"].value)  # fainter
 
 
 def test_cli_survey_and_ebv(decam_model, tmp_path, capsys):

@@ -23,7 +23,14 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import ModelFormatError
-from ..flags import NO_MASS, OUT_OF_DOMAIN, SmassFlag, SmassWarning
+from ..flags import (
+    IMPLAUSIBLE_MAG,
+    MAX_ERROR_MAG,
+    NO_MASS,
+    OUT_OF_DOMAIN,
+    SmassFlag,
+    SmassWarning,
+)
 from .correction import BiasCorrection
 from .domain import TrainingDomain
 from .features import build_features, feature_matrix
@@ -214,6 +221,7 @@ class StellarMassModel:
             magnitudes, usable, errors if analytic else None, gradient=analytic)
         # A new array: the caller's flags are left alone.
         flags = new_flags if flags is None else new_flags | np.asarray(flags, np.int32)
+        self._flag_implausible(magnitudes, flags)
         corrected, slope = raw, None
         if correct and self.correction is not None:
             corrected = self.correction.apply(raw)
@@ -233,7 +241,8 @@ class StellarMassModel:
             usable = (flags & int(NO_MASS)) == 0
             if errors is None:
                 errors = np.zeros_like(magnitudes)
-            bad_error = ~(np.isfinite(errors) & (errors >= 0)).all(axis=1)
+            bad_error = ~(np.isfinite(errors) & (errors >= 0)
+                          & (errors <= MAX_ERROR_MAG)).all(axis=1)
             flags[usable & bad_error] |= SmassFlag.BAD_ERROR
             safe_errors = np.where(bad_error[:, None], 0.0, errors)
             # Unusable rows get placeholder inputs so the vectorised pass stays clean.
@@ -250,8 +259,35 @@ class StellarMassModel:
         if no_mass.any():
             for values in result.values():
                 values[no_mass] = np.nan
+        # A safeguard: a mass that is not finite is NaN, and has a flag that says why
+        # there is no mass (NONFINITE where none of the others does).
+        corrected = result["logmstar"]
+        if not np.isfinite(np.sum(corrected)):  # one reduction when all is well
+            bad = ~np.isfinite(corrected)
+            corrected[bad] = np.nan
+            flags[bad & ((flags & int(drop)) == 0)] |= SmassFlag.NONFINITE
         result["flags"] = flags
         return result
+
+    def _flag_implausible(self, magnitudes, flags):
+        """Raise `SmassFlag.IMPLAUSIBLE` (in place) on rows out of range by more than
+        `IMPLAUSIBLE_MAG` in every band that has a magnitude bound.
+
+        Only rows already flagged OUT_OF_RANGE are looked at: most tables have few.
+        """
+        outside = np.flatnonzero(flags & SmassFlag.OUT_OF_RANGE)
+        if not len(outside):
+            return
+        plan = self._magnitude_pass.range_plan
+        lower, upper = plan["mag_lower"][:, 0], plan["mag_upper"][:, 0]
+        bounded = np.isfinite(lower) | np.isfinite(upper)
+        if not bounded.any():
+            return
+        rows = magnitudes[np.ix_(outside, np.flatnonzero(bounded))]
+        with np.errstate(invalid="ignore"):
+            far = ((rows < lower[bounded] - IMPLAUSIBLE_MAG)
+                   | (rows > upper[bounded] + IMPLAUSIBLE_MAG)).all(axis=1)
+        flags[outside[far]] |= SmassFlag.IMPLAUSIBLE
 
     @functools.cached_property
     def _center_magnitudes(self):
@@ -899,8 +935,9 @@ class _MagnitudePass:
         jacobian *= errors
         np.einsum("ij,ij->j", jacobian, jacobian, out=norm)
         np.sqrt(norm, out=norm)
-        # A NaN or infinite error makes the norm non-finite; a negative one not.
+        # A NaN or infinite error makes the norm non-finite; a negative or a huge one not.
         np.less(np.minimum.reduce(errors, axis=0), 0, out=bad)
+        bad |= np.maximum.reduce(errors, axis=0) > MAX_ERROR_MAG
         bad |= ~np.isfinite(norm)
         norm[bad] = np.nan
 
