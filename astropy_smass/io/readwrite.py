@@ -61,6 +61,7 @@ _FITS_KEYWORDS = {
     "smass_version": ("SMASSVER", "astropy-smass version"),
     "smass_model": ("SMASSMOD", "model (auto: best usable model per galaxy)"),
     "smass_models": ("SMASSMDS", "models used"),
+    "smass_model_sources": ("SMASSSRC", "distribution and version of each model"),
     "smass_uncertainty": ("SMASSUNC", "uncertainty propagation"),
     "smass_correction": ("SMASSCOR", "residual-bias correction per model"),
     "smass_intrinsic_scatter_dex": ("SMASSSCT", "intrinsic scatter per model (dex)"),
