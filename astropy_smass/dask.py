@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .accessor import _resolve_inputs, predict_table
-from .bundle import StellarMassModel, load_model
+from .model.bundle import StellarMassModel, load_model
 
 __all__ = ["predict_dask", "predict_lsdb", "predict_partition", "read_parquet",
            "write_parquet", "write_lsdb", "parquet_files"]
@@ -304,7 +304,7 @@ def predict_dask(ddf, model="auto", *, keep_columns=True, prefix="", schema=None
     ----------
     ddf : `dask.dataframe.DataFrame`
         Photometry, one galaxy a row.
-    model : str, path or `~astropy_smass.bundle.StellarMassModel`
+    model : str, path or `~astropy_smass.model.bundle.StellarMassModel`
         As for `~astropy_smass.predict_table`. ``"auto"`` chooses from the column
         names, which every partition shares, so every partition uses the same
         models (each worker must have the same models installed); a loaded model is

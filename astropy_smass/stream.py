@@ -31,9 +31,11 @@ from astropy.table import Column, MaskedColumn, Table, hstack, meta, serialize
 from astropy.utils.data_info import serialize_context_as
 
 from .accessor import _resolve_inputs, predict_table
-from .bundle import atomic_write
+from .diagnostics import RunSummary
+from .exceptions import UnstreamableError
 from .io import FORMATS as IO_FORMATS
 from .io import fits_table_hdu, restore_metadata
+from .model.bundle import atomic_write
 
 __all__ = ["predict_file", "read_schema", "format_of", "FORMATS", "COMPRESSED_SUFFIXES",
            "DEFAULT_CHUNK_ROWS", "UnstreamableError",
@@ -49,10 +51,6 @@ FORMATS = {name: tuple(s for s in IO_FORMATS[name] if not s.endswith(COMPRESSED_
 
 #: Rows per chunk by default: about 0.2 GB of working memory for 13 bands with errors.
 DEFAULT_CHUNK_ROWS = 250_000
-
-
-class UnstreamableError(ValueError):
-    """A table that cannot be read or written a chunk at a time (it can be in memory)."""
 
 
 def format_of(path, format=None):
@@ -672,7 +670,7 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
         ``None``: rows done and rows/s on stderr when stderr is a terminal; ``True``
         always, ``False`` never; a callable is called after every chunk as
         ``progress(rows_done, rows_total, seconds_elapsed)``.
-    model : str, path or `~astropy_smass.bundle.StellarMassModel`
+    model : str, path or `~astropy_smass.model.bundle.StellarMassModel`
         As for `~astropy_smass.predict_table`. With ``"auto"`` the models are chosen
         from the column names, so every chunk uses the same ones (checked).
     keep_columns : bool or list of str
@@ -701,7 +699,8 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
     Returns
     -------
     dict
-        ``n_rows``, ``seconds``, ``rows_per_second``, ``models`` (names) and ``path``.
+        ``n_rows``, ``seconds``, ``rows_per_second``, ``models`` (names), ``path``,
+        ``n_mass`` (rows with a mass) and ``flag_counts`` (``{flag name: rows}``).
 
     Notes
     -----
@@ -736,8 +735,9 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
     montecarlo = predict_kwargs.get("uncertainty") == "montecarlo"
     report = _Progress(progress, reader.n_rows)
     summary = {"n_rows": reader.n_rows, "models": None, "path": out_path}
+    counts = RunSummary()
 
-    def predict(chunk, first_row, kwargs=None):
+    def predict(chunk, first_row, kwargs=None, count=True):
         kwargs = dict(predict_kwargs if kwargs is None else kwargs)
         if montecarlo and seed is not None and first_row:
             kwargs["seed"] = [seed, first_row]
@@ -745,6 +745,8 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
             if first_row:  # say each warning once, for the first chunk
                 warnings.simplefilter("ignore")
             result = predict_table(chunk, model, **kwargs)
+        if count:
+            counts.add(result["logmstar"], result["smass_flag"])
         models = result.meta.get("smass_models")
         if summary["models"] is None:
             summary["models"] = models
@@ -820,7 +822,7 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
         probe_chunk = reader._table(first.slice(0, 1))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            probe = predict(probe_chunk, 0)
+            probe = predict(probe_chunk, 0, count=False)
         widths = dict(reader.string_dtypes)
         names = probe.meta.get("smass_models") or []
         if "smass_model" in probe.colnames:
@@ -923,6 +925,7 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
     summary["seconds"] = time.perf_counter() - start
     summary["rows_per_second"] = (reader.n_rows / summary["seconds"]
                                   if summary["seconds"] > 0 else float("inf"))
+    summary["n_mass"], summary["flag_counts"] = counts.n_mass, dict(counts.flag_counts)
     return summary
 
 
