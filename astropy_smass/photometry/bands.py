@@ -27,7 +27,7 @@ from ..exceptions import BandColumnError
 __all__ = ["Band", "BandMatch", "BANDS", "ALL_BANDS", "SURVEY_FILTERS", "SURVEYS",
            "SURVEY_ALIASES", "CONVENTIONS", "EXTINCTION_LAW", "EXTINCTION_RV",
            "BandColumnError", "get_band", "resolve_band", "normalise_survey",
-           "find_band_columns", "recognise_bands", "find_error_columns",
+           "find_band_columns", "recognise_bands", "find_error_columns", "suggest_survey",
            "load_filter_curve", "filter_name", "pivot_wavelength",
            "extinction_coefficient", "recompute_registry"]
 
@@ -852,6 +852,45 @@ def recognise_bands(colnames, bands=None, columns=None, survey=None):
             vega.append(band)
     vega = [band for band in found if band in vega]
     return BandMatch(found, tuple(vega), choices, surveys)
+
+
+def suggest_survey(colnames):
+    """The `SURVEYS` that would read the most columns named by a band letter alone.
+
+    For the message of a table that no model can use: a COSMOS2015 table of ``mag_V``,
+    ``mag_r``, ``mag_ip``, ``mag_zpp`` read without ``survey=`` has only SDSS r.
+
+    Returns
+    -------
+    list of (str, list of str)
+        ``(survey, columns it reads)`` for the surveys that read more letter columns than
+        the historical meaning does, most first; empty if none does.
+    """
+    letter_columns = [col for col in colnames if col not in _REDSHIFT_NAMES
+                      and any(stem.lower() in _SHARED_LETTERS
+                             for stem in _candidate_stems(col))]
+    if not letter_columns:
+        return []
+    default = set()
+    for col in letter_columns:
+        hits, _ = _column_hits(col)
+        if hits:
+            default.add(col)
+    found = []
+    for survey, table in SURVEYS.items():
+        if None in table.values():
+            continue
+        read = []
+        for col in letter_columns:
+            try:
+                hits, _ = _column_hits(col, (survey,))
+            except BandColumnError:  # pragma: no cover - only KiDS raises
+                continue
+            if hits:
+                read.append(col)
+        if len(read) > len(default):
+            found.append((survey, read))
+    return sorted(found, key=lambda item: -len(item[1]))
 
 
 def find_band_columns(colnames, bands=None, columns=None, survey=None):
