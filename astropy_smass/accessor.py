@@ -223,17 +223,19 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
                   kind=None, redshift=None, distance=None, cosmology=None,
                   sentinels=DEFAULT_SENTINELS, uncertainty="auto", n_draws=100, seed=None,
                   correct=True, exclude_out_of_domain=True, redshift_unit=None,
-                  check_units=True, survey=None, ebv=None):
+                  check_units=True, survey=None, ebv=None, _resolved=None):
     """Predict stellar masses for every row of a table.
 
-    Parameters are those of `SmassAccessor.predict`.
+    Parameters are those of `SmassAccessor.predict`. (``_resolved``: what
+    ``_resolve_inputs`` returned for a table of the same columns, so that a stream of
+    chunks resolves its models and columns once.)
 
     Returns
     -------
     `~astropy.table.QTable`
         One row per input row, in order.
     """
-    models, band_columns, error_columns, match = _resolve_inputs(
+    models, band_columns, error_columns, match = _resolved or _resolve_inputs(
         table, model, columns, errors, redshift, distance, survey, ebv)
     vega = (vega,) if isinstance(vega, str) else tuple(vega or ())
     vega = _vega_bands(table, vega, match, band_columns, survey)

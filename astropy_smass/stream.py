@@ -737,6 +737,8 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
     summary = {"n_rows": reader.n_rows, "models": None, "path": out_path}
     counts = RunSummary()
 
+    state = {}  # the models and columns, resolved on the first chunk
+
     def predict(chunk, first_row, kwargs=None, count=True):
         kwargs = dict(predict_kwargs if kwargs is None else kwargs)
         if montecarlo and seed is not None and first_row:
@@ -744,6 +746,14 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
         with warnings.catch_warnings():
             if first_row:  # say each warning once, for the first chunk
                 warnings.simplefilter("ignore")
+            if "_resolved" not in kwargs:
+                # Every chunk has the same columns: resolve models and columns once.
+                if "resolved" not in state:
+                    state["resolved"] = _resolve_inputs(
+                        chunk, model, kwargs.get("columns"), kwargs.get("errors"),
+                        kwargs.get("redshift"), kwargs.get("distance"),
+                        kwargs.get("survey"), kwargs.get("ebv"))
+                kwargs["_resolved"] = state["resolved"]
             result = predict_table(chunk, model, **kwargs)
         if count:
             counts.add(result["logmstar"], result["smass_flag"])
@@ -795,20 +805,20 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
             return None
         schema = reader.empty()
         try:
-            _, band_columns, error_columns, _ = _resolve_inputs(
+            resolved = _resolve_inputs(
                 schema, model, predict_kwargs.get("columns"), predict_kwargs.get("errors"),
                 *context[:2], survey=predict_kwargs.get("survey"), ebv=context[2])
         except Exception:
             return None  # the slow path raises the same error, in its own words
+        _, band_columns, error_columns, _ = resolved
         names = list(dict.fromkeys([*band_columns.values(), *error_columns.values(),
                                     *(c for c in context if c is not None)]))
         plan = reader.column_plan(names)
         if plan is None:
             return None
-        # The resolved columns, explicitly: a table of these columns alone is read as
-        # the whole table would be.
-        return plan, {**predict_kwargs, "columns": dict(band_columns),
-                      "errors": dict(error_columns)}
+        # Models and columns resolved once, on the whole file's columns: a table of the
+        # planned columns alone is then read as the whole table would be.
+        return plan, {**predict_kwargs, "_resolved": resolved}
 
     def write_fast(tmp, plan, kwargs):
         """Parquet to Parquet on record batches: the input columns go to the output as
