@@ -131,7 +131,7 @@ def _survey_band(system, survey, filter_id, letter, pivot, a_over_ebv, vega_to_a
 # AB magnitudes (SDSS u is ~0.04 mag off AB, which we do not correct, as is common
 # practice). A/E(B-V) from `extinction_coefficient` (G23, R_V = 3.1); the test suite
 # recomputes every pivot and coefficient from the curves when sedpy, speclite and
-# dust_extinction are installed. Regenerate with ``python -m astropy_smass.photometry.bands``.
+# dust_extinction are installed. Check or regenerate with ``python -m validation.band_registry``.
 _BAND_LIST = [
     _band("FUV", "GALEX", "galex_FUV", 1535.1,
           stems=("galex_fuv", "fuv_galex", "fuv_mag"), system="galex", letter="FUV",
@@ -1005,7 +1005,7 @@ def recompute_registry():
 
     Maintainer tooling (needs astro-sedpy, speclite and dust_extinction): the values
     stored in the registry were written from this function's output, and the test suite
-    compares them. ``python -m astropy_smass.photometry.bands`` prints the comparison.
+    compares them. ``python -m validation.band_registry`` prints the comparison.
 
     Returns
     -------
@@ -1013,12 +1013,3 @@ def recompute_registry():
         ``{band key: (pivot_angstrom, a_over_ebv)}``.
     """
     return {key: (pivot_wavelength(key), extinction_coefficient(key)) for key in ALL_BANDS}
-
-
-if __name__ == "__main__":  # pragma: no cover - maintainer tooling
-    print(f"{'band':20s} {'filter':22s} {'pivot':>9s} {'(stored)':>9s} {'A/E(B-V)':>9s} "
-          f"{'(stored)':>9s}")
-    for key, (pivot, a_over_ebv) in recompute_registry().items():
-        band = ALL_BANDS[key]
-        print(f"{key:20s} {band.filter_id:22s} {pivot:9.1f} {band.pivot.value:9.1f} "
-              f"{a_over_ebv:9.3f} {band.a_over_ebv:9.3f}")
