@@ -17,10 +17,19 @@ from astropy.table import Column, QTable, Table
 from astropy.utils.masked import Masked
 
 from .diagnostics import check_flux_units, explain_no_mass
+from .exceptions import InputError
 from .flags import NO_MASS, SmassFlag, SmassWarning
 from .massscale import SYSTEMATIC_DEX, resolve_scale, total_uncertainty
-from .model.bundle import available_models, load_model
-from .photometry.bands import BandColumnError, find_band_columns, find_error_columns, get_band
+from .model.bundle import load_model, model_sources, source_text
+from .photometry.bands import (
+    BandColumnError,
+    find_band_columns,
+    find_error_columns,
+    get_band,
+    recognise_bands,
+    resolve_band,
+    suggest_survey,
+)
 from .photometry.magnitudes import (
     DEFAULT_SENTINELS,
     _read_magnitudes,
@@ -81,9 +90,45 @@ def _model_rank(model):
     # Fewest bands first: on real galaxies the simulated population's optical colours
     # transfer best, and every extra band adds its own simulation-to-survey mismatch
     # (on ECO's calibration half, 'sdss' scatters 0.071 dex about the SED masses and
-    # 'sdss_2mass' 0.082 dex on the same galaxies; see docs/method.rst).
+    # 'sdss_2mass' 0.082 dex on the same galaxies; see docs/method.rst). On a tie the
+    # package's own models win over plugins', whatever their names.
     scores = model.metadata.get("scores", {})
-    return (len(model.bands), scores.get("heldout_rms_dex", np.inf), model.name)
+    source = getattr(model, "source", None)
+    bundled = source is not None and source.bundled and source.distribution == "astropy-smass"
+    return (len(model.bands), scores.get("heldout_rms_dex", np.inf), not bundled, model.name)
+
+
+def _is_auto(model):
+    return isinstance(model, str) and model == "auto"
+
+
+def _is_list(model):
+    return isinstance(model, (list, tuple))
+
+
+def auto_candidates():
+    """The models ``model="auto"`` chooses among.
+
+    The bundled models, plugin models whose distribution lists them in the
+    ``astropy_smass.auto_models`` entry-point group, and, when the configuration item
+    ``plugins_in_auto`` is set (see `astropy_smass.conf`), every plugin model. Other
+    plugin models are used when named, alone or in a list given to ``model=``.
+
+    Returns
+    -------
+    list of `~astropy_smass.model.bundle.StellarMassModel`
+    """
+    everyone = _plugins_in_auto()
+    return [load_model(name) for name, source in model_sources().items()
+            if source.auto or everyone]
+
+
+def _plugins_in_auto():
+    try:
+        from .conf import conf
+    except ImportError:
+        return False
+    return bool(getattr(conf, "plugins_in_auto", False))
 
 
 def select_models(band_columns, model="auto"):
@@ -93,9 +138,11 @@ def select_models(band_columns, model="auto"):
     ----------
     band_columns : dict
         Recognised ``{band: column}`` of the table.
-    model : str, path or `~astropy_smass.model.bundle.StellarMassModel`
-        ``"auto"`` for every available model whose bands the table has, fewest
-        bands first, then by held-out accuracy; otherwise that one model.
+    model : str, path, `~astropy_smass.model.bundle.StellarMassModel` or list of them
+        ``"auto"`` for every model of `auto_candidates` whose bands the table has;
+        a list for those of its models whose bands the table has; both fewest bands
+        first, then by held-out accuracy, then the package's own models before
+        plugins'. Otherwise that one model.
 
     Returns
     -------
@@ -108,7 +155,7 @@ def select_models(band_columns, model="auto"):
         model needs.
     """
     have = set(band_columns)
-    if not (isinstance(model, str) and model == "auto"):
+    if not (_is_auto(model) or _is_list(model)):
         chosen = load_model(model)
         missing = [b for b in chosen.bands if b not in have]
         if missing:
@@ -117,7 +164,7 @@ def select_models(band_columns, model="auto"):
                 f"in the table (recognised: {_describe(band_columns)}); map them with "
                 "columns={band: column}")
         return [chosen]
-    models = [load_model(path) for path in available_models().values()]
+    models = auto_candidates() if _is_auto(model) else [load_model(m) for m in model]
     if not models:
         raise BandColumnError("no stellar-mass models are installed; pass model= a bundle path "
                               "or a loaded StellarMassModel")
@@ -131,34 +178,75 @@ def select_models(band_columns, model="auto"):
     return usable
 
 
+def _survey_hint(colnames):
+    """A sentence naming the survey that would read more of the table, or ``""``."""
+    suggestions = suggest_survey(colnames)
+    if not suggestions:
+        return ""
+    best, read = suggestions[0]
+    others = ", ".join(repr(name) for name, _ in suggestions[1:4])
+    return (f"Columns named by a band letter alone are read as SDSS u g r i z, VISTA Z Y J "
+            f"H K and 2MASS Ks unless survey= names their system: survey={best!r} would "
+            f"read {', '.join(map(repr, read))}" + (f" (also possible: {others})"
+                                                    if others else ""))
+
+
 def _describe(band_columns):
     return ", ".join(f"{b}={c!r}" for b, c in band_columns.items()) or "none"
 
 
-def _photometry_colnames(table, redshift=None, distance=None):
-    """Column names that may hold photometry: all but the redshift and distance columns.
+def _photometry_colnames(table, redshift=None, distance=None, ebv=None):
+    """Column names that may hold photometry: all but the redshift, distance and E(B-V)
+    columns.
 
     A redshift column is often called ``z`` or ``Z``, which are also band names.
     """
-    context = {name for name in (redshift, distance) if isinstance(name, str)}
+    context = {name for name in (redshift, distance, ebv) if isinstance(name, str)}
     return [name for name in table.colnames if name not in context]
 
 
-def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None):
+def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None, survey=None,
+                    ebv=None):
+    """Models, ``{band: column}``, ``{band: error column}`` and the `BandMatch`."""
     if not isinstance(table, Table):
         raise TypeError(f"expected an astropy Table, got {type(table).__name__}")
-    colnames = _photometry_colnames(table, redshift, distance)
-    if isinstance(model, str) and model == "auto":
-        band_columns = find_band_columns(colnames, columns=columns)
+    colnames = _photometry_colnames(table, redshift, distance, ebv)
+    if _is_auto(model):
+        match = recognise_bands(colnames, columns=columns, survey=survey)
+    elif _is_list(model):
+        if not model:
+            raise InputError("model= is an empty list; give models, or 'auto'")
+        model = [load_model(m) for m in model]
+        bands = list(dict.fromkeys(b for m in model for b in m.bands))
+        match = recognise_bands(colnames, bands=bands, columns=columns, survey=survey)
     else:
         # One model: only its bands matter, so a clash in another band is no error.
         model = load_model(model)
-        band_columns = find_band_columns(colnames, bands=model.bands, columns=columns)
-    models = select_models(band_columns, model)
+        match = recognise_bands(colnames, bands=model.bands, columns=columns, survey=survey)
+    band_columns = match.columns
+    try:
+        models = select_models(band_columns, model)
+    except BandColumnError as exc:
+        hint = _survey_hint(colnames) if survey is None else ""
+        if hint:
+            raise BandColumnError(f"{exc}. {hint}") from None
+        raise
     needed = [b for b in band_columns if any(b in m.bands for m in models)]
     band_columns = {b: band_columns[b] for b in needed}
-    error_columns = find_error_columns(table.colnames, band_columns, errors)
-    return models, band_columns, error_columns
+    error_columns = find_error_columns(table.colnames, band_columns, errors, survey=survey)
+    return models, band_columns, error_columns, match
+
+
+def _vega_bands(table, vega, match, band_columns, survey):
+    """Bands to convert from Vega: those named in ``vega=``, and those whose column follows
+    a Vega convention (2MASS j_m, WISE w1mpro) unless its unit says AB."""
+    bands = {resolve_band(b, survey).name for b in vega}
+    for band in match.vega:
+        if band in band_columns:
+            unit = getattr(table[band_columns[band]], "unit", None)
+            if not (isinstance(unit, u.MagUnit) and unit.physical_unit != u.dimensionless_unscaled):
+                bands.add(band)
+    return bands
 
 
 def _uncertainty_mode(uncertainty):
@@ -183,10 +271,13 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
                   kind=None, redshift=None, distance=None, cosmology=None,
                   sentinels=DEFAULT_SENTINELS, uncertainty="auto", n_draws=100, seed=None,
                   correct=True, exclude_out_of_domain=True, redshift_unit=None,
-                  check_units=True, imf=None, mass_definition=None, systematic=None):
+                  check_units=True, survey=None, ebv=None, imf=None,
+                  mass_definition=None, systematic=None, _resolved=None):
     """Predict stellar masses for every row of a table.
 
-    Parameters are those of `SmassAccessor.predict`.
+    Parameters are those of `SmassAccessor.predict`. (``_resolved``: what
+    ``_resolve_inputs`` returned for a table of the same columns, so that a stream of
+    chunks resolves its models and columns once.)
 
     Returns
     -------
@@ -196,9 +287,12 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     uncertainty = _uncertainty_mode(uncertainty)
     scale = resolve_scale(imf, mass_definition)
     systematic = _systematic_dex(systematic, scale) if uncertainty is not None else None
-    models, band_columns, error_columns = _resolve_inputs(table, model, columns, errors,
-                                                          redshift, distance)
+    models, band_columns, error_columns, match = _resolved or _resolve_inputs(
+        table, model, columns, errors, redshift, distance, survey, ebv)
     vega = (vega,) if isinstance(vega, str) else tuple(vega or ())
+    vega = _vega_bands(table, vega, match, band_columns, survey)
+    if isinstance(units, dict):
+        units = {resolve_band(b, survey).name: unit for b, unit in units.items()}
     if kind is None:
         kind = "apparent" if (redshift is not None or distance is not None) else "absolute"
     # The redshift once, as values (velocities converted, the column checked).
@@ -219,7 +313,7 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     mags, errs, band_flags, flagged = _read_magnitudes(
         table, band_columns, error_columns, units=units, vega=vega, kind=kind,
         redshift=z, distance=distance, cosmology=cosmology, sentinels=sentinels,
-        info=read_info)
+        info=read_info, ebv=ebv)
     if errs is not None:
         # A band without an error column contributes no propagated error.
         missing_err = [k for k, b in enumerate(band_columns) if b not in error_columns]
@@ -320,6 +414,7 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     result.meta.update(_provenance(models, band_columns, error_columns, uncertainty, correct,
                                    cosmology, redshift, distance, n_draws, seed,
                                    exclude_out_of_domain))
+    result.meta.update(_band_provenance(match, band_columns, vega, ebv))
     result.meta.update(scale.meta())
     if uncertainty is not None:
         result.meta["smass_systematic_dex"] = systematic
@@ -384,6 +479,7 @@ def _provenance(models, band_columns, error_columns, uncertainty, correct, cosmo
         "smass_version": __version__,
         "smass_model": models[0].name if len(models) == 1 else "auto",
         "smass_models": [m.name for m in models],
+        "smass_model_sources": {m.name: source_text(m) for m in models},
         "smass_band_columns": dict(band_columns),
         "smass_error_columns": dict(error_columns),
         "smass_correction": {m.name: (m.correction.to_dict() if correct and m.correction
@@ -398,6 +494,26 @@ def _provenance(models, band_columns, error_columns, uncertainty, correct, cosmo
         meta["smass_mc"] = {"n_draws": n_draws, "seed": seed}
     if redshift is not None and distance is None:
         meta["smass_cosmology"] = cosmology.name if cosmology is not None else "Planck18"
+    return meta
+
+
+def _band_provenance(match, band_columns, vega, ebv):
+    """What the columns were read as: systems, choices, Vega conversion, extinction."""
+    from .photometry.bands import EXTINCTION_LAW, EXTINCTION_RV
+
+    meta = {"smass_survey": list(match.survey) or "none",
+            "smass_band_systems": {b: get_band(b).survey for b in band_columns}}
+    choices = {b: c for b, c in match.choices.items() if b in band_columns}
+    if choices:
+        meta["smass_band_choices"] = choices
+    converted = [b for b in band_columns if b in vega]
+    if converted:
+        meta["smass_vega_bands"] = converted
+    if ebv is not None:
+        meta["smass_ebv"] = {
+            "source": ebv if isinstance(ebv, str) else "values",
+            "law": f"{EXTINCTION_LAW} (Gordon et al. 2023), R_V = {EXTINCTION_RV}",
+            "a_over_ebv": {b: get_band(b).a_over_ebv for b in band_columns}}
     return meta
 
 
@@ -418,8 +534,11 @@ def reference_log_mass(table, name):
 def saliency_table(table, model, *, columns=None, **kwargs):
     """Per-galaxy feature importance (see `StellarMassModel.saliency_magnitudes`)."""
     model = load_model(model)
-    colnames = _photometry_colnames(table, kwargs.get("redshift"), kwargs.get("distance"))
-    band_columns = find_band_columns(colnames, bands=model.bands, columns=columns)
+    survey = kwargs.pop("survey", None)
+    colnames = _photometry_colnames(table, kwargs.get("redshift"), kwargs.get("distance"),
+                                    kwargs.get("ebv"))
+    band_columns = find_band_columns(colnames, bands=model.bands, columns=columns,
+                                     survey=survey)
     select_models(band_columns, model)
     mags, _, band_flags = absolute_magnitudes(table, band_columns, **kwargs)
     mags = mags[:, [list(band_columns).index(b) for b in model.bands]]
@@ -443,25 +562,33 @@ class SmassAccessor:
     def __init__(self, table):
         self._table = table
 
-    def bands(self, columns=None):
-        """The ``{band: column}`` mapping recognised in the table."""
-        return find_band_columns(self._table.colnames, columns=columns)
+    def bands(self, columns=None, survey=None):
+        """The ``{band: column}`` mapping recognised in the table (see ``survey`` in
+        `predict`)."""
+        return find_band_columns(self._table.colnames, columns=columns, survey=survey)
 
     def predict(self, model="auto", *, columns=None, errors=None, units=None, vega=(),
                 kind=None, redshift=None, distance=None, cosmology=None,
                 sentinels=DEFAULT_SENTINELS, uncertainty="auto", n_draws=100, seed=None,
                 correct=True, exclude_out_of_domain=True, redshift_unit=None,
-                check_units=True, imf=None, mass_definition=None, systematic=None):
+                check_units=True, survey=None, ebv=None, imf=None,
+                mass_definition=None, systematic=None):
         """Predict log stellar masses, one row per input row, in order.
 
         Parameters
         ----------
-        model : str, path or `~astropy_smass.model.bundle.StellarMassModel`
-            ``"auto"`` (default) picks, for each galaxy, the best bundled model whose
-            bands it has; or a model name (see `~astropy_smass.available_models`),
-            a bundle path or a loaded model.
+        model : str, path, `~astropy_smass.model.bundle.StellarMassModel` or list
+            ``"auto"`` (default) picks, for each galaxy, the best model whose bands it
+            has among the bundled ones and the plugin models that join ``auto`` (see
+            `~astropy_smass.accessor.auto_candidates`); a list of models (names,
+            paths or loaded models) picks among those; or one model: a name (see
+            `~astropy_smass.available_models`), a bundle path or a loaded model.
+            ``meta['smass_model_sources']`` names the distribution and version that
+            provided each model used.
         columns : dict, optional
-            ``{band: column}``; wins over column-name recognition.
+            ``{band: column}``; wins over column-name recognition. Bands by short name
+            (``"r"``), astro-sedpy name (``"decam_g"``, ``"sdss_r0"``) or registry key
+            (``"euclid_vis"``).
         errors : dict, optional
             ``{band: error_column}``; wins over ``<column>_err`` recognition.
         units : str, unit or dict, optional
@@ -502,6 +629,17 @@ class SmassAccessor:
             Refuse a table whose fluxes would fit the training galaxies only after a
             change of unit prefix (Jy values labelled mJy, say): see
             `~astropy_smass.diagnostics.check_flux_units`.
+        survey : str or sequence of str, optional
+            Photometric system of columns whose names give a band letter but no survey
+            (``g``, ``mag_g``, ``FLUX_G``, ``MAG_AUTO_G``): a name from
+            `~astropy_smass.photometry.bands.SURVEYS` such as ``"des"``, ``"legacy_south"``,
+            ``"legacy_north"``, ``"hsc"``, ``"panstarrs"``, ``"lsst"``,
+            ``"suprimecam"``, ``"euclid"``, ``"sdss"``. Without it, plain letters keep
+            their historical meaning (SDSS u g r i z, VISTA Z Y J H K) and a flux such as
+            ``FLUX_G`` is an error that says how to name its system.
+        ebv : str or array-like, optional
+            Galactic E(B-V) (column name or values, mag): every band is corrected with
+            the registry's A_band / E(B-V) (Gordon et al. 2023, R_V = 3.1).
         imf : {'chabrier', 'kroupa', 'salpeter', 'diet-salpeter'}, optional
             IMF of the returned masses (default ``'chabrier'``, the package's). Other
             IMFs are a constant shift (`~astropy_smass.massscale.IMFS`).
@@ -524,10 +662,14 @@ class SmassAccessor:
             are propagated; NaN where a row's error is invalid, which then counts as 0
             in the total) and ``logmstar_err_sys``; ``smass_flag``
             (`~astropy_smass.SmassFlag` bits); ``smass_model`` (when several models were
-            used). ``meta`` holds the provenance, including the IMF
-            (``smass_imf``) and mass definition (``smass_mass_definition``); the
-            column descriptions name them too. Rows without a mass hold NaN and a
-            non-zero flag.
+            used). The IMF (``smass_imf``) and mass definition
+            (``smass_mass_definition``) are in ``meta`` and the column descriptions;
+            provenance in ``meta``, including which column was read as which band
+            (``smass_band_columns``, ``smass_band_systems``), a service's preferred
+            column where several could hold a band (``smass_band_choices``), bands
+            converted from Vega (``smass_vega_bands``) and the extinction correction
+            (``smass_ebv``).
+            Rows without a mass hold NaN and a non-zero flag.
 
         Warns
         -----
@@ -540,8 +682,8 @@ class SmassAccessor:
                              uncertainty=uncertainty, n_draws=n_draws, seed=seed,
                              correct=correct, exclude_out_of_domain=exclude_out_of_domain,
                              redshift_unit=redshift_unit, check_units=check_units,
-                             imf=imf, mass_definition=mass_definition,
-                             systematic=systematic)
+                             survey=survey, ebv=ebv, imf=imf,
+                             mass_definition=mass_definition, systematic=systematic)
 
     def stellar_mass(self, model="auto", **kwargs):
         """Stellar masses as a `~astropy.units.Quantity` in Msun, masked where none.
