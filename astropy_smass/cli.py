@@ -9,32 +9,41 @@
     astropy-smass train ...                     train a model (when the training tools are there)
 
 Errors print one line, ``astropy-smass: error: ...``, and exit with status 1 (2 for a
-wrong command line); ``--traceback`` shows the Python traceback instead. Output files
-are written atomically and never replaced unless ``--overwrite`` is given. ``predict``
-streams FITS, Parquet and HDF5 files a chunk of rows at a time (``--chunk-rows``).
+wrong command line); ``--traceback`` shows the Python traceback instead. Every
+``predict`` and ``tap`` run ends with a one-line summary on standard error (rows, rows
+with a mass, the commonest flags; ``--quiet`` turns it off), and exits with status 3
+(`EXIT_NO_MASS`) when no row got a mass, unless ``--allow-empty`` is given. SIGTERM
+and SIGHUP, like SIGINT, stop a run and remove its partial output (status 128 + the
+signal number). Output files are written atomically and never replaced unless
+``--overwrite`` is given. ``predict`` streams FITS, Parquet and HDF5 files a chunk of
+rows at a time (``--chunk-rows``).
 """
 
 import argparse
 import contextlib
 import os
+import re
+import signal
 import sys
 import warnings
 from pathlib import Path
 
-__all__ = ["main", "build_parser", "predict_file"]
+from .exceptions import CommandError
+
+__all__ = ["main", "build_parser", "predict_file", "EXIT_ERROR", "EXIT_USAGE", "EXIT_NO_MASS"]
 
 PROG = "astropy-smass"
 
+#: Exit statuses: an error; a command line that does not parse (argparse's); a run in
+#: which no row got a stellar mass (without ``--allow-empty``).
+EXIT_ERROR, EXIT_USAGE, EXIT_NO_MASS = 1, 2, 3
+
 
 # -- errors and messages --------------------------------------------------------------------
-class CommandError(Exception):
-    """An error of the command line's making, reported as one line."""
-
-
 def _known_errors():
-    from .bands import BandColumnError
-    from .bundle import ModelFormatError
     from .io import TableReadError
+    from .model.bundle import ModelFormatError
+    from .photometry.bands import BandColumnError
     from .vo import VOError
 
     errors = [CommandError, BandColumnError, ModelFormatError, TableReadError, VOError,
@@ -50,11 +59,58 @@ def _message(exc):
     if isinstance(exc, OSError) and getattr(exc, "filename", None) and exc.strerror:
         text = f"{exc.filename}: {exc.strerror}"
     text = " ".join(str(text).split()) or type(exc).__name__
-    return text
+    return cli_syntax(text)
+
+
+# Python keyword arguments in messages, and the command line's options for them.
+_FLAG_FOR = {"columns": "--columns", "errors": "--errors", "units": "--units",
+             "redshift": "--redshift", "distance": "--distance", "vega": "--vega",
+             "kind": "--kind", "model": "--model", "redshift_unit": "--redshift-unit",
+             "sentinels": None, "cosmology": None, "prefix": "--prefix"}
+_SWITCHES = {"exclude_out_of_domain=False": "--keep-out-of-domain",
+             "check_units=False": "--no-unit-check", "overwrite=True": "--overwrite",
+             "correct=False": "--no-correction"}
+_MAPPING = re.compile(r"\b(columns|errors|units)=\{([^{}]*)\}")
+_PAIR = re.compile(r"""\s*(['"]?)([^'":,]+?)\1\s*:\s*(['"<]?)([^'",>]+?)['">]?\s*(?:,|$)""")
+_VALUE = re.compile(r"""\b(kind|redshift_unit|model|units)=(['"])([^'"]*)\2""")
+_KEYWORD = re.compile(r"\b(" + "|".join(k for k, v in _FLAG_FOR.items() if v) + r")=(?![\w{'\"])")
+
+
+def cli_syntax(text):
+    """A message of the Python API with its keyword arguments written as CLI options.
+
+    >>> cli_syntax("say what it holds, e.g. units={'r': 'mag'} (magnitudes)")
+    'say what it holds, e.g. --units r=mag (magnitudes)'
+    >>> cli_syntax("pass columns={'r': <column>} to choose, or redshift= or distance=")
+    'pass --columns r=COLUMN to choose, or --redshift or --distance'
+    >>> cli_syntax("pass overwrite=True (--overwrite) to replace it")
+    'pass --overwrite to replace it'
+    """
+    for python, option in _SWITCHES.items():
+        text = text.replace(f"{python} ({option})", option).replace(python, option)
+
+    def mapping(match):
+        option = _FLAG_FOR[match.group(1)]
+        pairs = _PAIR.findall(match.group(2))
+        if not pairs:
+            return f"{option} BAND=VALUE"
+        parts = []
+        for quote, key, bracket, value in pairs:
+            key = key.strip() if quote else key.strip().upper()
+            value = value.strip()
+            if bracket == "<" or not (quote or bracket):
+                value = value.upper()
+            parts.append(f"{option} {key}={value}")
+        return " ".join(parts)
+
+    text = _MAPPING.sub(mapping, text)
+    text = _VALUE.sub(lambda m: f"{_FLAG_FOR[m.group(1)]} {m.group(3)}", text)
+    text = re.sub(r"(--[\w-]+) \(\1\)", r"\1", text)
+    return _KEYWORD.sub(lambda m: _FLAG_FOR[m.group(1)], text)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    text = " ".join(str(message).split())
+    text = cli_syntax(" ".join(str(message).split()))
     print(f"{PROG}: warning: {text}", file=sys.stderr)
 
 
@@ -114,6 +170,9 @@ def _add_predict_options(parser):
     group.add_argument("--redshift", metavar="COLUMN",
                        help="redshift column, for apparent magnitudes and fluxes (default for "
                             "fluxes: the column with UCD src.redshift, or named redshift/z)")
+    group.add_argument("--redshift-unit", metavar="UNIT",
+                       help="unit of a --redshift column that has none: km/s for a recession "
+                            "velocity such as cz (converted with z = cz/c)")
     group.add_argument("--distance", metavar="COLUMN",
                        help="luminosity distance column (its unit, else Mpc)")
     group.add_argument("--uncertainty", default="auto",
@@ -126,6 +185,9 @@ def _add_predict_options(parser):
                        help="give masses to galaxies outside the training domain (flagged)")
     group.add_argument("--no-correction", action="store_true",
                        help="do not apply the model's residual-bias correction")
+    group.add_argument("--no-unit-check", action="store_true",
+                       help="predict even when the fluxes look a unit prefix off (Jy values "
+                            "labelled mJy, say)")
     group.add_argument("--prefix", default="", help="prefix of the new column names")
 
 
@@ -135,6 +197,12 @@ def _add_output_options(parser):
                        help="output format: votable, fits, ecsv, csv, hdf5, parquet "
                             "(default: from OUT's extension; votable for -)")
     group.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    group.add_argument("--quiet", action="store_true",
+                       help="no summary line (rows, rows with a mass, commonest flags) on "
+                            "standard error")
+    group.add_argument("--allow-empty", action="store_true",
+                       help=f"exit with status 0, not {EXIT_NO_MASS}, when no row gets a "
+                            "stellar mass")
     return group
 
 
@@ -157,10 +225,11 @@ def build_parser():
         description="Read IN (VOTable, FITS, ECSV, CSV, HDF5, Parquet; - for standard input), "
                     "add logmstar, logmstar_err, smass_flag... and write OUT (- for standard "
                     "output, as a VOTable unless --format says otherwise).")
-    predict.add_argument("input", nargs="?", metavar="IN",
-                         help="input table file, - for standard input")
-    predict.add_argument("output", nargs="?", metavar="OUT",
-                         help="output table file, - for standard output")
+    predict.add_argument("paths", nargs="*", metavar="IN [IN ...] OUT",
+                         help="input table file (- for standard input) and output file (- "
+                              "for standard output); or several inputs, folders, quoted "
+                              "globs or HATS catalogues, and OUT a folder that gets one "
+                              "output per input")
     predict.add_argument("--in-format", metavar="FORMAT",
                          help="format of IN (default: from its content or extension)")
     predict.add_argument("--demo", action="store_true",
@@ -221,15 +290,19 @@ def _predict_kwargs(args):
         "vega": tuple(args.vega),
         "kind": args.kind,
         "redshift": args.redshift,
+        "redshift_unit": args.redshift_unit,
         "distance": args.distance,
         "uncertainty": None if args.uncertainty == "none" else args.uncertainty,
         "n_draws": args.draws,
         "seed": args.seed,
         "correct": not args.no_correction,
         "exclude_out_of_domain": not args.keep_out_of_domain,
+        "check_units": not args.no_unit_check,
     }
+    if args.redshift_unit is not None and args.redshift is None:
+        raise CommandError("--redshift-unit needs --redshift COLUMN")
     if args.model == "auto":
-        from .bundle import available_models
+        from .model.bundle import available_models
 
         if not available_models():
             raise CommandError("no models are installed; give a bundle with --model PATH")
@@ -290,7 +363,7 @@ def _stream_formats(input, output, in_format, out_format):
 
 
 def predict_file(input, output, kwargs, in_format=None, out_format=None, overwrite=False,
-                 prefix="", progress=None, chunk_rows=None):
+                 prefix="", progress=None, chunk_rows=None, stream_progress=None):
     """Read ``input``, add stellar masses, write ``output`` (``-`` for standard streams).
 
     This is the one function that moves data for ``astropy-smass predict``. When
@@ -319,6 +392,9 @@ def predict_file(input, output, kwargs, in_format=None, out_format=None, overwri
     chunk_rows : int, optional
         Rows per chunk when streaming (default
         `astropy_smass.stream.DEFAULT_CHUNK_ROWS`); 0 never streams.
+    stream_progress : callable, optional
+        The ``progress`` of `astropy_smass.stream.predict_file` (default: a bar on
+        standard error when it is a terminal).
 
     Returns
     -------
@@ -338,7 +414,7 @@ def predict_file(input, output, kwargs, in_format=None, out_format=None, overwri
     if formats is not None:
         try:
             return _stream_file(input, output, kwargs, formats, overwrite, prefix, progress,
-                                chunk_rows)
+                                chunk_rows, stream_progress)
         except UnstreamableError as exc:
             warnings.warn(f"{_message(exc)}: reading the whole table into memory instead",
                           UserWarning)
@@ -350,7 +426,8 @@ def predict_file(input, output, kwargs, in_format=None, out_format=None, overwri
     return table
 
 
-def _stream_file(input, output, kwargs, formats, overwrite, prefix, progress, chunk_rows):
+def _stream_file(input, output, kwargs, formats, overwrite, prefix, progress, chunk_rows,
+                 stream_progress=None):
     from . import stream
     from .io import TableReadError
     from .vo import _default_redshift
@@ -369,26 +446,239 @@ def _stream_file(input, output, kwargs, formats, overwrite, prefix, progress, ch
     progress(f"predicting stellar masses for {input}, {chunk_rows} rows at a time ...")
     summary = stream.predict_file(
         input, output, chunk_rows=chunk_rows, format=formats[0], out_format=formats[1],
-        overwrite=overwrite, progress=_on_terminal(), prefix=prefix, out_dataset="data",
+        overwrite=overwrite, prefix=prefix, out_dataset="data",
+        progress=_on_terminal() if stream_progress is None else stream_progress,
         meta=meta, **kwargs)
     progress(f"wrote {summary['n_rows']} rows to {output}")
     return summary
 
 
 def run_predict(args):
+    paths = list(args.paths)
     if args.demo:
+        if len(paths) > 1:
+            raise CommandError("predict --demo takes at most one file name (OUT)")
+        args.input, args.output = (paths + [None, None])[:2]
         return run_demo(args)
-    if args.input is None or args.output is None:
+    if len(paths) < 2:
         raise CommandError("predict needs IN and OUT (use - for standard input or output), "
                            "or --demo")
-    _check_output(args.output, args.format, args.overwrite)
+    *inputs, output = paths
+    if len(inputs) == 1 and (inputs[0] == "-" or Path(inputs[0]).is_file()):
+        return _predict_one(args, inputs[0], output)
+    return _predict_many(args, inputs, output)
+
+
+def _predict_one(args, input, output):
+    _check_output(output, args.format, args.overwrite)
     kwargs = _predict_kwargs(args)
-    if args.input != "-" and not Path(args.input).exists():
-        raise FileNotFoundError(f"{args.input}: no such file")
-    predict_file(args.input, args.output, kwargs, in_format=args.in_format,
-                 out_format=args.format, overwrite=args.overwrite, prefix=args.prefix,
-                 chunk_rows=args.chunk_rows)
+    if input != "-" and not Path(input).exists():
+        raise FileNotFoundError(f"{input}: no such file")
+    _tune_malloc()
+    result = predict_file(input, output, kwargs, in_format=args.in_format,
+                          out_format=args.format, overwrite=args.overwrite, prefix=args.prefix,
+                          chunk_rows=args.chunk_rows)
+    return _report(_summary_of(result, args.prefix), args)
+
+
+def _summary_of(result, prefix=""):
+    """The `~astropy_smass.diagnostics.RunSummary` of an annotated table or a stream."""
+    from .diagnostics import RunSummary
+
+    if isinstance(result, dict):
+        summary = RunSummary()
+        summary.n_rows, summary.n_mass = result["n_rows"], result["n_mass"]
+        summary.flag_counts = dict(result["flag_counts"])
+        return summary
+    return RunSummary.from_table(result, prefix)
+
+
+def _report(summary, args, what=""):
+    """Print the summary line (unless --quiet); the exit status of the run."""
+    empty = summary.n_rows > 0 and summary.n_mass == 0
+    if not args.quiet:
+        print(f"{PROG}: {what}{summary.line()}", file=sys.stderr)
+    if empty and not args.allow_empty:
+        print(f"{PROG}: no row got a stellar mass (exit status {EXIT_NO_MASS}; "
+              "--allow-empty accepts this)", file=sys.stderr)
+        return EXIT_NO_MASS
     return 0
+
+
+# -- many files in one run ------------------------------------------------------------------
+def _is_hats(folder):
+    return any((folder / name).is_file() for name in ("hats.properties", "properties")) \
+        and (folder / "dataset").is_dir()
+
+
+def _table_files(folder):
+    """Table files under a folder, sorted (hidden files and ``_metadata``-like skipped)."""
+    from .io import FORMATS
+
+    suffixes = tuple(s for values in FORMATS.values() for s in values)
+    found = []
+    for path in sorted(folder.rglob("*")):
+        parts = path.relative_to(folder).parts
+        if any(part.startswith((".", "_")) for part in parts):
+            continue
+        if path.is_file() and path.name.lower().endswith(suffixes):
+            found.append(path)
+    return found
+
+
+def expand_inputs(inputs):
+    """The ``(file, name in the output folder)`` pairs for the inputs of a run.
+
+    Parameters
+    ----------
+    inputs : list of str
+        Files, folders (every table file in them, recursively; a HATS catalogue's
+        partition files) and glob patterns (``survey/*.parquet``, ``**`` too).
+
+    Returns
+    -------
+    list of (`~pathlib.Path`, `~pathlib.PurePath`)
+        Each output's path relative to the output folder: a file's own name, or its
+        path within the folder given (``dataset/Norder=.../Npix=...parquet`` for HATS).
+    """
+    import glob
+
+    pairs = []
+    for text in inputs:
+        path = Path(text)
+        if text == "-":
+            raise CommandError("standard input (-) cannot be one of several inputs")
+        if path.is_dir():
+            root = path
+            files = _table_files(path / "dataset" if _is_hats(path) else path)
+            if not files:
+                raise CommandError(f"{path} holds no table files")
+            pairs += [(f, f.relative_to(root)) for f in files]
+        elif path.is_file():
+            pairs.append((path, Path(path.name)))
+        elif glob.has_magic(text):
+            files = [Path(f) for f in sorted(glob.glob(text, recursive=True))
+                     if Path(f).is_file()]
+            if not files:
+                raise CommandError(f"no files match {text}")
+            pairs += [(f, Path(f.name)) for f in files]
+        else:
+            raise FileNotFoundError(f"{text}: no such file or folder")
+    seen = {}
+    for source, name in pairs:
+        if name in seen and seen[name] != source:
+            raise CommandError(f"{seen[name]} and {source} would both be written as {name}; "
+                               "give their common folder instead")
+        seen[name] = source
+    return list(dict.fromkeys(pairs))
+
+
+def _output_name(name, format):
+    """``name`` with the suffix of ``format`` (or unchanged without one)."""
+    from .io import FORMATS, guess_format
+
+    if format is None:
+        return name
+    suffix = FORMATS[guess_format(name, format)][0]
+    lower = name.name.lower()
+    for values in FORMATS.values():
+        for old in sorted(values, key=len, reverse=True):
+            if lower.endswith(old):
+                return name.with_name(name.name[:-len(old)] + suffix)
+    return name.with_name(name.name + suffix)
+
+
+def _predict_many(args, inputs, output):
+    """Several inputs: one output each, in a folder that appears only when all are done."""
+    import shutil
+    import tempfile
+    import time
+
+    from . import stream
+    from .diagnostics import RunSummary
+
+    pairs = expand_inputs(inputs)
+    target = Path(output)
+    if output == "-":
+        raise CommandError("several inputs need OUT to be a folder, not standard output")
+    if target.exists() and not args.overwrite:
+        raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
+    if target.exists() and not target.is_dir():
+        raise CommandError(f"several inputs need OUT to be a folder; {target} is a file")
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"cannot write {target}: folder {target.parent} does not exist")
+    names = [_output_name(name, args.format) for _, name in pairs]
+    kwargs = _predict_kwargs(args)
+    _tune_malloc()
+    sizes = []
+    for source, _ in pairs:
+        try:
+            fmt = stream.format_of(source, args.in_format)
+            sizes.append(stream._open_reader(source, fmt, None, None).n_rows)
+        except Exception:  # not streamable: its size shows when it has been read
+            sizes.append(0)
+    bar = stream._Progress(None, sum(sizes), unit="rows")
+    say = _progress()
+    say(f"{len(pairs)} input files, {sum(sizes):,} rows, to {target}/")
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
+    start, offset = time.perf_counter(), 0
+    total = RunSummary()
+    try:
+        for (source, _), name, size in zip(pairs, names, sizes):
+            destination = tmp / name
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            bar.label = str(source)
+
+            def report(done, total, seconds, offset=offset):
+                bar(offset + done)
+
+            try:
+                result = predict_file(source, destination, kwargs, in_format=args.in_format,
+                                      out_format=args.format, prefix=args.prefix,
+                                      chunk_rows=args.chunk_rows,
+                                      progress=lambda message: None, stream_progress=report)
+            except _known_errors() as exc:
+                raise CommandError(f"{source}: {_message(exc)}") from exc
+            total.merge(_summary_of(result, args.prefix))
+            offset += size
+            bar(offset)
+        os.chmod(tmp, 0o777 & ~_umask())
+        if target.exists():
+            old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.",
+                                        suffix=".old"))
+            os.replace(target, old / "replaced")
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    seconds = time.perf_counter() - start
+    return _report(total, args, f"wrote {len(pairs)} files to {target}/ in {seconds:.1f} s: ")
+
+
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _tune_malloc():
+    """Keep freed chunk-sized arrays in the heap rather than unmapping them (glibc).
+
+    A streaming run allocates and frees arrays of the same few sizes for every chunk;
+    glibc hands blocks over 32 MB back to the system and others once the heap top
+    exceeds its trim threshold, so every chunk would fault its pages in afresh (about
+    a third of the prediction's time). The command owns its process, so it may say so.
+    """
+    import ctypes
+    import ctypes.util
+
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
+        libc.mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD
 
 
 def run_demo(args):
@@ -414,25 +704,16 @@ def run_demo(args):
     annotate(table, kwargs, prefix=args.prefix)
     write_table(table, output, out_format, overwrite=args.overwrite)
     plotted = _demo_plot(table, png, args.prefix, args.overwrite)
-    has_mass = int((~_nan_mask(table[args.prefix + "logmstar"])).sum())
-    print(f"{PROG}: {len(table)} H-ATLAS galaxies, {has_mass} with a stellar mass: wrote "
-          f"{output}{' and ' + str(png) if plotted else ''}", file=sys.stderr)
-    return 0
-
-
-def _nan_mask(column):
-    import numpy as np
-
-    values = np.ma.filled(np.ma.asarray(getattr(column, "value", column), dtype=float), np.nan)
-    return ~np.isfinite(values)
+    wrote = f"H-ATLAS demo, wrote {output}{' and ' + str(png) if plotted else ''}: "
+    return _report(_summary_of(table, args.prefix), args, wrote)
 
 
 def _demo_plot(table, png, prefix, overwrite):
     """Predicted mass against absolute W1 magnitude; False if matplotlib is missing."""
     import numpy as np
 
-    from .bundle import atomic_write
-    from .photometry import absolute_magnitudes
+    from .model.bundle import atomic_write
+    from .photometry.magnitudes import absolute_magnitudes
 
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -463,7 +744,7 @@ def _demo_plot(table, png, prefix, overwrite):
 
 # -- models ---------------------------------------------------------------------------------
 def run_models(args):
-    from .bundle import available_models, load_model
+    from .model.bundle import available_models, load_model
 
     if args.bundles:
         entries = [(str(path), load_model(path)) for path in args.bundles]
@@ -513,18 +794,60 @@ def run_tap(args):
     if args.samp:
         send_to_topcat(table, hub=args.hub, timeout=max(args.timeout, 10.0))
         print(f"{PROG}: sent {len(table)} rows to TOPCAT", file=sys.stderr)
-    return 0
+    return _report(_summary_of(table, args.prefix), args)
 
 
 # -- entry point ----------------------------------------------------------------------------
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like SIGINT's KeyboardInterrupt, so that every
+    ``finally`` and ``except BaseException`` on the way (the atomic writes' removal of
+    their temporary files) runs before the command exits."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _signals_interrupt():
+    """SIGTERM and SIGHUP raise `Terminated` while the command runs (main thread only)."""
+    import threading
+
+    names = [name for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    try:
+        for name in names:
+            number = getattr(signal, name)
+            previous[number] = signal.signal(number, _raise_terminated)
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def main(argv=None):
-    """Run the command; returns the exit status (0 success, 1 error, 2 bad usage)."""
+    """Run the command; returns the exit status.
+
+    0 success, 1 error, 2 bad usage, 3 no row got a mass (without ``--allow-empty``),
+    130 interrupted (SIGINT), 128 + the signal number for SIGTERM and SIGHUP.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _signals_interrupt():
         warnings.showwarning = _show_warning
         try:
             return args.run(args)
+        except Terminated as exc:
+            name = signal.Signals(exc.signum).name
+            print(f"{PROG}: stopped by {name}; partial output files were removed", file=sys.stderr)
+            return 128 + exc.signum
         except KeyboardInterrupt:
             print(f"{PROG}: interrupted", file=sys.stderr)
             return 130
@@ -533,16 +856,16 @@ def main(argv=None):
             with contextlib.suppress(OSError, ValueError):
                 devnull = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(devnull, sys.stdout.fileno())
-            return 1
+            return EXIT_ERROR
         except Exception as exc:
             if args.traceback or not isinstance(exc, _known_errors()):
                 if not args.traceback:
                     print(f"{PROG}: error: {type(exc).__name__}: {_message(exc)} (a bug? run "
                           "with --traceback and report it)", file=sys.stderr)
-                    return 1
+                    return EXIT_ERROR
                 raise
             print(f"{PROG}: error: {_message(exc)}", file=sys.stderr)
-            return 1
+            return EXIT_ERROR
 
 
 if __name__ == "__main__":

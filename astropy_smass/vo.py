@@ -25,9 +25,10 @@ from pathlib import Path
 import astropy.units as u
 from astropy.table import Table
 
-from .bands import BandColumnError, find_band_columns
+from .exceptions import VOError, VOTimeoutError
 from .flags import SmassWarning
-from .io import _plain_copy, provenance_items, write_table
+from .io.readwrite import _plain_copy, provenance_items, write_table
+from .photometry.bands import BandColumnError, find_band_columns
 
 __all__ = ["VOError", "VOTimeoutError", "annotate_tap", "run_tap", "send_to_topcat",
            "to_votable", "redshift_column"]
@@ -35,14 +36,6 @@ __all__ = ["VOError", "VOTimeoutError", "annotate_tap", "run_tap", "send_to_topc
 #: Seconds each HTTP request to a TAP service may take by default.
 DEFAULT_TIMEOUT = 60.0
 _FINAL_PHASES = ("COMPLETED", "ERROR", "ABORTED")
-
-
-class VOError(RuntimeError):
-    """A VO service or SAMP hub could not be used; the message says why, in one line."""
-
-
-class VOTimeoutError(VOError, TimeoutError):
-    """A VO service or SAMP client did not answer in time."""
 
 
 # -- VOTable --------------------------------------------------------------------------------

@@ -15,10 +15,10 @@ from astropy_smass.training.population import (  # noqa: E402
     BAND_FILTERS,
     DEFAULT_PRIORS,
     FILTER_CURVES,
+    GENERATOR_VERSION,
     OBSERVED_PREFIX,
     add_filters,
     age_of_universe,
-    GENERATOR_VERSION,
     draw_parameters,
     generate_population,
     gsmf,
@@ -77,7 +77,7 @@ def test_columns_units_and_meta(population):
 
 
 def test_band_filters_match_package_registry():
-    bands = pytest.importorskip("astropy_smass.bands")
+    bands = pytest.importorskip("astropy_smass.photometry.bands")
     assert {k: b.filter_id for k, b in bands.BANDS.items()} == BAND_FILTERS
 
 

@@ -21,15 +21,13 @@ Bagpipes, h5py) is installed; running it without them fails with a clear message
 import sys
 from pathlib import Path
 
+from ..exceptions import TrainError
+
 __all__ = ["add_train_parser", "run_train", "DEFAULT_POPULATION_SEED", "DEFAULT_POPULATION_SIZE"]
 
 #: Seed and size of the population the bundled models were trained on.
 DEFAULT_POPULATION_SEED = 20261202
 DEFAULT_POPULATION_SIZE = 400_000
-
-
-class TrainError(ValueError):
-    """A problem with the ``train`` command's inputs, reported as one line."""
 
 
 def add_train_parser(subparsers):
@@ -224,7 +222,7 @@ def _check_outputs(out, names, report, overwrite):
 
 
 def _band_keys(names):
-    from ..bands import get_band
+    from ..photometry.bands import get_band
 
     try:
         return [get_band(name).name for value in names for name in value.split(",") if name]

@@ -22,10 +22,18 @@ from pathlib import Path
 
 import numpy as np
 
+from ..exceptions import ModelFormatError
+from ..flags import (
+    IMPLAUSIBLE_MAG,
+    MAX_ERROR_MAG,
+    NO_MASS,
+    OUT_OF_DOMAIN,
+    SmassFlag,
+    SmassWarning,
+)
 from .correction import BiasCorrection
 from .domain import TrainingDomain
 from .features import REDSHIFT_INPUT, build_features, feature_matrix
-from .flags import NO_MASS, OUT_OF_DOMAIN, SmassFlag, SmassWarning
 from .network import OneHiddenLayerNetwork
 from .uncertainty import monte_carlo_uncertainty, total_uncertainty
 
@@ -35,10 +43,6 @@ __all__ = ["StellarMassModel", "ModelFormatError", "load_model", "available_mode
 
 FORMAT_VERSION = 1
 ENTRY_POINT_GROUP = "astropy_smass.models"
-
-
-class ModelFormatError(ValueError):
-    """A model bundle is malformed, of an unknown format version or fails its checksum."""
 
 
 def arrays_checksum(arrays):
@@ -122,10 +126,10 @@ class StellarMassModel:
     bands : list of str
         Bands the model needs, in wavelength order.
     features : list of str
-        Network inputs (see `astropy_smass.features`).
-    network : `~astropy_smass.network.OneHiddenLayerNetwork`
-    domain : `~astropy_smass.domain.TrainingDomain`
-    correction : `~astropy_smass.correction.BiasCorrection`, optional
+        Network inputs (see `astropy_smass.model.features`).
+    network : `~astropy_smass.model.network.OneHiddenLayerNetwork`
+    domain : `~astropy_smass.model.domain.TrainingDomain`
+    correction : `~astropy_smass.model.correction.BiasCorrection`, optional
     intrinsic_scatter : float
         Scatter (dex) of the network against reference masses on real galaxies,
         beyond what photometric errors explain; added in quadrature to the
@@ -245,6 +249,7 @@ class StellarMassModel:
             magnitudes, usable, errors if analytic else None, gradient=analytic)
         # A new array: the caller's flags are left alone.
         flags = new_flags if flags is None else new_flags | np.asarray(flags, np.int32)
+        self._flag_implausible(magnitudes, flags)
         corrected, slope = raw, None
         if correct and self.correction is not None:
             corrected = self.correction.apply(raw)
@@ -264,7 +269,8 @@ class StellarMassModel:
             usable = (flags & int(NO_MASS)) == 0
             if errors is None:
                 errors = np.zeros_like(magnitudes)
-            bad_error = ~(np.isfinite(errors) & (errors >= 0)).all(axis=1)
+            bad_error = ~(np.isfinite(errors) & (errors >= 0)
+                          & (errors <= MAX_ERROR_MAG)).all(axis=1)
             flags[usable & bad_error] |= SmassFlag.BAD_ERROR
             safe_errors = np.where(bad_error[:, None], 0.0, errors)
             # Unusable rows get placeholder inputs so the vectorised pass stays clean.
@@ -281,8 +287,35 @@ class StellarMassModel:
         if no_mass.any():
             for values in result.values():
                 values[no_mass] = np.nan
+        # A safeguard: a mass that is not finite is NaN, and has a flag that says why
+        # there is no mass (NONFINITE where none of the others does).
+        corrected = result["logmstar"]
+        if not np.isfinite(np.sum(corrected)):  # one reduction when all is well
+            bad = ~np.isfinite(corrected)
+            corrected[bad] = np.nan
+            flags[bad & ((flags & int(drop)) == 0)] |= SmassFlag.NONFINITE
         result["flags"] = flags
         return result
+
+    def _flag_implausible(self, magnitudes, flags):
+        """Raise `SmassFlag.IMPLAUSIBLE` (in place) on rows out of range by more than
+        `IMPLAUSIBLE_MAG` in every band that has a magnitude bound.
+
+        Only rows already flagged OUT_OF_RANGE are looked at: most tables have few.
+        """
+        outside = np.flatnonzero(flags & SmassFlag.OUT_OF_RANGE)
+        if not len(outside):
+            return
+        plan = self._magnitude_pass.range_plan
+        lower, upper = plan["mag_lower"][:, 0], plan["mag_upper"][:, 0]
+        bounded = np.isfinite(lower) | np.isfinite(upper)
+        if not bounded.any():
+            return
+        rows = magnitudes[np.ix_(outside, np.flatnonzero(bounded))]
+        with np.errstate(invalid="ignore"):
+            far = ((rows < lower[bounded] - IMPLAUSIBLE_MAG)
+                   | (rows > upper[bounded] + IMPLAUSIBLE_MAG)).all(axis=1)
+        flags[outside[far]] |= SmassFlag.IMPLAUSIBLE
 
     @functools.cached_property
     def _center_magnitudes(self):
@@ -306,13 +339,13 @@ class StellarMassModel:
     # -- astropy tables -----------------------------------------------------------------
     def predict(self, table, **kwargs):
         """Predict masses for a table; see `astropy_smass.accessor.SmassAccessor.predict`."""
-        from .accessor import predict_table
+        from ..accessor import predict_table
 
         return predict_table(table, model=self, **kwargs)
 
     def saliency(self, table, **kwargs):
         """Per-galaxy feature importance as a `~astropy.table.QTable` (one column a feature)."""
-        from .accessor import saliency_table
+        from ..accessor import saliency_table
 
         return saliency_table(table, self, **kwargs)
 
@@ -321,10 +354,10 @@ class StellarMassModel:
         """Fit a residual-bias correction against reference masses in ``table``.
 
         The correction is fitted to ``reference - predicted`` (see
-        `~astropy_smass.correction.BiasCorrection.fit`). The intrinsic scatter is then
+        `~astropy_smass.model.correction.BiasCorrection.fit`). The intrinsic scatter is then
         measured on the corrected residuals as the part of their robust variance not
         explained by the propagated photometric errors and the reference errors (see
-        `~astropy_smass.uncertainty.intrinsic_scatter`).
+        `~astropy_smass.model.uncertainty.intrinsic_scatter`).
 
         Parameters
         ----------
@@ -355,8 +388,8 @@ class StellarMassModel:
         """
         import astropy.units as u
 
-        from .accessor import reference_log_mass
-        from .photometry import column_values
+        from ..accessor import reference_log_mass
+        from ..photometry.magnitudes import column_values
         from .uncertainty import intrinsic_scatter
 
         prediction = self.predict(table, correct=False, **kwargs)
@@ -518,7 +551,7 @@ def _range_plan(feature_matrix, lower, upper):
     """Bounds of the range check, on the quantities the pass computes exactly.
 
     Every feature is plus or minus one magnitude, or the difference of two (see
-    `~astropy_smass.features.feature_matrix`). A magnitude is compared with its bounds
+    `~astropy_smass.model.features.feature_matrix`). A magnitude is compared with its bounds
     as it is; a colour as the one rounded difference that ``build_features`` makes too
     (``x_b - x_a`` is exactly ``-(x_a - x_b)``). Bounds of features on the same quantity
     are intersected, which flags the same rows.
@@ -932,8 +965,9 @@ class _MagnitudePass:
         jacobian *= errors
         np.einsum("ij,ij->j", jacobian, jacobian, out=norm)
         np.sqrt(norm, out=norm)
-        # A NaN or infinite error makes the norm non-finite; a negative one not.
+        # A NaN or infinite error makes the norm non-finite; a negative or a huge one not.
         np.less(np.minimum.reduce(errors, axis=0), 0, out=bad)
+        bad |= np.maximum.reduce(errors, axis=0) > MAX_ERROR_MAG
         bad |= ~np.isfinite(norm)
         norm[bad] = np.nan
 

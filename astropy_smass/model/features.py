@@ -10,7 +10,7 @@ prediction and error propagation.
 
 import numpy as np
 
-from .bands import BANDS, get_band
+from ..photometry.bands import ALL_BANDS, get_band
 
 __all__ = ["PUBLISHED_BANDS", "REDSHIFT_INPUT", "default_features", "feature_matrix",
            "build_features", "parse_feature"]
@@ -43,7 +43,7 @@ def default_features(bands):
     -------
     list of str
     """
-    ordered = [b for b in BANDS if b in {get_band(x).name for x in bands}]
+    ordered = [b for b in ALL_BANDS if b in {get_band(x).name for x in bands}]
     colours = [f"{a}-{b}" for a, b in zip(ordered[:-1], ordered[1:])
                if not (a in _NEAR_IR and b == "W1")]
     return ordered + colours
@@ -56,13 +56,14 @@ def parse_feature(feature):
     """
     if feature == REDSHIFT_INPUT:
         return feature, None
-    for name in BANDS:
+    for name in ALL_BANDS:
         if feature == name:
             return name, None
-    for name in BANDS:
-        if feature.startswith(name + "-") and feature[len(name) + 1:] in BANDS:
+    for name in ALL_BANDS:
+        if feature.startswith(name + "-") and feature[len(name) + 1:] in ALL_BANDS:
             return name, feature[len(name) + 1:]
-    raise ValueError(f"cannot parse feature {feature!r}: expected a band ({', '.join(BANDS)}) "
+    raise ValueError(f"cannot parse feature {feature!r}: expected a band "
+                     f"({', '.join(ALL_BANDS)}) "
                      "or two bands joined by '-'")
 
 
