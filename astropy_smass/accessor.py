@@ -17,6 +17,7 @@ from astropy.table import Column, QTable, Table
 from astropy.utils.masked import Masked
 
 from .diagnostics import check_flux_units, explain_no_mass
+from .exceptions import InputError
 from .flags import NO_MASS, SmassFlag, SmassWarning
 from .model.bundle import available_models, load_model
 from .photometry.bands import BandColumnError, find_band_columns, find_error_columns, get_band
@@ -48,15 +49,19 @@ OUTPUT_COLUMNS = {
 
 
 def _model_rank(model):
-    # Fewest bands first: on real galaxies the simulated population's optical colours
-    # transfer best, and every extra band adds its own simulation-to-survey mismatch
-    # (on ECO's calibration half, 'sdss' scatters 0.071 dex about the SED masses and
-    # 'sdss_2mass' 0.082 dex on the same galaxies; see docs/method.rst).
+    # Observed-frame models first: they learned the K-correction, which a rest-frame
+    # model of apparent magnitudes minus the distance modulus lacks (they are candidates
+    # only for apparent photometry with a redshift). Then fewest bands: on real galaxies
+    # the simulated population's optical colours transfer best, and every extra band
+    # adds its own simulation-to-survey mismatch (on ECO's calibration half, 'sdss'
+    # scatters 0.071 dex about the SED masses and 'sdss_2mass' 0.082 dex on the same
+    # galaxies; see docs/method.rst).
     scores = model.metadata.get("scores", {})
-    return (len(model.bands), scores.get("heldout_rms_dex", np.inf), model.name)
+    return (not model.observed_frame, len(model.bands),
+            scores.get("heldout_rms_dex", np.inf), model.name)
 
 
-def select_models(band_columns, model="auto"):
+def select_models(band_columns, model="auto", observed=False):
     """The models to use for a table, best first.
 
     Parameters
@@ -66,6 +71,9 @@ def select_models(band_columns, model="auto"):
     model : str, path or `~astropy_smass.model.bundle.StellarMassModel`
         ``"auto"`` for every available model whose bands the table has, fewest
         bands first, then by held-out accuracy; otherwise that one model.
+    observed : bool
+        The photometry is apparent and each row has a redshift: observed-frame
+        (redshift-aware) models can be used, and come first.
 
     Returns
     -------
@@ -86,12 +94,17 @@ def select_models(band_columns, model="auto"):
                 f"model {chosen.name!r} needs bands {', '.join(missing)}, which have no column "
                 f"in the table (recognised: {_describe(band_columns)}); map them with "
                 "columns={band: column}")
+        if chosen.observed_frame and not observed:
+            raise InputError(
+                f"model {chosen.name!r} takes apparent magnitudes and a redshift: give "
+                "redshift= (a column or values; --redshift on the command line)")
         return [chosen]
     models = [load_model(path) for path in available_models().values()]
     if not models:
         raise BandColumnError("no stellar-mass models are installed; pass model= a bundle path "
                               "or a loaded StellarMassModel")
-    usable = sorted((m for m in models if set(m.bands) <= have), key=_model_rank)
+    usable = sorted((m for m in models if set(m.bands) <= have
+                     and (observed or not m.observed_frame)), key=_model_rank)
     if not usable:
         needs = "; ".join(f"{m.name}: {' '.join(m.bands)}" for m in sorted(models,
                                                                            key=_model_rank))
@@ -114,7 +127,8 @@ def _photometry_colnames(table, redshift=None, distance=None):
     return [name for name in table.colnames if name not in context]
 
 
-def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None):
+def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None,
+                    observed=False):
     if not isinstance(table, Table):
         raise TypeError(f"expected an astropy Table, got {type(table).__name__}")
     colnames = _photometry_colnames(table, redshift, distance)
@@ -124,7 +138,7 @@ def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None)
         # One model: only its bands matter, so a clash in another band is no error.
         model = load_model(model)
         band_columns = find_band_columns(colnames, bands=model.bands, columns=columns)
-    models = select_models(band_columns, model)
+    models = select_models(band_columns, model, observed)
     needed = [b for b in band_columns if any(b in m.bands for m in models)]
     band_columns = {b: band_columns[b] for b in needed}
     error_columns = find_error_columns(table.colnames, band_columns, errors)
@@ -145,11 +159,14 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     `~astropy.table.QTable`
         One row per input row, in order.
     """
-    models, band_columns, error_columns = _resolve_inputs(table, model, columns, errors,
-                                                          redshift, distance)
-    vega = (vega,) if isinstance(vega, str) else tuple(vega or ())
     if kind is None:
         kind = "apparent" if (redshift is not None or distance is not None) else "absolute"
+    # Observed-frame models take apparent magnitudes minus the distance modulus of the
+    # redshift, and the redshift: the distance must come from the redshift.
+    observed = kind == "apparent" and redshift is not None and distance is None
+    models, band_columns, error_columns = _resolve_inputs(table, model, columns, errors,
+                                                          redshift, distance, observed)
+    vega = (vega,) if isinstance(vega, str) else tuple(vega or ())
     # The redshift once, as values (velocities converted, the column checked).
     z = None if redshift is None else redshift_values(table, redshift, redshift_unit)
     # The best model's bands first, in its order: its magnitudes are then a view.
@@ -208,15 +225,22 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
             if rows.all():
                 rows = slice(None)  # one model for every row: no copies
         cols = [index[b] for b in candidate.bands]
+        inputs = _take(mags, rows, cols)
+        input_errors = None if errs is None else _take(errs, rows, cols)
+        if candidate.observed_frame:
+            # The redshift is the last input, taken as exact.
+            inputs = np.column_stack([inputs, z[rows]])
+            if input_errors is not None:
+                input_errors = np.column_stack([input_errors, np.zeros(len(inputs))])
         result = candidate.predict_magnitudes(
-            _take(mags, rows, cols), None if errs is None else _take(errs, rows, cols),
+            inputs, input_errors,
             uncertainty=uncertainty, n_draws=n_draws, seed=seed, correct=correct,
             exclude_out_of_domain=exclude_out_of_domain,
             flags=None if model_flags[j] is None else model_flags[j][rows])
         if check_units:
             flux = [k for k, b in enumerate(candidate.bands)
                     if b in read_info.get("flux_bands", ())]
-            check_flux_units(candidate, _take(mags, rows, cols), result["flags"], flux,
+            check_flux_units(candidate, inputs, result["flags"], flux,
                              {b: band_columns[b] for b in candidate.bands}, units)
         if isinstance(rows, slice):
             out = {key: result[key] for key in keys}
