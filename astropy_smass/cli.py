@@ -153,8 +153,10 @@ def _units(values):
 def _add_predict_options(parser):
     group = parser.add_argument_group("prediction")
     group.add_argument("--model", default="auto", metavar="NAME|PATH|auto",
-                       help="model name (see `astropy-smass models`), bundle JSON path, or "
-                            "auto: the best available model for each galaxy (default)")
+                       help="model name (see `astropy-smass models`), bundle JSON path, a "
+                            "comma-separated list of them (the best of these for each "
+                            "galaxy), or auto: the best bundled model for each galaxy "
+                            "(default; plugin models join only if their package says so)")
     group.add_argument("--columns", action="append", metavar="BAND=COLUMN",
                        help="column holding a band (repeatable); wins over name recognition")
     group.add_argument("--errors", action="append", metavar="BAND=COLUMN",
@@ -282,8 +284,11 @@ def build_parser():
 
 
 def _predict_kwargs(args):
+    model = args.model
+    if "," in model:  # several models: auto among these
+        model = [name.strip() for name in model.split(",") if name.strip()]
     kwargs = {
-        "model": args.model,
+        "model": model,
         "columns": _mapping(args.columns, "--columns") or None,
         "errors": _mapping(args.errors, "--errors") or None,
         "units": _units(args.units),
@@ -744,18 +749,23 @@ def _demo_plot(table, png, prefix, overwrite):
 
 # -- models ---------------------------------------------------------------------------------
 def run_models(args):
-    from .model.bundle import available_models, load_model
+    from .accessor import _plugins_in_auto
+    from .model.bundle import load_model, model_sources, source_text
 
     if args.bundles:
-        entries = [(str(path), load_model(path)) for path in args.bundles]
+        entries = [(str(path), load_model(path), None) for path in args.bundles]
     else:
-        entries = [(name, load_model(path)) for name, path in available_models().items()]
+        entries = [(name, load_model(name), source) for name, source in model_sources().items()]
         if not entries:
             print("no models are installed; describe a bundle file with "
                   "`astropy-smass models PATH`")
             return 0
-    rows = [("name", "bands", "held-out RMS", "correction")]
-    for _, model in entries:
+    everyone = _plugins_in_auto()
+    rows = [("name", "bands", "held-out RMS", "correction", "provided by")]
+    for _, model, source in entries:
+        provider = source_text(model)
+        if source is not None and not (source.auto or everyone):
+            provider += " (by name only, not in auto)"
         rms = model.metadata.get("scores", {}).get("heldout_rms_dex")
         correction = "none"
         if model.correction is not None:
@@ -763,7 +773,7 @@ def run_models(args):
             correction = (f"{provenance.get('catalogue', 'fitted')} (degree "
                           f"{provenance.get('degree', len(model.correction.coefficients) - 1)})")
         rows.append((model.name, " ".join(model.bands),
-                     f"{rms:.3f} dex" if rms is not None else "-", correction))
+                     f"{rms:.3f} dex" if rms is not None else "-", correction, provider))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())

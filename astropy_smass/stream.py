@@ -39,7 +39,7 @@ from .model.bundle import atomic_write
 
 __all__ = ["predict_file", "read_schema", "format_of", "FORMATS", "COMPRESSED_SUFFIXES",
            "DEFAULT_CHUNK_ROWS", "UnstreamableError",
-           "parquet_write_options"]
+           "parquet_write_options", "parquet_schema"]
 
 #: Suffixes of compressed files, which cannot be read or written a slice at a time.
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")
@@ -488,31 +488,49 @@ def parquet_write_options(schema):
             "use_dictionary": [f.name for f in schema if not floating(f.type)]}
 
 
+def parquet_schema(table):
+    """The Arrow schema, with astropy's metadata, in which ``table`` is written to Parquet.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        At least one row: masked columns are laid out with their ``<name>.mask`` column
+        whether or not that row is masked.
+
+    Returns
+    -------
+    `pyarrow.Schema`
+        Fields as astropy's Parquet writer makes them; metadata ``table_meta_yaml``
+        (units, descriptions, UCDs, ``meta``) and the widths of string columns.
+    """
+    import pyarrow as pa
+
+    encoded = _encode(_layout_probe(table), "parquet")
+    fields, metadata = [], {}
+    for name in encoded.colnames:
+        dtype = encoded[name].dtype
+        if dtype.kind == "O":
+            raise UnstreamableError(f"column {name!r} holds objects, which cannot be "
+                                    "streamed")
+        if dtype.kind == "U":
+            metadata[f"table::len::{name}"] = str(dtype.itemsize // 4)
+        elif dtype.kind == "S":
+            metadata[f"table::len::{name}"] = str(dtype.itemsize)
+        base = pa.from_numpy_dtype(dtype.base.type)
+        shape = encoded[name].shape[1:]
+        kind = pa.list_(base, int(np.prod(shape))) if shape else base
+        fields.append((name, kind))
+    metadata["table_meta_yaml"] = "\n".join(meta.get_yaml_from_table(encoded))
+    return pa.schema(fields, metadata={k.encode(): v.encode() for k, v in metadata.items()})
+
+
 class _ParquetWriter:
     """Each chunk a row group, schema and astropy metadata from the first chunk."""
 
     def __init__(self, path, first, n_rows):
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        encoded = _encode(_layout_probe(first), "parquet")
-        fields, metadata = [], {}
-        for name in encoded.colnames:
-            dtype = encoded[name].dtype
-            if dtype.kind == "O":
-                raise UnstreamableError(f"column {name!r} holds objects, which cannot be "
-                                        "streamed")
-            if dtype.kind == "U":
-                metadata[f"table::len::{name}"] = str(dtype.itemsize // 4)
-            elif dtype.kind == "S":
-                metadata[f"table::len::{name}"] = str(dtype.itemsize)
-            base = pa.from_numpy_dtype(dtype.base.type)
-            shape = encoded[name].shape[1:]
-            kind = pa.list_(base, int(np.prod(shape))) if shape else base
-            fields.append((name, kind))
-        metadata["table_meta_yaml"] = "\n".join(meta.get_yaml_from_table(encoded))
-        self.schema = pa.schema(fields, metadata={k.encode(): v.encode()
-                                                  for k, v in metadata.items()})
+        self.schema = parquet_schema(first)
         self.writer = pq.ParquetWriter(path, self.schema, **parquet_write_options(self.schema))
 
     def write(self, table):
