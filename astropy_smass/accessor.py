@@ -49,27 +49,19 @@ OUTPUT_COLUMNS = {
 
 
 def _model_rank(model):
-<<<<<<< HEAD
     # Observed-frame models first: they learned the K-correction, which a rest-frame
     # model of apparent magnitudes minus the distance modulus lacks (they are candidates
     # only for apparent photometry with a redshift). Then fewest bands: on real galaxies
     # the simulated population's optical colours transfer best, and every extra band
     # adds its own simulation-to-survey mismatch (on ECO's calibration half, 'sdss'
     # scatters 0.071 dex about the SED masses and 'sdss_2mass' 0.082 dex on the same
-    # galaxies; see docs/method.rst).
-    scores = model.metadata.get("scores", {})
-    return (not model.observed_frame, len(model.bands),
-            scores.get("heldout_rms_dex", np.inf), model.name)
-=======
-    # Fewest bands first: on real galaxies the simulated population's optical colours
-    # transfer best, and every extra band adds its own simulation-to-survey mismatch
-    # (on ECO's calibration half, 'sdss' scatters 0.071 dex about the SED masses and
-    # 'sdss_2mass' 0.082 dex on the same galaxies; see docs/method.rst). On a tie the
-    # package's own models win over plugins', whatever their names.
+    # galaxies; see docs/method.rst). On a tie the package's own models win over
+    # plugins', whatever their names.
     scores = model.metadata.get("scores", {})
     source = getattr(model, "source", None)
     bundled = source is not None and source.bundled and source.distribution == "astropy-smass"
-    return (len(model.bands), scores.get("heldout_rms_dex", np.inf), not bundled, model.name)
+    return (not model.observed_frame, len(model.bands), scores.get("heldout_rms_dex", np.inf),
+            not bundled, model.name)
 
 
 def _is_auto(model):
@@ -103,7 +95,6 @@ def _plugins_in_auto():
     except ImportError:
         return False
     return bool(getattr(conf, "plugins_in_auto", False))
->>>>>>> main
 
 
 def select_models(band_columns, model="auto", observed=False):
@@ -113,20 +104,14 @@ def select_models(band_columns, model="auto", observed=False):
     ----------
     band_columns : dict
         Recognised ``{band: column}`` of the table.
-<<<<<<< HEAD
-    model : str, path or `~astropy_smass.model.bundle.StellarMassModel`
-        ``"auto"`` for every available model whose bands the table has, fewest
-        bands first, then by held-out accuracy; otherwise that one model.
+    model : str, path, `~astropy_smass.model.bundle.StellarMassModel` or list of them
+        ``"auto"`` for every model of `auto_candidates` whose bands the table has;
+        a list for those of its models whose bands the table has; both observed-frame
+        models first (when ``observed``), then fewest bands, then by held-out accuracy,
+        then the package's own models before plugins'. Otherwise that one model.
     observed : bool
         The photometry is apparent and each row has a redshift: observed-frame
         (redshift-aware) models can be used, and come first.
-=======
-    model : str, path, `~astropy_smass.model.bundle.StellarMassModel` or list of them
-        ``"auto"`` for every model of `auto_candidates` whose bands the table has;
-        a list for those of its models whose bands the table has; both fewest bands
-        first, then by held-out accuracy, then the package's own models before
-        plugins'. Otherwise that one model.
->>>>>>> main
 
     Returns
     -------
