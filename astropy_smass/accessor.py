@@ -20,7 +20,14 @@ from .diagnostics import check_flux_units, explain_no_mass
 from .exceptions import InputError
 from .flags import NO_MASS, SmassFlag, SmassWarning
 from .model.bundle import load_model, model_sources, source_text
-from .photometry.bands import BandColumnError, find_band_columns, find_error_columns, get_band
+from .photometry.bands import (
+    BandColumnError,
+    find_band_columns,
+    find_error_columns,
+    get_band,
+    recognise_bands,
+    resolve_band,
+)
 from .photometry.magnitudes import (
     DEFAULT_SENTINELS,
     _read_magnitudes,
@@ -156,44 +163,59 @@ def _describe(band_columns):
     return ", ".join(f"{b}={c!r}" for b, c in band_columns.items()) or "none"
 
 
-def _photometry_colnames(table, redshift=None, distance=None):
-    """Column names that may hold photometry: all but the redshift and distance columns.
+def _photometry_colnames(table, redshift=None, distance=None, ebv=None):
+    """Column names that may hold photometry: all but the redshift, distance and E(B-V)
+    columns.
 
     A redshift column is often called ``z`` or ``Z``, which are also band names.
     """
-    context = {name for name in (redshift, distance) if isinstance(name, str)}
+    context = {name for name in (redshift, distance, ebv) if isinstance(name, str)}
     return [name for name in table.colnames if name not in context]
 
 
-def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None,
-                    observed=False):
+def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None, survey=None,
+                    ebv=None, observed=False):
+    """Models, ``{band: column}``, ``{band: error column}`` and the `BandMatch`."""
     if not isinstance(table, Table):
         raise TypeError(f"expected an astropy Table, got {type(table).__name__}")
-    colnames = _photometry_colnames(table, redshift, distance)
+    colnames = _photometry_colnames(table, redshift, distance, ebv)
     if _is_auto(model):
-        band_columns = find_band_columns(colnames, columns=columns)
+        match = recognise_bands(colnames, columns=columns, survey=survey)
     elif _is_list(model):
         if not model:
             raise InputError("model= is an empty list; give models, or 'auto'")
         model = [load_model(m) for m in model]
         bands = list(dict.fromkeys(b for m in model for b in m.bands))
-        band_columns = find_band_columns(colnames, bands=bands, columns=columns)
+        match = recognise_bands(colnames, bands=bands, columns=columns, survey=survey)
     else:
         # One model: only its bands matter, so a clash in another band is no error.
         model = load_model(model)
-        band_columns = find_band_columns(colnames, bands=model.bands, columns=columns)
+        match = recognise_bands(colnames, bands=model.bands, columns=columns, survey=survey)
+    band_columns = match.columns
     models = select_models(band_columns, model, observed)
     needed = [b for b in band_columns if any(b in m.bands for m in models)]
     band_columns = {b: band_columns[b] for b in needed}
-    error_columns = find_error_columns(table.colnames, band_columns, errors)
-    return models, band_columns, error_columns
+    error_columns = find_error_columns(table.colnames, band_columns, errors, survey=survey)
+    return models, band_columns, error_columns, match
+
+
+def _vega_bands(table, vega, match, band_columns, survey):
+    """Bands to convert from Vega: those named in ``vega=``, and those whose column follows
+    a Vega convention (2MASS j_m, WISE w1mpro) unless its unit says AB."""
+    bands = {resolve_band(b, survey).name for b in vega}
+    for band in match.vega:
+        if band in band_columns:
+            unit = getattr(table[band_columns[band]], "unit", None)
+            if not (isinstance(unit, u.MagUnit) and unit.physical_unit != u.dimensionless_unscaled):
+                bands.add(band)
+    return bands
 
 
 def predict_table(table, model="auto", *, columns=None, errors=None, units=None, vega=(),
                   kind=None, redshift=None, distance=None, cosmology=None,
                   sentinels=DEFAULT_SENTINELS, uncertainty="auto", n_draws=100, seed=None,
                   correct=True, exclude_out_of_domain=True, redshift_unit=None,
-                  check_units=True):
+                  check_units=True, survey=None, ebv=None):
     """Predict stellar masses for every row of a table.
 
     Parameters are those of `SmassAccessor.predict`.
@@ -208,9 +230,12 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     # Observed-frame models take apparent magnitudes minus the distance modulus of the
     # redshift, and the redshift: the distance must come from the redshift.
     observed = kind == "apparent" and redshift is not None and distance is None
-    models, band_columns, error_columns = _resolve_inputs(table, model, columns, errors,
-                                                          redshift, distance, observed)
+    models, band_columns, error_columns, match = _resolve_inputs(
+        table, model, columns, errors, redshift, distance, survey, ebv, observed)
     vega = (vega,) if isinstance(vega, str) else tuple(vega or ())
+    vega = _vega_bands(table, vega, match, band_columns, survey)
+    if isinstance(units, dict):
+        units = {resolve_band(b, survey).name: unit for b, unit in units.items()}
     # The redshift once, as values (velocities converted, the column checked).
     z = None if redshift is None else redshift_values(table, redshift, redshift_unit)
     # The best model's bands first, in its order: its magnitudes are then a view.
@@ -226,7 +251,7 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     mags, errs, band_flags, flagged = _read_magnitudes(
         table, band_columns, error_columns, units=units, vega=vega, kind=kind,
         redshift=z, distance=distance, cosmology=cosmology, sentinels=sentinels,
-        info=read_info)
+        info=read_info, ebv=ebv)
     if errs is not None:
         # A band without an error column contributes no propagated error.
         missing_err = [k for k, b in enumerate(band_columns) if b not in error_columns]
@@ -324,6 +349,7 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     result.meta.update(_provenance(models, band_columns, error_columns, uncertainty, correct,
                                    cosmology, redshift, distance, n_draws, seed,
                                    exclude_out_of_domain))
+    result.meta.update(_band_provenance(match, band_columns, vega, ebv))
     return result
 
 
@@ -399,6 +425,26 @@ def _provenance(models, band_columns, error_columns, uncertainty, correct, cosmo
     return meta
 
 
+def _band_provenance(match, band_columns, vega, ebv):
+    """What the columns were read as: systems, choices, Vega conversion, extinction."""
+    from .photometry.bands import EXTINCTION_LAW, EXTINCTION_RV
+
+    meta = {"smass_survey": list(match.survey) or "none",
+            "smass_band_systems": {b: get_band(b).survey for b in band_columns}}
+    choices = {b: c for b, c in match.choices.items() if b in band_columns}
+    if choices:
+        meta["smass_band_choices"] = choices
+    converted = [b for b in band_columns if b in vega]
+    if converted:
+        meta["smass_vega_bands"] = converted
+    if ebv is not None:
+        meta["smass_ebv"] = {
+            "source": ebv if isinstance(ebv, str) else "values",
+            "law": f"{EXTINCTION_LAW} (Gordon et al. 2023), R_V = {EXTINCTION_RV}",
+            "a_over_ebv": {b: get_band(b).a_over_ebv for b in band_columns}}
+    return meta
+
+
 def reference_log_mass(table, name):
     """Reference log10(M*/Msun) from a column in dex(Msun), Msun, or unitless log."""
     values, mask, unit = column_values(table, name)
@@ -416,8 +462,11 @@ def reference_log_mass(table, name):
 def saliency_table(table, model, *, columns=None, **kwargs):
     """Per-galaxy feature importance (see `StellarMassModel.saliency_magnitudes`)."""
     model = load_model(model)
-    colnames = _photometry_colnames(table, kwargs.get("redshift"), kwargs.get("distance"))
-    band_columns = find_band_columns(colnames, bands=model.bands, columns=columns)
+    survey = kwargs.pop("survey", None)
+    colnames = _photometry_colnames(table, kwargs.get("redshift"), kwargs.get("distance"),
+                                    kwargs.get("ebv"))
+    band_columns = find_band_columns(colnames, bands=model.bands, columns=columns,
+                                     survey=survey)
     select_models(band_columns, model)
     mags, _, band_flags = absolute_magnitudes(table, band_columns, **kwargs)
     mags = mags[:, [list(band_columns).index(b) for b in model.bands]]
@@ -441,15 +490,16 @@ class SmassAccessor:
     def __init__(self, table):
         self._table = table
 
-    def bands(self, columns=None):
-        """The ``{band: column}`` mapping recognised in the table."""
-        return find_band_columns(self._table.colnames, columns=columns)
+    def bands(self, columns=None, survey=None):
+        """The ``{band: column}`` mapping recognised in the table (see ``survey`` in
+        `predict`)."""
+        return find_band_columns(self._table.colnames, columns=columns, survey=survey)
 
     def predict(self, model="auto", *, columns=None, errors=None, units=None, vega=(),
                 kind=None, redshift=None, distance=None, cosmology=None,
                 sentinels=DEFAULT_SENTINELS, uncertainty="auto", n_draws=100, seed=None,
                 correct=True, exclude_out_of_domain=True, redshift_unit=None,
-                check_units=True):
+                check_units=True, survey=None, ebv=None):
         """Predict log stellar masses, one row per input row, in order.
 
         Parameters
@@ -463,7 +513,9 @@ class SmassAccessor:
             ``meta['smass_model_sources']`` names the distribution and version that
             provided each model used.
         columns : dict, optional
-            ``{band: column}``; wins over column-name recognition.
+            ``{band: column}``; wins over column-name recognition. Bands by short name
+            (``"r"``), astro-sedpy name (``"decam_g"``, ``"sdss_r0"``) or registry key
+            (``"euclid_vis"``).
         errors : dict, optional
             ``{band: error_column}``; wins over ``<column>_err`` recognition.
         units : str, unit or dict, optional
@@ -501,6 +553,17 @@ class SmassAccessor:
             Refuse a table whose fluxes would fit the training galaxies only after a
             change of unit prefix (Jy values labelled mJy, say): see
             `~astropy_smass.diagnostics.check_flux_units`.
+        survey : str or sequence of str, optional
+            Photometric system of columns whose names give a band letter but no survey
+            (``g``, ``mag_g``, ``FLUX_G``, ``MAG_AUTO_G``): a name from
+            `~astropy_smass.photometry.bands.SURVEYS` such as ``"des"``, ``"legacy_south"``,
+            ``"legacy_north"``, ``"hsc"``, ``"panstarrs"``, ``"lsst"``,
+            ``"suprimecam"``, ``"euclid"``, ``"sdss"``. Without it, plain letters keep
+            their historical meaning (SDSS u g r i z, VISTA Z Y J H K) and a flux such as
+            ``FLUX_G`` is an error that says how to name its system.
+        ebv : str or array-like, optional
+            Galactic E(B-V) (column name or values, mag): every band is corrected with
+            the registry's A_band / E(B-V) (Gordon et al. 2023, R_V = 3.1).
 
         Returns
         -------
@@ -508,7 +571,12 @@ class SmassAccessor:
             ``logmstar`` (``dex(Msun)``), ``logmstar_err`` and ``logmstar_err_phot``
             (``dex``, with uncertainties), ``smass_flag`` (`~astropy_smass.SmassFlag`
             bits), ``smass_model`` (when several models were used); provenance in
-            ``meta``. Rows without a mass hold NaN and a non-zero flag.
+            ``meta``, including which column was read as which band
+            (``smass_band_columns``, ``smass_band_systems``), a service's preferred
+            column where several could hold a band (``smass_band_choices``), bands
+            converted from Vega (``smass_vega_bands``) and the extinction correction
+            (``smass_ebv``).
+            Rows without a mass hold NaN and a non-zero flag.
 
         Warns
         -----
@@ -520,7 +588,8 @@ class SmassAccessor:
                              cosmology=cosmology, sentinels=sentinels,
                              uncertainty=uncertainty, n_draws=n_draws, seed=seed,
                              correct=correct, exclude_out_of_domain=exclude_out_of_domain,
-                             redshift_unit=redshift_unit, check_units=check_units)
+                             redshift_unit=redshift_unit, check_units=check_units,
+                             survey=survey, ebv=ebv)
 
     def stellar_mass(self, model="auto", **kwargs):
         """Stellar masses as a `~astropy.units.Quantity` in Msun, masked where none.

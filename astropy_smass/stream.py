@@ -790,14 +790,14 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
         """What the Parquet-to-Parquet path needs, or None to go through astropy tables."""
         if not (fmt == "parquet" and out_fmt == "parquet" and reader.n_rows):
             return None
-        context = [predict_kwargs.get(k) for k in ("redshift", "distance")]
+        context = [predict_kwargs.get(k) for k in ("redshift", "distance", "ebv")]
         if any(c is not None and not isinstance(c, str) for c in context):
             return None
         schema = reader.empty()
         try:
-            _, band_columns, error_columns = _resolve_inputs(
+            _, band_columns, error_columns, _ = _resolve_inputs(
                 schema, model, predict_kwargs.get("columns"), predict_kwargs.get("errors"),
-                *context)
+                *context[:2], survey=predict_kwargs.get("survey"), ebv=context[2])
         except Exception:
             return None  # the slow path raises the same error, in its own words
         names = list(dict.fromkeys([*band_columns.values(), *error_columns.values(),

@@ -23,7 +23,7 @@ PUBLISHED_BANDS = ("FUV", "NUV", "u", "g", "r", "i", "Z", "Y", "J", "H", "K", "W
 #: magnitude.
 REDSHIFT_INPUT = "redshift"
 
-_NEAR_IR = {"K", "Ks_2MASS"}
+_NEAR_IR = {"K", "Ks_2MASS", "ukirt_wfcam_K"}
 
 
 def default_features(bands):
@@ -54,11 +54,8 @@ def parse_feature(feature):
 
     The redshift input gives ``(REDSHIFT_INPUT, None)``.
     """
-    if feature == REDSHIFT_INPUT:
+    if feature == REDSHIFT_INPUT or feature in ALL_BANDS:
         return feature, None
-    for name in ALL_BANDS:
-        if feature == name:
-            return name, None
     for name in ALL_BANDS:
         if feature.startswith(name + "-") and feature[len(name) + 1:] in ALL_BANDS:
             return name, feature[len(name) + 1:]
