@@ -378,7 +378,7 @@ def _fit_network(x_train, y_train, x_val, y_val, hidden, activation, seed, learn
     with threadpool_limits(limits=1):
         for epoch in range(1, max_epochs + 1):
             inputs = xs_train
-            if noise_mag:
+            if np.any(noise_mag):
                 # Photometric noise in magnitudes, carried into the (standardised) features.
                 noise = noise_rng.normal(0.0, noise_mag, (len(xs_train), feature_map.shape[1]))
                 inputs = xs_train + (noise @ feature_map.T) / scale
