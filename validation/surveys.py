@@ -24,7 +24,7 @@ from astropy.table import QTable, Table
 
 from astropy_smass.relations import bell2003_logmstar, taylor2011_logmstar
 
-from . import Catalogue, VALIDATION_COSMOLOGY, _data_file, _describe, residual_statistics
+from . import VALIDATION_COSMOLOGY, Catalogue, _data_file, _describe, residual_statistics
 
 __all__ = ["SURVEYS", "load_desi", "load_des", "load_cosmos", "survey_halves",
            "linear_baseline", "colour_baseline", "redshift_bins", "REDSHIFT_WIDTH"]
