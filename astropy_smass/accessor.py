@@ -27,6 +27,7 @@ from .photometry.bands import (
     get_band,
     recognise_bands,
     resolve_band,
+    suggest_survey,
 )
 from .photometry.magnitudes import (
     DEFAULT_SENTINELS,
@@ -159,6 +160,19 @@ def select_models(band_columns, model="auto", observed=False):
     return usable
 
 
+def _survey_hint(colnames):
+    """A sentence naming the survey that would read more of the table, or ``""``."""
+    suggestions = suggest_survey(colnames)
+    if not suggestions:
+        return ""
+    best, read = suggestions[0]
+    others = ", ".join(repr(name) for name, _ in suggestions[1:4])
+    return (f"Columns named by a band letter alone are read as SDSS u g r i z, VISTA Z Y J "
+            f"H K and 2MASS Ks unless survey= names their system: survey={best!r} would "
+            f"read {', '.join(map(repr, read))}" + (f" (also possible: {others})"
+                                                    if others else ""))
+
+
 def _describe(band_columns):
     return ", ".join(f"{b}={c!r}" for b, c in band_columns.items()) or "none"
 
@@ -173,8 +187,14 @@ def _photometry_colnames(table, redshift=None, distance=None, ebv=None):
     return [name for name in table.colnames if name not in context]
 
 
+def _observed(kind, redshift, distance):
+    """Whether observed-frame models can read the photometry: apparent magnitudes whose
+    distance comes from a redshift (they take the redshift as an input)."""
+    return kind in (None, "apparent") and redshift is not None and distance is None
+
+
 def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None, survey=None,
-                    ebv=None, observed=False):
+                    ebv=None, kind=None):
     """Models, ``{band: column}``, ``{band: error column}`` and the `BandMatch`."""
     if not isinstance(table, Table):
         raise TypeError(f"expected an astropy Table, got {type(table).__name__}")
@@ -192,7 +212,13 @@ def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None,
         model = load_model(model)
         match = recognise_bands(colnames, bands=model.bands, columns=columns, survey=survey)
     band_columns = match.columns
-    models = select_models(band_columns, model, observed)
+    try:
+        models = select_models(band_columns, model, _observed(kind, redshift, distance))
+    except BandColumnError as exc:
+        hint = _survey_hint(colnames) if survey is None else ""
+        if hint:
+            raise BandColumnError(f"{exc}. {hint}") from None
+        raise
     needed = [b for b in band_columns if any(b in m.bands for m in models)]
     band_columns = {b: band_columns[b] for b in needed}
     error_columns = find_error_columns(table.colnames, band_columns, errors, survey=survey)
@@ -215,10 +241,12 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
                   kind=None, redshift=None, distance=None, cosmology=None,
                   sentinels=DEFAULT_SENTINELS, uncertainty="auto", n_draws=100, seed=None,
                   correct=True, exclude_out_of_domain=True, redshift_unit=None,
-                  check_units=True, survey=None, ebv=None):
+                  check_units=True, survey=None, ebv=None, _resolved=None):
     """Predict stellar masses for every row of a table.
 
-    Parameters are those of `SmassAccessor.predict`.
+    Parameters are those of `SmassAccessor.predict`. (``_resolved``: what
+    ``_resolve_inputs`` returned for a table of the same columns, so that a stream of
+    chunks resolves its models and columns once.)
 
     Returns
     -------
@@ -227,11 +255,8 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     """
     if kind is None:
         kind = "apparent" if (redshift is not None or distance is not None) else "absolute"
-    # Observed-frame models take apparent magnitudes minus the distance modulus of the
-    # redshift, and the redshift: the distance must come from the redshift.
-    observed = kind == "apparent" and redshift is not None and distance is None
-    models, band_columns, error_columns, match = _resolve_inputs(
-        table, model, columns, errors, redshift, distance, survey, ebv, observed)
+    models, band_columns, error_columns, match = _resolved or _resolve_inputs(
+        table, model, columns, errors, redshift, distance, survey, ebv, kind)
     vega = (vega,) if isinstance(vega, str) else tuple(vega or ())
     vega = _vega_bands(table, vega, match, band_columns, survey)
     if isinstance(units, dict):
