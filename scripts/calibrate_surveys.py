@@ -3,7 +3,8 @@
 
 Each observed-frame model with a real catalogue in its bands is calibrated on that
 catalogue's calibration half (`CALIBRATION_PLAN`): the Legacy Surveys north models on
-DESI BGS, ``des_griz`` on the DES hosts, ``suprimecam_vriz`` on COSMOS2015, the SDSS
+DESI BGS, the DECam ``legacy_south_grz`` and ``des_griz`` on the DES hosts,
+``suprimecam_vriz`` on COSMOS2015, the SDSS
 models (and the rest-frame ``sdss_urzj``) on ECO. The reference masses are first moved
 onto the package's scale (Chabrier IMF, living stars + remnants) with the constants of
 `astropy_smass.massscale`. Models no catalogue here covers borrow the correction and
@@ -42,7 +43,7 @@ from validation import surveys  # noqa: E402
 #: model -> catalogue whose calibration half calibrates it.
 CALIBRATION_PLAN = {
     "legacy_north_grz": "desi", "legacy_north_grz_wise": "desi",
-    "des_griz": "des", "suprimecam_vriz": "cosmos",
+    "legacy_south_grz": "des", "des_griz": "des", "suprimecam_vriz": "cosmos",
     "sdss_ugriz_z": "eco", "sdss_2mass_z": "eco", "sdss_urzj": "eco",
 }
 
@@ -50,7 +51,7 @@ CALIBRATION_PLAN = {
 #: same bands in a sister system (Legacy south's DECam for BASS/MzLS, DES Y), or the
 #: calibrated model closest in wavelength coverage.
 BORROWED = {
-    "legacy_south_grz": "legacy_north_grz", "legacy_south_grz_wise": "legacy_north_grz_wise",
+    "legacy_south_grz_wise": "legacy_north_grz_wise",
     "des_grizy": "des_griz", "panstarrs_grizy": "des_griz", "hsc_grizy": "des_griz",
     "lsst_grizy": "des_griz", "lsst_ugrizy": "des_griz",
     "sdss_wise_z": "sdss_ugriz_z", "twomass_wise_z": "sdss_2mass_z",
