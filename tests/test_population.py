@@ -264,9 +264,9 @@ def test_photometry_matches_sedpy():
     worker.model.update(pop_mod._components(row, DEFAULT_PRIORS))
     spectrum = worker.model.spectrum_full[None, :]
     names = [c for c in FILTER_CURVES.values() if not c.startswith("speclite:")]
-    sedpy_mags = observate.getSED(worker.model.wavelengths,
-                                  spectrum / (4 * np.pi * pop_mod._TEN_PC_CM ** 2),
-                                  observate.load_filters(names))
+    sedpy_mags = np.atleast_2d(observate.getSED(
+        worker.model.wavelengths, spectrum / (4 * np.pi * pop_mod._TEN_PC_CM ** 2),
+        observate.load_filters(names)))
     ours = worker.photometer.magnitudes(spectrum, 0.0)
     index = [list(FILTER_CURVES.values()).index(n) for n in names]
     np.testing.assert_allclose(ours[:, index], sedpy_mags, atol=1e-3)

@@ -728,9 +728,13 @@ class _Worker:
         filter_curves = [load_filter_curve(c) for c in curves]
         # Bagpipes samples the spectrum at R = 100 only across its filters' range, so
         # give it our curves (as files, the only form it reads), else it uses R = 20.
+        # Always every curve of FILTER_CURVES too: the wavelength grid, and so the
+        # magnitudes, are then the same whichever filters a run computes.
+        sampling = filter_curves + [load_filter_curve(c) for c in FILTER_CURVES.values()
+                                    if c not in curves]
         with tempfile.TemporaryDirectory() as tmp:
             paths = []
-            for k, (wave, trans) in enumerate(filter_curves):
+            for k, (wave, trans) in enumerate(sampling):
                 path = os.path.join(tmp, f"filter{k}.dat")
                 np.savetxt(path, np.column_stack([wave, trans]))
                 paths.append(path)
