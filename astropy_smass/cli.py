@@ -30,8 +30,8 @@ PROG = "astropy-smass"
 
 # -- errors and messages --------------------------------------------------------------------
 def _known_errors():
+    from .exceptions import ModelFormatError
     from .io import TableReadError
-    from .model.bundle import ModelFormatError
     from .photometry.bands import BandColumnError
     from .vo import VOError
 
@@ -228,7 +228,7 @@ def _predict_kwargs(args):
         "exclude_out_of_domain": not args.keep_out_of_domain,
     }
     if args.model == "auto":
-        from .model.bundle import available_models
+        from .model.registry import available_models
 
         if not available_models():
             raise CommandError("no models are installed; give a bundle with --model PATH")
@@ -264,12 +264,9 @@ def annotate(table, kwargs, prefix="", progress=None):
 
 
 def _check_clashes(colnames, prefix):
-    from .accessor import OUTPUT_COLUMNS
+    from .pipeline import output_columns
 
-    clashes = [prefix + name for name in OUTPUT_COLUMNS if prefix + name in colnames]
-    if clashes:
-        raise CommandError(f"the table already has columns {', '.join(clashes)}; use --prefix "
-                           "to add the new ones beside them")
+    output_columns(colnames, prefix=prefix, remedy="use --prefix to add the new ones beside them")
 
 
 def _stream_formats(input, output, in_format, out_format):
@@ -621,7 +618,7 @@ def _demo_plot(table, png, prefix, overwrite):
     """Predicted mass against absolute W1 magnitude; False if matplotlib is missing."""
     import numpy as np
 
-    from .model.bundle import atomic_write
+    from ._utils import atomic_write
     from .photometry.magnitudes import absolute_magnitudes
 
     try:
@@ -653,7 +650,7 @@ def _demo_plot(table, png, prefix, overwrite):
 
 # -- models ---------------------------------------------------------------------------------
 def run_models(args):
-    from .model.bundle import available_models, load_model
+    from .model.registry import available_models, load_model
 
     if args.bundles:
         entries = [(str(path), load_model(path)) for path in args.bundles]

@@ -11,18 +11,15 @@ import numpy as np
 import pytest
 from helpers import toy_population
 
+from astropy_smass._utils import atomic_write
+from astropy_smass.exceptions import ModelFormatError
 from astropy_smass.flags import SmassFlag, SmassWarning
 from astropy_smass.model import bundle as bundle_module
-from astropy_smass.model.bundle import (
-    FORMAT_VERSION,
-    ModelFormatError,
-    StellarMassModel,
-    arrays_checksum,
-    atomic_write,
-    available_models,
-    load_model,
-)
+from astropy_smass.model import registry as registry_module
+from astropy_smass.model.bundle import FORMAT_VERSION, StellarMassModel, arrays_checksum
 from astropy_smass.model.correction import BiasCorrection
+from astropy_smass.model.registry import available_models, load_model
+from astropy_smass.pipeline import calibrate_model
 
 
 @pytest.fixture
@@ -45,7 +42,7 @@ def no_bundled_models(tmp_path, monkeypatch):
     """An empty bundled-model folder, so that only the test's own models are found."""
     folder = tmp_path / "bundled"
     folder.mkdir()
-    monkeypatch.setattr(bundle_module, "_bundled_dir", lambda: folder)
+    monkeypatch.setattr(registry_module, "_bundled_dir", lambda: folder)
     return folder
 
 
@@ -258,7 +255,7 @@ def test_load_model_by_path_folder_and_name(toy_model, corrected_model, no_bundl
 
 def test_no_models_folder(monkeypatch, tmp_path):
     # A fresh checkout may have no data/models folder at all (git keeps no empty folders).
-    monkeypatch.setattr(bundle_module, "_bundled_dir", lambda: tmp_path / "absent")
+    monkeypatch.setattr(registry_module, "_bundled_dir", lambda: tmp_path / "absent")
     assert available_models() == {}
     with pytest.raises(ValueError, match="available: none"):
         load_model("toy")
@@ -362,7 +359,8 @@ def test_calibrate_fits_a_correction(toy_model):
         table[name].unit = "mag"
     raw = toy_model.predict_magnitudes(mags, correct=False)["logmstar"]
     table["ref_logmstar"] = raw + 0.2 - 0.1 * (raw - 10.0)
-    calibrated = toy_model.calibrate(table, reference="ref_logmstar", catalogue="synthetic")
+    calibrated = calibrate_model(toy_model, table, reference="ref_logmstar",
+                                 catalogue="synthetic")
     grid = np.linspace(*calibrated.correction.fit_range, 5)
     np.testing.assert_allclose(calibrated.correction.offset(grid), 0.2 - 0.1 * (grid - 10.0),
                                atol=1e-6)

@@ -4,38 +4,31 @@ A bundle is two files side by side: ``<name>.npz`` with the arrays (network weig
 input scaling, training-domain description; read with ``allow_pickle=False``) and
 ``<name>.json`` with the bands, feature definition, activation, bias correction and
 its provenance, intrinsic scatter, training provenance and scores, the format
-version and the SHA-256 checksum of the arrays. Bundles shipped with the package
-live in ``astropy_smass/data/models``; other packages add theirs through the
-``astropy_smass.models`` entry-point group.
+version and the SHA-256 checksum of the arrays. Where bundles are found, and loading
+them by name, is `astropy_smass.model.registry`'s job.
 """
 
 import functools
 import hashlib
 import json
-import os
-import tempfile
-import types
-import warnings
 import zipfile
-from importlib import metadata, resources
 from pathlib import Path
 
 import numpy as np
 
+from .._utils import atomic_write
 from ..exceptions import ModelFormatError
-from ..flags import NO_MASS, OUT_OF_DOMAIN, SmassFlag, SmassWarning
+from ..flags import NO_MASS, OUT_OF_DOMAIN, SmassFlag
 from .correction import BiasCorrection
 from .domain import TrainingDomain
 from .features import build_features, feature_matrix
 from .network import OneHiddenLayerNetwork
 from .uncertainty import monte_carlo_uncertainty, total_uncertainty
 
-__all__ = ["StellarMassModel", "ModelFormatError", "load_model", "available_models",
-           "FORMAT_VERSION", "ENTRY_POINT_GROUP", "arrays_checksum", "atomic_write",
-           "json_default"]
+__all__ = ["StellarMassModel", "FORMAT_VERSION", "arrays_checksum"]
 
+#: Version of the bundle format this package reads and writes.
 FORMAT_VERSION = 1
-ENTRY_POINT_GROUP = "astropy_smass.models"
 
 
 def arrays_checksum(arrays):
@@ -59,54 +52,11 @@ def arrays_checksum(arrays):
     return digest.hexdigest()
 
 
-def json_default(value):
-    """``json.dumps`` fallback: numpy scalars and arrays as Python values, others as text."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
-
-
-def atomic_write(path, write, overwrite=False, mode="wb"):
-    """Write a file through a temporary file in the same folder, then rename it.
-
-    Parameters
-    ----------
-    path : path-like
-        Destination.
-    write : callable
-        Called with an open file object (or, when ``mode`` is None, with the
-        temporary path) to write the content.
-    overwrite : bool
-        Replace an existing file; otherwise `FileExistsError`.
-    mode : str or None
-        File mode for the temporary file.
-    """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        # mkstemp makes the file private (0600); give it the mode open() would.
-        os.chmod(tmp, 0o666 & ~_umask())
-        if mode is None:
-            os.close(fd)
-            write(tmp)
-        else:
-            with os.fdopen(fd, mode) as handle:
-                write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+# Table-level methods of earlier versions, now functions of astropy_smass.pipeline (the
+# model layer does not import the layers above it).
+_TABLE_METHODS = {"predict": "predict_table(table, model, ...)",
+                  "saliency": "saliency_table(table, model, ...)",
+                  "calibrate": "calibrate_model(model, table, ...)"}
 
 
 class StellarMassModel:
@@ -272,90 +222,12 @@ class StellarMassModel:
         _, jac = self.network.predict_and_jacobian(features)
         return np.abs(jac) * self.network.input_scale
 
-    # -- astropy tables -----------------------------------------------------------------
-    def predict(self, table, **kwargs):
-        """Predict masses for a table; see `astropy_smass.accessor.SmassAccessor.predict`."""
-        from ..accessor import predict_table
-
-        return predict_table(table, model=self, **kwargs)
-
-    def saliency(self, table, **kwargs):
-        """Per-galaxy feature importance as a `~astropy.table.QTable` (one column a feature)."""
-        from ..accessor import saliency_table
-
-        return saliency_table(table, self, **kwargs)
-
-    def calibrate(self, table, reference="logmstar", degree=1, fit_range=None,
-                  catalogue=None, reference_error=None, provenance=None, **kwargs):
-        """Fit a residual-bias correction against reference masses in ``table``.
-
-        The correction is fitted to ``reference - predicted`` (see
-        `~astropy_smass.model.correction.BiasCorrection.fit`). The intrinsic scatter is then
-        measured on the corrected residuals as the part of their robust variance not
-        explained by the propagated photometric errors and the reference errors (see
-        `~astropy_smass.model.uncertainty.intrinsic_scatter`).
-
-        Parameters
-        ----------
-        table : `~astropy.table.Table`
-            Photometry (read as by ``predict``) and reference masses.
-        reference : str
-            Column of reference log10(M*/Msun) (or a ``dex(Msun)`` / ``Msun`` column).
-        degree : int
-            Polynomial degree of the correction.
-        fit_range : tuple, optional
-            Predicted-mass range to fit; default the 1st-99th percentiles.
-        catalogue : str, optional
-            Name of the reference catalogue, recorded in the provenance.
-        reference_error : str or array-like, optional
-            1-sigma errors of the reference masses: a column (dex, or Msun when
-            ``reference`` is in Msun) or values in dex. Without it the reference
-            masses count as exact, so the intrinsic scatter is an upper limit.
-        provenance : dict, optional
-            More provenance to record (which half of a catalogue, split seed, ...).
-        **kwargs
-            Passed to ``predict`` (``columns=``, ``distance=``, ``uncertainty=``...).
-
-        Returns
-        -------
-        StellarMassModel
-            A copy of this model with the new correction and the measured intrinsic
-            scatter; save it with `save`.
-        """
-        import astropy.units as u
-
-        from ..accessor import reference_log_mass
-        from ..photometry.magnitudes import column_values
-        from .uncertainty import intrinsic_scatter
-
-        prediction = self.predict(table, correct=False, **kwargs)
-        predicted = prediction["logmstar"].value
-        ref = reference_log_mass(table, reference)
-        if reference_error is None:
-            ref_err = np.zeros(len(table))
-        elif isinstance(reference_error, str):
-            values, mask, unit = column_values(table, reference_error)
-            ref_err = np.where(mask, np.nan, values)
-            if unit is not None and not isinstance(unit, u.DexUnit) and unit != u.dex \
-                    and unit.is_equivalent(u.Msun):
-                # An error on a linear mass: d log10 M = dM / (M ln 10).
-                ref_err = (ref_err * unit).to_value(u.Msun) / (10.0 ** ref * np.log(10.0))
-        else:
-            ref_err = np.broadcast_to(np.asarray(u.Quantity(reference_error).value, float),
-                                      (len(table),))
-        info = {"catalogue": catalogue or table.meta.get("name", "user table"),
-                "reference_column": reference, "n_rows": len(table),
-                "n_predicted": int(np.isfinite(predicted).sum()), **(provenance or {})}
-        correction = BiasCorrection.fit(predicted, ref, degree=degree, fit_range=fit_range,
-                                        provenance=info)
-        calibrated = self.replace(correction=correction)
-        after = calibrated.predict(table, correct=True, **kwargs)
-        corrected = after["logmstar"].value
-        phot = (after["logmstar_err_phot"].value if "logmstar_err_phot" in after.colnames
-                else np.zeros(len(table)))
-        scatter, parts = intrinsic_scatter(ref - corrected, phot, ref_err, details=True)
-        correction.provenance.update({"intrinsic_scatter_dex": scatter, **parts})
-        return calibrated.replace(intrinsic_scatter=scatter)
+    def __getattr__(self, name):
+        # Only reached for attributes the model does not have.
+        if name in _TABLE_METHODS:
+            raise AttributeError(f"StellarMassModel.{name}(table, ...) moved out of the model "
+                                 f"layer: use astropy_smass.pipeline.{_TABLE_METHODS[name]}")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def replace(self, **changes):
         """A copy of this model with some attributes replaced."""
@@ -903,97 +775,3 @@ class _MagnitudePass:
         np.less(np.minimum.reduce(errors, axis=0), 0, out=bad)
         bad |= ~np.isfinite(norm)
         norm[bad] = np.nan
-
-
-def _bundled_dir():
-    return Path(str(resources.files("astropy_smass") / "data" / "models"))
-
-
-def _bundles_in(path):
-    """The bundle JSON files in a folder, or the file itself; none if it does not exist."""
-    path = Path(path)
-    if path.is_dir():
-        return sorted(path.glob("*.json"))
-    return [path] if path.is_file() else []
-
-
-def available_models():
-    """The model bundles that can be loaded by name.
-
-    The package's own bundles come first, then those registered by other packages
-    in the ``astropy_smass.models`` entry-point group. An entry point refers to a
-    path (or a callable returning one) of a bundle's JSON file or of a folder of
-    bundles.
-
-    Returns
-    -------
-    dict
-        ``{name: path_of_json}``.
-    """
-    found = {path.stem: path for path in _bundles_in(_bundled_dir())}
-    for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            target = entry_point.load()
-            if isinstance(target, types.ModuleType):  # a package holding bundle files
-                target = resources.files(target)
-            elif callable(target):
-                target = target()
-            target = Path(str(target))
-            if not target.exists():
-                raise FileNotFoundError(f"{target} does not exist")
-            paths = _bundles_in(target)
-        except Exception as exc:  # a broken plugin must not break the package
-            warnings.warn(f"model plugin {entry_point.name!r} failed to load: {exc}",
-                          SmassWarning)
-            continue
-        for path in paths:
-            if path.stem in found:
-                warnings.warn(f"model {path.stem!r} from plugin {entry_point.name!r} has the "
-                              "name of an existing model and is ignored", SmassWarning)
-            else:
-                found[path.stem] = path
-    return found
-
-
-@functools.lru_cache(maxsize=32)
-def _load_cached(path, mtimes):
-    return StellarMassModel.load(path)
-
-
-def _mtimes(json_path):
-    # Both halves of the bundle: replacing either must not serve a stale cached model.
-    npz_path = json_path.with_suffix(".npz")
-    return (json_path.stat().st_mtime_ns,
-            npz_path.stat().st_mtime_ns if npz_path.exists() else None)
-
-
-def load_model(name_or_path):
-    """Load a model bundle by name (see `available_models`) or from a JSON path.
-
-    Parameters
-    ----------
-    name_or_path : str or path-like or `StellarMassModel`
-
-    Returns
-    -------
-    StellarMassModel
-    """
-    if isinstance(name_or_path, StellarMassModel):
-        return name_or_path
-    path = Path(name_or_path)
-    if path.suffix == ".json" or path.exists():
-        if path.is_dir():
-            bundles = _bundles_in(path)
-            if len(bundles) != 1:
-                raise ValueError(f"{path} holds {len(bundles)} model bundles; name the JSON file")
-            path = bundles[0]
-        if not path.exists():
-            raise FileNotFoundError(f"model file {path} does not exist")
-    else:
-        models = available_models()
-        if str(name_or_path) not in models:
-            raise ValueError(f"unknown model {name_or_path!r}; available: "
-                             f"{', '.join(models) or 'none'}")
-        path = models[str(name_or_path)]
-    path = path.resolve()
-    return _load_cached(path, _mtimes(path))
