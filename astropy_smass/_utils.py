@@ -2,11 +2,14 @@
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write", "json_default"]
+from .exceptions import SmassWarning
+
+__all__ = ["atomic_write", "json_default", "warn_once"]
 
 
 def json_default(value):
@@ -57,3 +60,13 @@ def _umask():
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+_WARNED = set()
+
+
+def warn_once(message):
+    """A `~astropy_smass.SmassWarning`, said once per process (plugins, old bundles)."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        warnings.warn(message, SmassWarning, stacklevel=3)

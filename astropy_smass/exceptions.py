@@ -9,8 +9,9 @@ that caught those keeps working. Warnings derive from `SmassWarning`, itself an
 
 from astropy.utils.exceptions import AstropyUserWarning
 
-__all__ = ["SmassError", "BandColumnError", "ColumnClashError", "ModelFormatError",
-           "ModelNotFoundError", "TableReadError", "UnstreamableError", "VOError",
+__all__ = ["SmassError", "BandColumnError", "ColumnClashError", "ImplausiblePhotometryError",
+           "InputError", "ModelFormatError", "ModelNotFoundError", "TableReadError",
+           "UnstreamableError", "VOError",
            "VOTimeoutError", "TrainError", "CommandError", "SmassWarning"]
 
 
@@ -32,6 +33,15 @@ class ModelNotFoundError(SmassError, FileNotFoundError, ValueError):
     Also a `FileNotFoundError` (a bundle path that does not exist) and a `ValueError`
     (an unknown model name), as before this class existed.
     """
+
+
+class ImplausiblePhotometryError(BandColumnError):
+    """Photometry that cannot be what its columns say: fluxes that fit the training
+    galaxies only after a change of unit prefix (Jy values labelled mJy, say)."""
+
+
+class InputError(SmassError, ValueError):
+    """An argument that cannot be used: values of the wrong length, an unknown option."""
 
 
 class ModelFormatError(SmassError, ValueError):
