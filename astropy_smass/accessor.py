@@ -43,9 +43,10 @@ class SmassAccessor:
     def __init__(self, table):
         self._table = table
 
-    def bands(self, columns=None):
-        """The ``{band: column}`` mapping recognised in the table."""
-        return find_band_columns(self._table.colnames, columns=columns)
+    def bands(self, columns=None, survey=None):
+        """The ``{band: column}`` mapping recognised in the table (see ``survey`` in
+        `predict`)."""
+        return find_band_columns(self._table.colnames, columns=columns, survey=survey)
 
     def predict(self, model="auto", **kwargs):
         # Signature and documentation are predict_table's (set below): one list of
@@ -107,7 +108,8 @@ def _predict_signature():
     # predict_table(table, model="auto", *, ...) as a method: (self, model="auto", *, ...)
     parameters = list(inspect.signature(predict_table).parameters.values())
     self = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return inspect.Signature([self] + parameters[1:])
+    public = [p for p in parameters[1:] if not p.name.startswith("_")]
+    return inspect.Signature([self] + public)
 
 
 SmassAccessor.predict.__signature__ = _predict_signature()

@@ -286,7 +286,8 @@ def _default_redshift(table, predict_kwargs):
     if (predict_kwargs.get("redshift") is not None
             or predict_kwargs.get("distance") is not None):
         return predict_kwargs
-    band_columns = find_band_columns(table.colnames, columns=predict_kwargs.get("columns"))
+    band_columns = find_band_columns(table.colnames, columns=predict_kwargs.get("columns"),
+                                     survey=predict_kwargs.get("survey"))
     if band_columns and _fluxes_only(table, band_columns, predict_kwargs.get("units")):
         name = redshift_column(table, exclude=band_columns.values())
         if name is not None:
@@ -349,7 +350,8 @@ def annotate_tap(service_or_url, adql, columns=None, maxrec=None, async_=False,
     table = run_tap(service_or_url, adql, maxrec=maxrec, async_=async_, timeout=timeout,
                     job_timeout=job_timeout, progress=progress, uploads=uploads)
     url = service_or_url.baseurl if hasattr(service_or_url, "baseurl") else str(service_or_url)
-    band_columns = find_band_columns(table.colnames, columns=columns)
+    band_columns = find_band_columns(table.colnames, columns=columns,
+                                     survey=predict_kwargs.get("survey"))
     if not band_columns:
         raise BandColumnError(
             f"the TAP result has no column recognised as a photometric band (columns: "

@@ -604,11 +604,11 @@ def test_declared_plugin_joins_auto_but_loses_ties(toy_model, no_bundled_models,
 
 def test_plugins_in_auto_by_configuration(toy_model, no_bundled_models, plugin_root,
                                           monkeypatch):
-    from astropy_smass import accessor
+    from astropy_smass import pipeline
 
     toy_model.save(no_bundled_models)
     _plugin_with(plugin_root, toy_model, "aaa_toy", auto=False)
-    monkeypatch.setattr(accessor, "_plugins_in_auto", lambda: True)
+    monkeypatch.setattr(pipeline, "_plugins_in_auto", lambda: True)
     assert _toy_table().smass.predict().meta["smass_models"] == ["toy", "aaa_toy"]
 
 
