@@ -27,6 +27,7 @@ from .photometry.bands import (
     get_band,
     recognise_bands,
     resolve_band,
+    suggest_survey,
 )
 from .photometry.magnitudes import (
     DEFAULT_SENTINELS,
@@ -147,6 +148,19 @@ def select_models(band_columns, model="auto"):
     return usable
 
 
+def _survey_hint(colnames):
+    """A sentence naming the survey that would read more of the table, or ``""``."""
+    suggestions = suggest_survey(colnames)
+    if not suggestions:
+        return ""
+    best, read = suggestions[0]
+    others = ", ".join(repr(name) for name, _ in suggestions[1:4])
+    return (f"Columns named by a band letter alone are read as SDSS u g r i z, VISTA Z Y J "
+            f"H K and 2MASS Ks unless survey= names their system: survey={best!r} would "
+            f"read {', '.join(map(repr, read))}" + (f" (also possible: {others})"
+                                                    if others else ""))
+
+
 def _describe(band_columns):
     return ", ".join(f"{b}={c!r}" for b, c in band_columns.items()) or "none"
 
@@ -180,7 +194,13 @@ def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None,
         model = load_model(model)
         match = recognise_bands(colnames, bands=model.bands, columns=columns, survey=survey)
     band_columns = match.columns
-    models = select_models(band_columns, model)
+    try:
+        models = select_models(band_columns, model)
+    except BandColumnError as exc:
+        hint = _survey_hint(colnames) if survey is None else ""
+        if hint:
+            raise BandColumnError(f"{exc}. {hint}") from None
+        raise
     needed = [b for b in band_columns if any(b in m.bands for m in models)]
     band_columns = {b: band_columns[b] for b in needed}
     error_columns = find_error_columns(table.colnames, band_columns, errors, survey=survey)

@@ -241,7 +241,9 @@ def build_parser():
                               "globs or HATS catalogues, and OUT a folder that gets one "
                               "output per input")
     predict.add_argument("--in-format", metavar="FORMAT",
-                         help="format of IN (default: from its content or extension)")
+                         help="format of IN: votable, fits, ecsv, csv, hdf5, parquet, or ascii "
+                              "(a whitespace-separated text table; read only) (default: from "
+                              "its content or extension)")
     predict.add_argument("--demo", action="store_true",
                          help="run on the bundled H-ATLAS demo catalogue; writes OUT (default "
                               "smass_demo.vot) and a plot beside it (smass_demo.png)")

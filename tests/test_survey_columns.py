@@ -22,6 +22,7 @@ from astropy_smass.photometry.bands import (
     normalise_survey,
     recognise_bands,
     resolve_band,
+    suggest_survey,
 )
 from astropy_smass.photometry.magnitudes import absolute_magnitudes
 
@@ -411,3 +412,13 @@ def test_streaming_with_survey_and_ebv(decam_model, tmp_path, fmt):
         return  # a FITS header keeps only the package's own short keywords
     assert written.meta["smass_ebv"]["source"] == "mwebv"
     assert written.meta["smass_band_columns"] == {f"decam_{b}": f"mag_{b}" for b in "gri"}
+
+
+def test_survey_suggested_when_no_model_can_use_the_table(decam_model, toy_gri_model):
+    assert suggest_survey(COSMOS) == [("suprimecam", ["mag_V", "mag_r", "mag_ip", "mag_zpp"])]
+    assert suggest_survey(DES) == []  # SDSS reads them all: no better guess to offer
+    table = Table({name: np.ones(3) for name in COSMOS})
+    for name in COSMOS[2:]:
+        table[name].unit = u.mag
+    with pytest.raises(BandColumnError, match="survey='suprimecam' would read 'mag_V'"):
+        table.smass.predict([toy_gri_model, decam_model], redshift="z")

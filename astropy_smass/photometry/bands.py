@@ -27,7 +27,7 @@ from ..exceptions import BandColumnError
 __all__ = ["Band", "BandMatch", "BANDS", "ALL_BANDS", "SURVEY_FILTERS", "SURVEYS",
            "SURVEY_ALIASES", "CONVENTIONS", "EXTINCTION_LAW", "EXTINCTION_RV",
            "BandColumnError", "get_band", "resolve_band", "normalise_survey",
-           "find_band_columns", "recognise_bands", "find_error_columns",
+           "find_band_columns", "recognise_bands", "find_error_columns", "suggest_survey",
            "load_filter_curve", "filter_name", "pivot_wavelength",
            "extinction_coefficient", "recompute_registry"]
 
@@ -131,7 +131,7 @@ def _survey_band(system, survey, filter_id, letter, pivot, a_over_ebv, vega_to_a
 # AB magnitudes (SDSS u is ~0.04 mag off AB, which we do not correct, as is common
 # practice). A/E(B-V) from `extinction_coefficient` (G23, R_V = 3.1); the test suite
 # recomputes every pivot and coefficient from the curves when sedpy, speclite and
-# dust_extinction are installed. Regenerate with ``python -m astropy_smass.photometry.bands``.
+# dust_extinction are installed. Check or regenerate with ``python -m validation.band_registry``.
 _BAND_LIST = [
     _band("FUV", "GALEX", "galex_FUV", 1535.1,
           stems=("galex_fuv", "fuv_galex", "fuv_mag"), system="galex", letter="FUV",
@@ -854,6 +854,45 @@ def recognise_bands(colnames, bands=None, columns=None, survey=None):
     return BandMatch(found, tuple(vega), choices, surveys)
 
 
+def suggest_survey(colnames):
+    """The `SURVEYS` that would read the most columns named by a band letter alone.
+
+    For the message of a table that no model can use: a COSMOS2015 table of ``mag_V``,
+    ``mag_r``, ``mag_ip``, ``mag_zpp`` read without ``survey=`` has only SDSS r.
+
+    Returns
+    -------
+    list of (str, list of str)
+        ``(survey, columns it reads)`` for the surveys that read more letter columns than
+        the historical meaning does, most first; empty if none does.
+    """
+    letter_columns = [col for col in colnames if col not in _REDSHIFT_NAMES
+                      and any(stem.lower() in _SHARED_LETTERS
+                             for stem in _candidate_stems(col))]
+    if not letter_columns:
+        return []
+    default = set()
+    for col in letter_columns:
+        hits, _ = _column_hits(col)
+        if hits:
+            default.add(col)
+    found = []
+    for survey, table in SURVEYS.items():
+        if None in table.values():
+            continue
+        read = []
+        for col in letter_columns:
+            try:
+                hits, _ = _column_hits(col, (survey,))
+            except BandColumnError:  # pragma: no cover - only KiDS raises
+                continue
+            if hits:
+                read.append(col)
+        if len(read) > len(default):
+            found.append((survey, read))
+    return sorted(found, key=lambda item: -len(item[1]))
+
+
 def find_band_columns(colnames, bands=None, columns=None, survey=None):
     """Map bands to the columns of a table that hold them.
 
@@ -966,7 +1005,7 @@ def recompute_registry():
 
     Maintainer tooling (needs astro-sedpy, speclite and dust_extinction): the values
     stored in the registry were written from this function's output, and the test suite
-    compares them. ``python -m astropy_smass.photometry.bands`` prints the comparison.
+    compares them. ``python -m validation.band_registry`` prints the comparison.
 
     Returns
     -------
@@ -974,12 +1013,3 @@ def recompute_registry():
         ``{band key: (pivot_angstrom, a_over_ebv)}``.
     """
     return {key: (pivot_wavelength(key), extinction_coefficient(key)) for key in ALL_BANDS}
-
-
-if __name__ == "__main__":  # pragma: no cover - maintainer tooling
-    print(f"{'band':20s} {'filter':22s} {'pivot':>9s} {'(stored)':>9s} {'A/E(B-V)':>9s} "
-          f"{'(stored)':>9s}")
-    for key, (pivot, a_over_ebv) in recompute_registry().items():
-        band = ALL_BANDS[key]
-        print(f"{key:20s} {band.filter_id:22s} {pivot:9.1f} {band.pivot.value:9.1f} "
-              f"{a_over_ebv:9.3f} {band.a_over_ebv:9.3f}")
