@@ -454,7 +454,12 @@ def _stream_file(input, output, kwargs, formats, overwrite, prefix, progress, ch
         raise TableReadError(f"{input} is not a {formats[0]} table: {_message(exc)}") from exc
     _check_clashes(schema.colnames, prefix)
     given = kwargs.get("redshift")
-    kwargs = _default_redshift(schema, dict(kwargs))
+    columns = tuple((c.info.name, str(getattr(c, "unit", None)), repr(c.info.meta))
+                    for c in schema.itercols())
+    kwargs = dict(kwargs)
+    kwargs["redshift"] = stream.shared(  # once for the files of one layout
+        ("default redshift", columns, repr(sorted(kwargs.items(), key=str))),
+        lambda: _default_redshift(schema, dict(kwargs))["redshift"])
     # What `annotate` records in the table's meta when it picks the redshift column.
     meta = {"smass_redshift_column": kwargs["redshift"]} if kwargs["redshift"] != given else {}
     progress(f"predicting stellar masses for {input}, {chunk_rows} rows at a time ...")
@@ -603,7 +608,18 @@ def _output_name(name, format):
 
 
 def _predict_many(args, inputs, output):
-    """Several inputs: one output each, in a folder that appears only when all are done."""
+    """Several inputs: one output each, in a folder that appears only when all are done.
+
+    In one `astropy_smass.stream.shared_run`: each file is opened once, and files with
+    the same columns share what depends only on the columns (models, band columns).
+    """
+    from . import stream
+
+    with stream.shared_run():
+        return _predict_each(args, inputs, output)
+
+
+def _predict_each(args, inputs, output):
     import shutil
     import tempfile
     import time
