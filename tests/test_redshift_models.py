@@ -14,7 +14,7 @@ from helpers import (
 )
 
 from astropy_smass import SmassFlag
-from astropy_smass.accessor import predict_table, select_models
+from astropy_smass.pipeline import predict_table, select_models
 from astropy_smass.exceptions import InputError
 
 pytest.importorskip("sklearn")

@@ -543,7 +543,7 @@ def test_cli_trains_a_model_for_other_bands(tmp_path):
     model = StellarMassModel.load(out / "g_r_i_z0.9.json")
     assert model.redshift_range == (0.0, 0.9) and model.bands == ["g", "r", "i"]
     # usable through model= like a plugin
-    from astropy_smass.accessor import predict_table
+    from astropy_smass.pipeline import predict_table
 
     table = Table({"g": [21.0, 21.5] * u.mag, "r": [20.4, 20.9] * u.mag,
                    "i": [20.1, 20.6] * u.mag, "redshift": [0.3, 1.5]})

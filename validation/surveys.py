@@ -304,7 +304,7 @@ def _groups(name, table):
 
 def predict_survey(table, name, model="auto", **kwargs):
     """Predictions for a survey table, per photometric system, in the table's order."""
-    from astropy_smass.accessor import predict_table
+    from astropy_smass.pipeline import predict_table
 
     out = None
     for photsys, rows in _groups(name, table):
@@ -332,7 +332,7 @@ def calibrate_survey_models(name, calibration, models=None, degree=1):
     dict
         ``{model name: calibrated StellarMassModel}``.
     """
-    from astropy_smass.model.bundle import load_model
+    from astropy_smass.model.registry import load_model
 
     reference = reference_masses(calibration, name)
     calibration = calibration.copy()

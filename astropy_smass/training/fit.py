@@ -39,7 +39,8 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table
 
-from ..model.bundle import StellarMassModel, arrays_checksum, atomic_write, json_default
+from .._utils import atomic_write, json_default
+from ..model.bundle import StellarMassModel, arrays_checksum
 from ..model.domain import TrainingDomain
 from ..model.features import REDSHIFT_INPUT, build_features, default_features, feature_matrix
 from ..model.network import OneHiddenLayerNetwork
@@ -472,7 +473,7 @@ def train_model(population, name, bands, *, hidden=None, activation=None, seed=T
     -------
     model : `~astropy_smass.model.bundle.StellarMassModel`
         No bias correction and zero intrinsic scatter: both come from calibration on
-        real galaxies (`~astropy_smass.model.bundle.StellarMassModel.calibrate`).
+        real galaxies (`~astropy_smass.pipeline.calibrate_model`).
     report : dict
         Held-out accuracy (overall over `REPORT_MASS_RANGE` and per 0.5-dex bin of
         true mass), learning curve, saliency ranking, sizes and timing; also stored
