@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # validation/ is maintainer tooling in the repository, not part of the installed package.
 sys.path.insert(0, str(ROOT))
 
-from astropy_smass.pipeline import predict_table  # noqa: E402
 from astropy_smass.model.bundle import StellarMassModel  # noqa: E402
+from astropy_smass.pipeline import predict_table  # noqa: E402
 from validation import (  # noqa: E402
     CATALOGUES,
     residual_statistics,

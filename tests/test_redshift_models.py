@@ -14,8 +14,8 @@ from helpers import (
 )
 
 from astropy_smass import SmassFlag
-from astropy_smass.pipeline import predict_table, select_models
 from astropy_smass.exceptions import InputError
+from astropy_smass.pipeline import predict_table, select_models
 
 pytest.importorskip("sklearn")
 
