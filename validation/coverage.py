@@ -27,9 +27,9 @@ import numpy as np
 from astropy.table import QTable, Table
 from scipy.special import ndtr
 
-from astropy_smass.accessor import predict_table, reference_log_mass
 from astropy_smass.massscale import REFERENCE_SCALES, to_package_scale
 from astropy_smass.photometry.magnitudes import column_values
+from astropy_smass.pipeline import predict_table, reference_log_mass
 
 __all__ = ["REFERENCE_SCALE_OF", "PIT_BINS", "on_package_scale", "reference_masses", "pit",
            "pit_histogram", "coverage_summary", "catalogue_halves", "scale_offsets",

@@ -166,7 +166,7 @@ def bundle_paths(directory=None):
     if directory is None:
         directory = os.environ.get("ASTROPY_SMASS_MODELCARD_DIR")
     if directory is None:
-        from astropy_smass.model.bundle import _bundled_dir
+        from astropy_smass.model.registry import _bundled_dir
 
         directory = _bundled_dir()
     directory = Path(directory)
