@@ -45,10 +45,17 @@ REFERENCE_SCALE_OF = {"eco": "eco", "dustpedia": "dustpedia", "desi": "desi", "d
 PIT_BINS = 10
 
 
-def _catalogues():
+def _spec(name):
+    """The `validation.Catalogue` of a key of `validation.CATALOGUES` or of the redshift
+    surveys (`validation.surveys.SURVEYS`)."""
     import validation
+    from validation.surveys import SURVEYS
 
-    return validation.CATALOGUES
+    if name in validation.CATALOGUES:
+        return validation.CATALOGUES[name]
+    if name in SURVEYS:
+        return SURVEYS[name].catalogue
+    raise ValueError(f"unknown catalogue {name!r}")
 
 
 def on_package_scale(table, name):
@@ -59,7 +66,7 @@ def on_package_scale(table, name):
     table : `~astropy.table.Table`
         A validation catalogue as its loader returns it.
     name : str
-        Its key in `validation.CATALOGUES`.
+        Its key in `validation.CATALOGUES` or `validation.surveys.SURVEYS`.
 
     Returns
     -------
@@ -70,7 +77,7 @@ def on_package_scale(table, name):
         ``meta["smass_reference_scale"]`` records the conversion. A catalogue without
         reference masses, or without a documented scale, comes back unchanged.
     """
-    spec = _catalogues()[name]
+    spec = _spec(name)
     scale = REFERENCE_SCALE_OF.get(name)
     if spec.reference is None or scale is None or spec.reference not in table.colnames:
         return table
@@ -101,7 +108,7 @@ def reference_masses(table, name, package_scale=True):
     table : `~astropy.table.Table`
         The catalogue (or part of it), converted or not.
     name : str
-        Its key in `validation.CATALOGUES`.
+        Its key in `validation.CATALOGUES` or `validation.surveys.SURVEYS`.
     package_scale : bool
         On the package's scale (default) or the catalogue's own.
 
@@ -110,7 +117,7 @@ def reference_masses(table, name, package_scale=True):
     reference, error : numpy.ndarray
         NaN where missing; the error is NaN everywhere when the catalogue gives none.
     """
-    spec = _catalogues()[name]
+    spec = _spec(name)
     converted = f"{spec.reference}_catalogue" in table.colnames
     if package_scale:
         ref = reference_log_mass(table, spec.reference)
@@ -235,10 +242,13 @@ def coverage_summary(predicted, uncertainty, reference, reference_error=None,
 def catalogue_halves(name, seed=None, package_scale=True):
     """A validation catalogue's calibration and evaluation halves.
 
+    The redshift surveys' halves are those of `validation.surveys.survey_halves`
+    (inside the redshift range their targets are judged in).
+
     Parameters
     ----------
     name : str
-        Key of `validation.CATALOGUES`.
+        Key of `validation.CATALOGUES` or `validation.surveys.SURVEYS`.
     seed : int, optional
         Seed of `validation.split_halves` (default `validation.SPLIT_SEED`).
     package_scale : bool
@@ -249,13 +259,17 @@ def catalogue_halves(name, seed=None, package_scale=True):
     spec, (calibration, evaluation)
     """
     import validation
+    from validation.surveys import SURVEYS, survey_halves
 
-    spec = validation.CATALOGUES[name]
-    table = spec.load()
-    if package_scale:
-        table = on_package_scale(table, name)
     seed = validation.SPLIT_SEED if seed is None else seed
-    return spec, validation.split_halves(table, spec.key, seed)
+    spec = _spec(name)
+    if name in SURVEYS:
+        halves = survey_halves(name, seed)
+    else:
+        halves = validation.split_halves(spec.load(), spec.key, seed)
+    if package_scale:
+        halves = tuple(on_package_scale(half, name) for half in halves)
+    return spec, halves
 
 
 def _half(name, half, seed):
@@ -263,13 +277,41 @@ def _half(name, half, seed):
     return spec, {"calibration": calibration, "evaluation": evaluation}[half]
 
 
-def _available(names):
-    import validation
+def _predict(table, name, model, **kwargs):
+    """Predictions for a catalogue as its validation reads it (per photometric system for
+    DESI): ``logmstar``, ``logmstar_err`` and ``logmstar_err_sys`` (dex, NaN without an
+    uncertainty) and ``smass_model``, as arrays."""
+    from validation.surveys import SURVEYS, _groups, predict_kwargs
 
+    if name not in SURVEYS:
+        groups = [(_spec(name).predict_kwargs, slice(None))]
+    else:
+        groups = [(predict_kwargs(name, photsys), rows) for photsys, rows in _groups(name, table)]
+    n = len(table)
+    out = {"logmstar": np.full(n, np.nan), "logmstar_err": np.full(n, np.nan),
+           "logmstar_err_sys": np.full(n, np.nan), "smass_model": np.full(n, "", dtype="U64")}
+    for base, rows in groups:
+        part = table[rows] if not isinstance(rows, slice) else table
+        if not len(part):
+            continue
+        result = predict_table(part, model, **{**base, **kwargs})
+        for key in ("logmstar", "logmstar_err", "logmstar_err_sys"):
+            if key in result.colnames:
+                out[key][rows] = result[key].value
+        out["smass_model"][rows] = (np.asarray(result["smass_model"]).astype(str)
+                                    if "smass_model" in result.colnames
+                                    else result.meta.get("smass_model", ""))
+    return out
+
+
+def _available(names):
     out = []
     for name in names:
-        spec = validation.CATALOGUES.get(name)
-        if spec is None or spec.reference is None:
+        try:
+            spec = _spec(name)
+        except ValueError:
+            continue
+        if spec.reference is None:
             continue
         try:
             spec.load()
@@ -280,12 +322,6 @@ def _available(names):
 
 
 DEFAULT_CATALOGUES = ("eco", "dustpedia", "desi", "des", "cosmos")
-
-
-def _models_of(prediction):
-    if "smass_model" in prediction.colnames:
-        return np.asarray(prediction["smass_model"]).astype(str)
-    return np.full(len(prediction), prediction.meta.get("smass_model", ""))
 
 
 def _groups(assigned, per_model):
@@ -309,7 +345,8 @@ def scale_offsets(names=DEFAULT_CATALOGUES, *, half="evaluation", seed=None, mod
     Parameters
     ----------
     names : iterable of str
-        Keys of `validation.CATALOGUES`; those not available are left out.
+        Keys of `validation.CATALOGUES` or `validation.surveys.SURVEYS`; those not
+        available are left out.
     half : {'evaluation', 'calibration'}
     seed : int, optional
         Seed of the split.
@@ -329,17 +366,16 @@ def scale_offsets(names=DEFAULT_CATALOGUES, *, half="evaluation", seed=None, mod
     rows = []
     for name in _available(names):
         spec, table = _half(name, half, seed)
-        kwargs = dict(spec.predict_kwargs)
-        raw = predict_table(table, model, correct=False, uncertainty=None, **kwargs)
-        corrected = predict_table(table, model, uncertainty=None, **kwargs)
+        raw = _predict(table, name, model, correct=False, uncertainty=None)
+        corrected = _predict(table, name, model, uncertainty=None)
         ref_pkg, _ = reference_masses(table, name)
         ref_cat, _ = reference_masses(table, name, package_scale=False)
         conversion = REFERENCE_SCALES[REFERENCE_SCALE_OF[name]].offset_dex
-        groups = _groups(_models_of(corrected), per_model)
+        groups = _groups(corrected["smass_model"], per_model)
         for label, rows_mask in groups:
             row = {"catalogue": spec.name, "model": label, "conversion_dex": conversion}
             for kind, prediction in (("raw", raw), ("corrected", corrected)):
-                logm = prediction["logmstar"].value
+                logm = prediction["logmstar"]
                 good = rows_mask & np.isfinite(logm) & np.isfinite(ref_pkg)
                 row["n"] = int(good.sum())
                 if good.any():
@@ -399,11 +435,12 @@ def coverage_table(names=DEFAULT_CATALOGUES, *, half="evaluation", seed=None, mo
     Parameters
     ----------
     names : iterable of str
-        Keys of `validation.CATALOGUES`; those not available are left out.
+        Keys of `validation.CATALOGUES` or `validation.surveys.SURVEYS`; those not
+        available are left out.
     half : {'evaluation', 'calibration'}
     seed : int, optional
-    model : str or `~astropy_smass.model.bundle.StellarMassModel` or dict
-        Passed to `~astropy_smass.predict_table` (a dict: `validation.predict_as_auto`).
+    model : str or `~astropy_smass.model.bundle.StellarMassModel` or list
+        Passed to `~astropy_smass.predict_table`.
     per_model : bool
         Also one row per model ``"auto"`` uses on the catalogue (15 galaxies or more),
         where it uses more than one.
@@ -420,22 +457,14 @@ def coverage_table(names=DEFAULT_CATALOGUES, *, half="evaluation", seed=None, mo
         ``logmstar_err``), ``median_err_sys``, ``coverage``, ``coverage_no_sys``,
         ``coverage_2sigma``, ``pit_ks`` and ``pit_density`` (a vector of ``bins``).
     """
-    import validation
-
     rows = []
     for name in _available(names):
         spec, table = _half(name, half, seed)
-        kwargs = {**spec.predict_kwargs, **predict_kwargs}
-        if isinstance(model, dict):
-            prediction = validation.predict_as_auto(table, model, **kwargs)
-        else:
-            prediction = predict_table(table, model, **kwargs)
-        logm = prediction["logmstar"].value
-        err = prediction["logmstar_err"].value
-        sys = (prediction["logmstar_err_sys"].value if "logmstar_err_sys" in prediction.colnames
-               else np.zeros(len(logm)))
+        prediction = _predict(table, name, model, **predict_kwargs)
+        logm, err = prediction["logmstar"], prediction["logmstar_err"]
+        sys = np.nan_to_num(prediction["logmstar_err_sys"], nan=0.0)
         ref, ref_err = reference_masses(table, name)
-        groups = _groups(_models_of(prediction), per_model)
+        groups = _groups(prediction["smass_model"], per_model)
         for label, mask in groups:
             summary = coverage_summary(logm[mask], err[mask], ref[mask], ref_err[mask],
                                        systematic=sys[mask], bins=bins)
