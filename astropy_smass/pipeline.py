@@ -434,8 +434,8 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
         IMFs are a constant shift (`~astropy_smass.massscale.IMFS`).
     mass_definition : {'living+remnants', 'living'}, optional
         Count stellar remnants (default, the package's definition) or living stars
-        only; the latter is a typical shift of -0.102 dex whose galaxy-to-galaxy
-        spread (0.014 dex) is added to ``logmstar_err_sys``
+        only; the latter is a typical shift of -0.099 dex whose galaxy-to-galaxy
+        spread (0.015 dex) is added to ``logmstar_err_sys``
         (`~astropy_smass.massscale.MASS_DEFINITIONS`).
     systematic : float or `~astropy.units.Quantity`, optional
         The scale systematic in dex (default

@@ -109,17 +109,20 @@ def test_systematic_from_offsets():
 def test_coverage_rst_and_docs_markers(tmp_path):
     from astropy.table import Table
 
-    offsets = Table(rows=[("ECO", "all", 10, 0.0, 0.3, 0.3, 0.1, 0.0, 0.0, 0.07)],
-                    names=("catalogue", "model", "n", "conversion_dex", "raw_offset_catalogue",
+    offsets = Table(rows=[("ECO", "all", "sdss", 10, 0.0, 0.3, 0.3, 0.1, 0.0, 0.0, 0.07)],
+                    names=("catalogue", "model", "models", "n", "conversion_dex",
+                           "raw_offset_catalogue",
                            "raw_offset_package", "raw_half_width", "corrected_offset_catalogue",
                            "corrected_offset_package", "corrected_half_width"))
-    coverage = Table(rows=[("ECO", "all", 10, False, 0.0, 0.07, 0.09, 0.05, 0.76, 0.67, 0.97,
-                            0.04, np.ones(10))],
-                     names=("catalogue", "model", "n", "reference_error", "median_offset",
+    coverage = Table(rows=[("ECO", "all", "sdss", 10, False, 0.0, 0.07, 0.09, 0.05, 0.76, 0.67,
+                            0.97, 0.04, np.ones(10))],
+                     names=("catalogue", "model", "models", "n", "reference_error",
+                            "median_offset",
                             "half_width", "median_err", "median_err_sys", "coverage",
                             "coverage_no_sys", "coverage_2sigma", "pit_ks", "pit_density"))
     text = C.coverage_rst(offsets, coverage, systematic=0.0157, plot="plots/coverage.png")
     assert "76%" in text and "0.016 dex" in text and ".. image:: plots/coverage.png" in text
+    assert "all (``sdss``)" in text
     page = tmp_path / "page.rst"
     page.write_text(f"Before\n\n{C.COVERAGE_BEGIN}\nold\n{C.COVERAGE_END}\nAfter\n")
     C.update_docs(page, text)

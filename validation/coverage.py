@@ -358,7 +358,8 @@ def scale_offsets(names=DEFAULT_CATALOGUES, *, half="evaluation", seed=None, mod
     Returns
     -------
     `~astropy.table.Table`
-        ``catalogue``, ``model`` ("all" for every galaxy), ``n``, ``conversion_dex``
+        ``catalogue``, ``model`` ("all" for every galaxy), ``models`` (the models used),
+        ``n``, ``conversion_dex``
         (the offset removed from the reference), and for ``raw`` and ``corrected``:
         ``<kind>_offset_catalogue`` and ``<kind>_offset_package`` (median predicted -
         reference, dex) and ``<kind>_half_width`` (16-84 per cent half-width, dex).
@@ -373,7 +374,9 @@ def scale_offsets(names=DEFAULT_CATALOGUES, *, half="evaluation", seed=None, mod
         conversion = REFERENCE_SCALES[REFERENCE_SCALE_OF[name]].offset_dex
         groups = _groups(corrected["smass_model"], per_model)
         for label, rows_mask in groups:
-            row = {"catalogue": spec.name, "model": label, "conversion_dex": conversion}
+            used = sorted(set(corrected["smass_model"][rows_mask]) - {""})
+            row = {"catalogue": spec.name, "model": label, "models": " ".join(used),
+                   "conversion_dex": conversion}
             for kind, prediction in (("raw", raw), ("corrected", corrected)):
                 logm = prediction["logmstar"]
                 good = rows_mask & np.isfinite(logm) & np.isfinite(ref_pkg)
@@ -389,11 +392,11 @@ def scale_offsets(names=DEFAULT_CATALOGUES, *, half="evaluation", seed=None, mod
                                 f"{kind}_offset_package": np.nan, f"{kind}_half_width": np.nan})
             if label == "all" or row["n"] >= 15:
                 rows.append(row)
-    names_out = ["catalogue", "model", "n", "conversion_dex", "raw_offset_catalogue",
+    names_out = ["catalogue", "model", "models", "n", "conversion_dex", "raw_offset_catalogue",
                  "raw_offset_package", "raw_half_width", "corrected_offset_catalogue",
                  "corrected_offset_package", "corrected_half_width"]
     table = Table(rows=[[r[k] for k in names_out] for r in rows], names=names_out,
-                  dtype=[str, str, int] + [float] * 7) if rows else Table(names=names_out)
+                  dtype=[str, str, str, int] + [float] * 7) if rows else Table(names=names_out)
     table.meta.update(half=half, seed=seed, model=str(model))
     return table
 
@@ -452,7 +455,8 @@ def coverage_table(names=DEFAULT_CATALOGUES, *, half="evaluation", seed=None, mo
     Returns
     -------
     `~astropy.table.Table`
-        ``catalogue``, ``model``, ``n``, ``reference_error`` (whether the reference
+        ``catalogue``, ``model``, ``models`` (the models used), ``n``,
+        ``reference_error`` (whether the reference
         has errors), ``median_offset``, ``half_width``, ``median_err`` (median
         ``logmstar_err``), ``median_err_sys``, ``coverage``, ``coverage_no_sys``,
         ``coverage_2sigma``, ``pit_ks`` and ``pit_density`` (a vector of ``bins``).
@@ -471,14 +475,16 @@ def coverage_table(names=DEFAULT_CATALOGUES, *, half="evaluation", seed=None, mo
             if label != "all" and summary["n"] < 15:
                 continue
             good = mask & np.isfinite(logm) & np.isfinite(ref)
-            rows.append((spec.name, label, summary["n"], spec.reference_error is not None,
+            used = " ".join(sorted(set(prediction["smass_model"][good]) - {""}))
+            rows.append((spec.name, label, used, summary["n"], spec.reference_error is not None,
                          summary["median_offset"], summary["half_width"],
                          float(np.median(err[good])) if good.any() else np.nan,
                          float(np.median(sys[good])) if good.any() else np.nan,
                          summary["coverage"], summary["coverage_no_sys"],
                          summary["coverage_2sigma"], summary["pit_ks"],
                          summary["pit_density"]))
-    names_out = ("catalogue", "model", "n", "reference_error", "median_offset", "half_width",
+    names_out = ("catalogue", "model", "models", "n", "reference_error", "median_offset",
+                 "half_width",
                  "median_err", "median_err_sys", "coverage", "coverage_no_sys",
                  "coverage_2sigma", "pit_ks", "pit_density")
     if not rows:
@@ -555,6 +561,13 @@ def _rst(header, rows):
     return "\n".join(out)
 
 
+def _label(row):
+    models = row["models"] if "models" in row.colnames else ""
+    if row["model"] != "all":
+        return f"``{row['model']}``"
+    return "all" if not models or " " in models else f"all (``{models}``)"
+
+
 def coverage_rst(offsets, coverage, systematic=None, plot=None):
     """The validation page's section on mass scales and coverage, as reStructuredText.
 
@@ -579,7 +592,7 @@ def coverage_rst(offsets, coverage, systematic=None, plot=None):
              "Median of network minus reference log mass (dex), before and after moving the "
              "reference onto the package's scale, and the 16-84 per cent half-width after; "
              "raw = no correction, corrected = the bundled corrections.", ""]
-    rows = [(r["catalogue"], r["model"], r["n"], _fmt(r["conversion_dex"], "{:+.3f}"),
+    rows = [(r["catalogue"], _label(r), r["n"], _fmt(r["conversion_dex"], "{:+.3f}"),
              _fmt(r["raw_offset_catalogue"], "{:+.3f}"), _fmt(r["raw_offset_package"], "{:+.3f}"),
              _fmt(r["corrected_offset_catalogue"], "{:+.3f}"),
              _fmt(r["corrected_offset_package"], "{:+.3f}"), _fmt(r["corrected_half_width"]))
@@ -599,7 +612,7 @@ def coverage_rst(offsets, coverage, systematic=None, plot=None):
               "in quadrature where the catalogue has one (target 68 +- 8 per cent); also "
               "without the systematic part, and within 2 sigma (95 per cent). KS: largest "
               "distance of the PIT distribution from the uniform one.", ""]
-    rows = [(r["catalogue"], r["model"], r["n"], "yes" if r["reference_error"] else "no",
+    rows = [(r["catalogue"], _label(r), r["n"], "yes" if r["reference_error"] else "no",
              _fmt(r["median_offset"], "{:+.3f}"), _fmt(r["half_width"]), _fmt(r["median_err"]),
              _fmt(100 * r["coverage"], "{:.0f}%"), _fmt(100 * r["coverage_no_sys"], "{:.0f}%"),
              _fmt(100 * r["coverage_2sigma"], "{:.0f}%"), _fmt(r["pit_ks"], "{:.2f}"))

@@ -81,7 +81,8 @@ class _Photometry:
         return mags, living, remnant, 10 ** sfh.formed_mass
 
 
-def population_offsets(n=3000, seed=11, mass_range=(8.5, 11.5), variants=_VARIANTS):
+def population_offsets(n=12000, seed=11, mass_range=(8.5, 11.5), max_redshift=0.1,
+                       variants=_VARIANTS):
     """Offset of simulated galaxies from Taylor et al. (2011), one ingredient at a time.
 
     Parameters
@@ -92,6 +93,9 @@ def population_offsets(n=3000, seed=11, mass_range=(8.5, 11.5), variants=_VARIAN
         Seed of `~astropy_smass.training.population.draw_parameters`.
     mass_range : tuple of float
         log10 M*/Msun range kept.
+    max_redshift : float
+        Only galaxies drawn below this redshift are kept (populations that draw one):
+        the z ~ 0 galaxies that the rest-frame comparison is about.
     variants : iterable of str
         ``"full"`` (as the population), ``"nodust"`` (A_V = 0), ``"nonebular"``,
         ``"solar"`` (solar metallicity), ``"young50"`` and ``"young30"`` (ages x 0.5 and
@@ -112,7 +116,10 @@ def population_offsets(n=3000, seed=11, mass_range=(8.5, 11.5), variants=_VARIAN
     priors = P.DEFAULT_PRIORS
     drawn = P.draw_parameters(n, seed=seed)
     logm = np.asarray(drawn["logmstar"])
-    drawn = drawn[(logm > mass_range[0]) & (logm < mass_range[1])]
+    keep = (logm > mass_range[0]) & (logm < mass_range[1])
+    if "redshift" in drawn.colnames:
+        keep &= np.asarray(drawn["redshift"]) < max_redshift
+    drawn = drawn[keep]
     ages = {"young50": 0.5, "young30": 0.3}
     solved = {key: P._solve_delayed_tau(np.asarray(drawn["age"]) * factor,
                                         np.asarray(drawn["logssfr_target"]), priors)
