@@ -16,10 +16,11 @@ import numpy as np
 from astropy.table import Column, QTable, Table
 from astropy.utils.masked import Masked
 
-from .bands import BandColumnError, find_band_columns, find_error_columns
+from .bands import BandColumnError, get_band
 from .bundle import available_models, load_model
 from .flags import NO_MASS, SmassFlag, SmassWarning
 from .photometry import DEFAULT_SENTINELS, _read_magnitudes, absolute_magnitudes, column_values
+from .ucd import recognise_columns
 
 __all__ = ["SmassAccessor", "predict_table", "select_models", "OUTPUT_COLUMNS"]
 
@@ -97,30 +98,27 @@ def _describe(band_columns):
     return ", ".join(f"{b}={c!r}" for b, c in band_columns.items()) or "none"
 
 
-def _photometry_colnames(table, redshift=None, distance=None):
-    """Column names that may hold photometry: all but the redshift and distance columns.
-
-    A redshift column is often called ``z`` or ``Z``, which are also band names.
-    """
-    context = {name for name in (redshift, distance) if isinstance(name, str)}
-    return [name for name in table.colnames if name not in context]
-
-
 def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None):
+    """Models, ``{band: column}``, ``{band: error column}`` and the choices made among
+    several columns of one band (see `astropy_smass.ucd.recognise_columns`)."""
     if not isinstance(table, Table):
         raise TypeError(f"expected an astropy Table, got {type(table).__name__}")
-    colnames = _photometry_colnames(table, redshift, distance)
+    exclude = [name for name in (redshift, distance) if isinstance(name, str)]
     if isinstance(model, str) and model == "auto":
-        band_columns = find_band_columns(colnames, columns=columns)
+        found = recognise_columns(table, columns=columns, errors=errors, exclude=exclude)
     else:
         # One model: only its bands matter, so a clash in another band is no error.
         model = load_model(model)
-        band_columns = find_band_columns(colnames, bands=model.bands, columns=columns)
+        found = recognise_columns(table, bands=model.bands, columns=columns, errors=errors,
+                                  exclude=exclude)
+    band_columns = found.band_columns
     models = select_models(band_columns, model)
     needed = [b for b in band_columns if any(b in m.bands for m in models)]
     band_columns = {b: band_columns[b] for b in needed}
-    error_columns = find_error_columns(table.colnames, band_columns, errors)
-    return models, band_columns, error_columns
+    error_columns = {b: c for b, c in found.error_columns.items() if b in band_columns}
+    choices = {b: c for b, c in found.choices.items() if b in band_columns}
+    vega = [b for b in found.vega if b in band_columns]
+    return models, band_columns, error_columns, choices, vega
 
 
 def predict_table(table, model="auto", *, columns=None, errors=None, units=None, vega=(),
@@ -136,8 +134,9 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     `~astropy.table.QTable`
         One row per input row, in order.
     """
-    models, band_columns, error_columns = _resolve_inputs(table, model, columns, errors,
-                                                          redshift, distance)
+    models, band_columns, error_columns, choices, described_vega = _resolve_inputs(
+        table, model, columns, errors, redshift, distance)
+    vega = list(vega) + [b for b in described_vega if b not in vega]
     # The best model's bands first, in its order: its magnitudes are then a view.
     order = list(models[0].bands) + [b for b in band_columns if b not in models[0].bands]
     band_columns = {b: band_columns[b] for b in order}
@@ -223,6 +222,10 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     result.meta.update(_provenance(models, band_columns, error_columns, uncertainty, correct,
                                    cosmology, redshift, distance, n_draws, seed,
                                    exclude_out_of_domain))
+    if choices:
+        result.meta["smass_band_choices"] = choices
+    if vega:
+        result.meta["smass_vega_bands"] = [get_band(b).name for b in vega]
     return result
 
 
@@ -276,8 +279,9 @@ def reference_log_mass(table, name):
 def saliency_table(table, model, *, columns=None, **kwargs):
     """Per-galaxy feature importance (see `StellarMassModel.saliency_magnitudes`)."""
     model = load_model(model)
-    colnames = _photometry_colnames(table, kwargs.get("redshift"), kwargs.get("distance"))
-    band_columns = find_band_columns(colnames, bands=model.bands, columns=columns)
+    exclude = [kwargs.get("redshift"), kwargs.get("distance")]
+    band_columns = recognise_columns(table, bands=model.bands, columns=columns,
+                                     exclude=exclude).band_columns
     select_models(band_columns, model)
     mags, _, band_flags = absolute_magnitudes(table, band_columns, **kwargs)
     mags = mags[:, [list(band_columns).index(b) for b in model.bands]]
@@ -302,8 +306,8 @@ class SmassAccessor:
         self._table = table
 
     def bands(self, columns=None):
-        """The ``{band: column}`` mapping recognised in the table."""
-        return find_band_columns(self._table.colnames, columns=columns)
+        """The ``{band: column}`` mapping recognised in the table (names and UCDs)."""
+        return recognise_columns(self._table, columns=columns).band_columns
 
     def predict(self, model="auto", *, columns=None, errors=None, units=None, vega=(),
                 kind=None, redshift=None, distance=None, cosmology=None,

@@ -255,7 +255,7 @@ def _check_output(output, format, overwrite):
 # -- predict --------------------------------------------------------------------------------
 def annotate(table, kwargs, prefix="", progress=None):
     """Add the prediction's columns to ``table`` (the CLI's defaults applied)."""
-    from .vo import _default_redshift
+    from .ucd import default_redshift as _default_redshift
 
     progress = progress or _progress()
     _check_clashes(table.colnames, prefix)
@@ -353,7 +353,7 @@ def predict_file(input, output, kwargs, in_format=None, out_format=None, overwri
 def _stream_file(input, output, kwargs, formats, overwrite, prefix, progress, chunk_rows):
     from . import stream
     from .io import TableReadError
-    from .vo import _default_redshift
+    from .ucd import default_redshift as _default_redshift
 
     try:
         schema = stream.read_schema(input, formats[0])

@@ -73,6 +73,8 @@ _FITS_KEYWORDS = {
     "smass_tap_url": ("SMASSTAP", "TAP service queried"),
     "smass_adql": ("SMASSQRY", "ADQL query"),
     "smass_truncated": ("SMASSTRN", "TAP result truncated by a row limit"),
+    "smass_band_choices": ("SMASSCHO", "column chosen among several for a band"),
+    "smass_vega_bands": ("SMASSVEG", "bands read as Vega magnitudes"),
 }
 _FITS_META = {keyword: key for key, (keyword, _) in _FITS_KEYWORDS.items()}
 

@@ -25,9 +25,10 @@ from pathlib import Path
 import astropy.units as u
 from astropy.table import Table
 
-from .bands import BandColumnError, find_band_columns
+from .bands import BandColumnError
 from .flags import SmassWarning
 from .io import _plain_copy, provenance_items, write_table
+from .ucd import default_redshift, recognise_columns, redshift_column
 
 __all__ = ["VOError", "VOTimeoutError", "annotate_tap", "run_tap", "send_to_topcat",
            "to_votable", "redshift_column"]
@@ -252,56 +253,6 @@ def _run_async(service, adql, maxrec, files, job_timeout, report, start):
             job.delete()
 
 
-def redshift_column(table, exclude=()):
-    """The column that holds redshifts: UCD ``src.redshift``, else named ``redshift``/``z``.
-
-    Parameters
-    ----------
-    table : `~astropy.table.Table`
-    exclude : iterable of str
-        Columns that cannot be the redshift (e.g. a band column called ``z``).
-
-    Returns
-    -------
-    str or None
-    """
-    names = [name for name in table.colnames if name not in set(exclude)]
-    for name in names:
-        ucd = str((table[name].info.meta or {}).get("ucd") or "")
-        if ucd.split(";")[0].strip().lower() == "src.redshift":
-            return name
-    for name in names:
-        if name.lower() in ("redshift", "z"):
-            return name
-    return None
-
-
-def _fluxes_only(table, band_columns, units=None):
-    for band, column in band_columns.items():
-        unit = getattr(table[column], "unit", None)
-        if unit is None or unit == u.dimensionless_unscaled:
-            unit = units.get(band) if isinstance(units, dict) else units
-            unit = None if unit is None else u.Unit(unit, parse_strict="silent")
-        if unit is None or isinstance(unit, u.MagUnit) or not unit.is_equivalent(
-                u.Jy, equivalencies=u.spectral_density(1 * u.um)):
-            return False
-    return True
-
-
-def _default_redshift(table, predict_kwargs):
-    """Use the table's redshift column when all bands are fluxes and none was named."""
-    if (predict_kwargs.get("redshift") is not None
-            or predict_kwargs.get("distance") is not None):
-        return predict_kwargs
-    band_columns = find_band_columns(table.colnames, columns=predict_kwargs.get("columns"))
-    if band_columns and _fluxes_only(table, band_columns, predict_kwargs.get("units")):
-        name = redshift_column(table, exclude=band_columns.values())
-        if name is not None:
-            predict_kwargs["redshift"] = name
-            table.meta["smass_redshift_column"] = name
-    return predict_kwargs
-
-
 def annotate_tap(service_or_url, adql, columns=None, maxrec=None, async_=False,
                  timeout=DEFAULT_TIMEOUT, progress=None, uploads=None, job_timeout=600.0,
                  **predict_kwargs):
@@ -356,13 +307,15 @@ def annotate_tap(service_or_url, adql, columns=None, maxrec=None, async_=False,
     table = run_tap(service_or_url, adql, maxrec=maxrec, async_=async_, timeout=timeout,
                     job_timeout=job_timeout, progress=progress, uploads=uploads)
     url = service_or_url.baseurl if hasattr(service_or_url, "baseurl") else str(service_or_url)
-    band_columns = find_band_columns(table.colnames, columns=columns)
-    if not band_columns:
+    found = recognise_columns(table, columns=columns)
+    if not found.band_columns:
+        unsure = "".join(f"; column {name!r} could be band {' or '.join(bands)}"
+                         for name, bands in found.unresolved.items())
         raise BandColumnError(
             f"the TAP result has no column recognised as a photometric band (columns: "
-            f"{', '.join(table.colnames)}); select band columns in the query or map them "
-            "with columns={band: column}")
-    predict_kwargs = _default_redshift(table, dict(predict_kwargs, columns=columns))
+            f"{', '.join(table.colnames)}){unsure}; select band columns in the query or map "
+            "them with columns={band: column}")
+    predict_kwargs = default_redshift(table, dict(predict_kwargs, columns=columns))
     _reporter(progress)(f"predicting stellar masses for {len(table)} rows ...")
     table.smass.annotate(**predict_kwargs)
     table.meta["smass_tap_url"] = url

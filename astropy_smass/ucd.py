@@ -1,0 +1,520 @@
+"""Column recognition from VO metadata: UCDs, column names and descriptions.
+
+Tables from TAP services and VOTable files say what their columns hold with a UCD
+(IVOA UCD1+): ``phot.mag;em.opt.R`` is a magnitude in the R range (600-750 nm),
+``phot.flux.density;em.IR.3-4um`` a flux density at 3-4 micron, ``src.redshift`` a
+redshift, ``stat.error;phot.mag;em.opt.R`` the error of an R magnitude. This module
+reads them, on top of the name conventions of `astropy_smass.bands`:
+
+* a column whose UCD is not photometric (``src.redshift``, ``pos.eq.ra``,
+  ``meta.id``...) is never taken for a band, whatever its name (a redshift ``z``
+  is not the SDSS z band);
+* a photometric column (``phot.mag``, ``phot.flux.density``, ``phot.flux``,
+  ``phys.magAbs``) with an ``em.*`` atom can only be a band whose pivot wavelength lies
+  in that range; among those, its name, a survey named in its name or description
+  (``SDSS``, ``2MASS``, ``WISE``...), a band letter in its name (``modelMag_r``) and a
+  wavelength quoted in its description (``(893 nm)``) choose one, or none;
+* errors are the ``stat.error`` columns of the same band whose names match;
+* a magnitude column described as "Vega" (and not "AB") is read as a Vega magnitude;
+* when several columns hold one band (SDSS model, cModel and Petrosian magnitudes),
+  the one marked ``meta.main`` wins, else the first of cModel, model, Petrosian, Kron/
+  auto, aperture, fibre, PSF magnitudes; the choice is returned (and recorded in the
+  prediction's ``meta['smass_band_choices']``), and ``columns=`` overrides it.
+
+A table without UCDs is recognised by its column names alone, exactly as
+`~astropy_smass.bands.find_band_columns` does.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+import astropy.units as u
+
+from .bands import BANDS, BandColumnError, find_band_columns, find_error_columns, get_band
+
+__all__ = ["ColumnRecognition", "recognise_columns", "ucd_atoms", "photometric_ucd",
+           "em_range", "redshift_column", "is_apparent", "default_redshift"]
+
+#: UCD primary atoms of photometric measurements: (atom, kind).
+_PHOT_ATOMS = {"phot.mag": "apparent", "phot.flux.density": "flux", "phot.flux": "flux",
+               "phys.magabs": "absolute"}
+
+# Wavelength ranges (Angstrom) of the em.* atoms of UCD1+ that name a range by a letter.
+_EM_LETTERS = {
+    "em.opt.u": (3000, 4000), "em.opt.b": (4000, 5000), "em.opt.v": (5000, 6000),
+    "em.opt.r": (6000, 7500), "em.opt.i": (7500, 10000), "em.ir.j": (10000, 15000),
+    "em.ir.h": (15000, 20000), "em.ir.k": (20000, 30000), "em.opt": (3000, 10000),
+    "em.uv": (100, 4000), "em.ir": (10000, 1e7), "em.ir.nir": (10000, 50000),
+    "em.ir.mir": (50000, 300000), "em.ir.fir": (300000, 1e7),
+}
+_EM_RANGE = re.compile(r"^em\.(uv|ir|mm|x-ray)\.(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)(nm|um|ghz|kev)$")
+# A pivot wavelength within this fraction of a range's edge still counts as inside:
+# SDSS i (749 nm) is labelled em.opt.I (750-1000 nm) by VizieR and most services.
+_EDGE = 0.05
+
+#: Measurement families, most preferred first (for several columns of one band).
+_FAMILIES = (("cmodel", ("cmodel",)), ("model", ("model",)), ("petrosian", ("petro",)),
+             ("kron", ("kron", "auto")), ("aperture", ("aper", "ap")),
+             ("fibre", ("fiber", "fibre")), ("psf", ("psf",)))
+
+_WAVELENGTH = re.compile(r"(\d+(?:\.\d+)?)\s*(nm|um|µm|μm|micron|microns|mum|a|aa|å|angstrom)\b",
+                         re.IGNORECASE)
+_WAVELENGTH_UNITS = {"nm": 10.0, "um": 1e4, "µm": 1e4, "μm": 1e4, "micron": 1e4,
+                     "microns": 1e4, "mum": 1e4, "a": 1.0, "aa": 1.0, "å": 1.0,
+                     "angstrom": 1.0}
+_ERROR_WORDS = re.compile(r"(error|err|sigcom|sigma|sig|unc|ivar)", re.IGNORECASE)
+
+
+# -- UCDs -----------------------------------------------------------------------------------
+def ucd_atoms(ucd):
+    """The atoms of a UCD, lower case, in order (``[]`` for None or an empty string).
+
+    >>> ucd_atoms("phot.mag;em.opt.R;meta.main")
+    ['phot.mag', 'em.opt.r', 'meta.main']
+    """
+    if not ucd:
+        return []
+    return [atom.strip().lower() for atom in str(ucd).split(";") if atom.strip()]
+
+
+def photometric_ucd(ucd):
+    """What a photometric UCD says: ``(kind, em_atom, is_error)``, or None.
+
+    ``kind`` is ``'apparent'`` (``phot.mag``), ``'absolute'`` (``phys.magAbs``) or
+    ``'flux'`` (``phot.flux.density``, ``phot.flux``); ``em_atom`` the ``em.*`` atom (or
+    None); ``is_error`` whether it is the UCD of an error (``stat.error;phot.mag...``).
+
+    >>> photometric_ucd("stat.error;phot.mag;em.opt.R")
+    ('apparent', 'em.opt.r', True)
+    >>> photometric_ucd("src.redshift") is None
+    True
+    """
+    atoms = ucd_atoms(ucd)
+    is_error = bool(atoms) and atoms[0] in ("stat.error", "stat.stdev")
+    main = atoms[1:] if is_error else atoms
+    if not main or main[0] not in _PHOT_ATOMS:
+        return None
+    em = next((atom for atom in main[1:] if atom.startswith("em.")), None)
+    return _PHOT_ATOMS[main[0]], em, is_error
+
+
+def em_range(atom):
+    """The wavelength range (Angstrom) of an ``em.*`` UCD atom, or None.
+
+    >>> em_range("em.IR.3-4um")
+    (30000.0, 40000.0)
+    >>> em_range("em.opt.R")
+    (6000, 7500)
+    """
+    atom = str(atom).lower()
+    if atom in _EM_LETTERS:
+        return _EM_LETTERS[atom]
+    match = _EM_RANGE.match(atom)
+    if not match:
+        return None
+    low, high, unit = float(match.group(2)), float(match.group(3)), match.group(4)
+    if unit in ("nm", "um"):
+        scale = 10.0 if unit == "nm" else 1e4
+        return low * scale, high * scale
+    quantity = u.Quantity([low, high], {"ghz": u.GHz, "kev": u.keV}[unit])
+    edges = sorted(quantity.to_value(u.AA, equivalencies=u.spectral()))
+    return edges[0], edges[1]
+
+
+def _bands_in(atom, bands):
+    limits = em_range(atom) if atom else None
+    if limits is None:
+        return None  # no wavelength information
+    low, high = limits[0] * (1 - _EDGE), limits[1] * (1 + _EDGE)
+    return [b for b in bands if low <= BANDS[b].pivot.to_value(u.AA) <= high]
+
+
+def _column_ucd(column):
+    return (getattr(column.info, "meta", None) or {}).get("ucd")
+
+
+def _column_text(column):
+    return " ".join(str(column.info.description or "").split())
+
+
+def redshift_column(table, exclude=()):
+    """The column that holds redshifts: UCD ``src.redshift``, else named ``redshift``/``z``.
+
+    A column marked ``meta.main`` wins among several ``src.redshift`` columns, and a
+    spectroscopic one (``src.redshift``) over a photometric one (``src.redshift.phot``).
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+    exclude : iterable of str
+        Columns that cannot be the redshift (e.g. a band column called ``z``).
+
+    Returns
+    -------
+    str or None
+    """
+    exclude = set(exclude)
+    names = [name for name in table.colnames if name not in exclude]
+    ranked = []
+    for order, name in enumerate(names):
+        atoms = ucd_atoms(_column_ucd(table[name]))
+        if atoms and atoms[0] in ("src.redshift", "src.redshift.phot"):
+            ranked.append(("meta.main" not in atoms, atoms[0] != "src.redshift", order, name))
+    if ranked:
+        return min(ranked)[-1]
+    for name in names:
+        if name.lower() in ("redshift", "z") and _photometric(table[name]) is None \
+                and not _non_photometric(table[name]):
+            return name
+    for name in names:
+        if name.lower() in ("redshift", "z"):
+            return name
+    return None
+
+
+def _photometric(column):
+    return photometric_ucd(_column_ucd(column))
+
+
+def _non_photometric(column):
+    """True when a column's UCD says it is something other than photometry."""
+    ucd = _column_ucd(column)
+    return bool(ucd_atoms(ucd)) and photometric_ucd(ucd) is None
+
+
+# -- name cues ------------------------------------------------------------------------------
+def _tokens(text, lower=True):
+    """Word tokens of a column name: split at ``_``, ``.``, digits and camelCase."""
+    text = re.sub(r"([a-z])([A-Z])", r"\1_\2", str(text))
+    tokens = [t for t in re.split(r"[^A-Za-z0-9]+|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])",
+                                  text) if t]
+    return [t.lower() for t in tokens] if lower else tokens
+
+
+def _norm(text):
+    return re.sub(r"[^a-z0-9]", "", str(text).lower())
+
+
+_SURVEY_ALIASES = {"twomass": "2MASS", "2mass": "2MASS", "viking": "VISTA", "vircam": "VISTA",
+                   "vhs": "VISTA", "allwise": "WISE", "unwise": "WISE", "gal": None}
+
+
+def _survey_keys():
+    keys = {}
+    for band in BANDS.values():
+        for key in (_norm(band.survey), _norm(band.filter_id.split("_")[0])):
+            if len(key) >= 3:
+                keys.setdefault(key, set()).add(band.survey)
+    for alias, survey in _SURVEY_ALIASES.items():
+        if survey is not None and any(b.survey == survey for b in BANDS.values()):
+            keys.setdefault(alias, set()).add(survey)
+    return keys
+
+
+def _surveys_named(name, description):
+    keys = _survey_keys()
+    words = set(_tokens(name)) | {_norm(w) for w in re.split(r"[\s,;:()/'\"]+", description)}
+    found = set()
+    for key, surveys in keys.items():
+        if key in words:
+            found |= surveys
+    return found
+
+
+def _named_by_token(band, tokens):
+    """True when a token of the name is the band's letter (``r``, ``Ks``/``K``, ``W1``).
+
+    Single letters ``z`` (SDSS) and ``Z`` (VISTA) are told apart by case, as in
+    `astropy_smass.bands`.
+    """
+    core = band.name.split("_")[0]
+    if core in ("z", "Z"):
+        return core in tokens
+    lowered = {t.lower() for t in tokens}
+    return core.lower() in lowered or (len(core) <= 3 and core.lower().rstrip("s") in lowered)
+
+
+def _narrow(name, description, candidates):
+    """The bands among ``candidates`` that a column's name and description point to."""
+    remaining = list(candidates)
+    surveys = _surveys_named(name, description)
+    if surveys:
+        same = [b for b in remaining if BANDS[b].survey in surveys]
+        remaining = same or remaining
+    if len(remaining) > 1:
+        tokens = set(_tokens(name, lower=False))
+        lettered = [b for b in remaining if _named_by_token(BANDS[b], tokens)]
+        remaining = lettered or remaining
+    if len(remaining) > 1:
+        waves = [float(v) * _WAVELENGTH_UNITS[unit.lower()]
+                 for v, unit in _WAVELENGTH.findall(description)]
+        near = []
+        for wave in waves:
+            distance = {b: abs(BANDS[b].pivot.to_value(u.AA) / wave - 1) for b in remaining}
+            best = min(distance, key=distance.get)
+            if distance[best] < 0.15 and sorted(distance.values())[1:2] != [distance[best]]:
+                near.append(best)
+        if len(set(near)) == 1:
+            remaining = near[:1]
+    return remaining
+
+
+def _family(name):
+    lowered = name.lower()
+    for rank, (family, stems) in enumerate(_FAMILIES):
+        for stem in stems:
+            if stem == "ap":
+                if "ap" in _tokens(name):
+                    return rank, family
+            elif stem in lowered:
+                return rank, family
+    return None
+
+
+# -- recognition ----------------------------------------------------------------------------
+@dataclass
+class ColumnRecognition:
+    """What `recognise_columns` found in a table.
+
+    Attributes
+    ----------
+    band_columns : dict
+        ``{band: column}`` in wavelength order.
+    error_columns : dict
+        ``{band: error column}``.
+    choices : dict
+        ``{band: {"column": chosen, "candidates": [...], "reason": text}}`` for each
+        band that several columns could hold.
+    kinds : dict
+        ``{band: 'apparent' | 'absolute' | 'flux'}`` where a UCD says so.
+    vega : list
+        Bands whose magnitude column is described as Vega (the word "Vega" in its
+        description, and not "AB").
+    not_bands : list
+        Columns left out because their UCD is not photometric (``src.redshift``...).
+    unresolved : dict
+        ``{column: [bands]}``: photometric columns that could hold several bands, with
+        nothing in their name or description to choose; they are not used.
+    """
+
+    band_columns: dict = field(default_factory=dict)
+    error_columns: dict = field(default_factory=dict)
+    choices: dict = field(default_factory=dict)
+    kinds: dict = field(default_factory=dict)
+    vega: list = field(default_factory=list)
+    not_bands: list = field(default_factory=list)
+    unresolved: dict = field(default_factory=dict)
+
+
+def _name_bands(name):
+    try:
+        return set(find_band_columns([name]))
+    except BandColumnError:
+        return set()
+
+
+def _candidate_bands(table, name):
+    """The bands a column could hold, from its UCD, name and description."""
+    column = table[name]
+    phot = _photometric(column)
+    by_name = _name_bands(name)
+    if phot is None:
+        return by_name, None
+    kind, em, is_error = phot
+    if is_error:
+        return set(), kind
+    in_range = _bands_in(em, list(BANDS))
+    if in_range is None:
+        return by_name, kind  # a photometric UCD without a wavelength: names decide
+    agreed = by_name & set(in_range)
+    surveys = _surveys_named(name, _column_text(column))
+    if agreed and (not surveys or any(BANDS[b].survey in surveys for b in agreed)):
+        return agreed, kind
+    narrowed = _narrow(name, _column_text(column), in_range)
+    return set(narrowed) if len(narrowed) <= 1 else set(narrowed) | {None}, kind
+
+
+def _choose(band, names, table):
+    """One column among several for ``band``: ``(column, reason)`` or ``(None, None)``."""
+    main = [n for n in names if "meta.main" in ucd_atoms(_column_ucd(table[n]))]
+    if len(main) == 1:
+        return main[0], "its UCD is marked meta.main"
+    families = {n: _family(n) for n in names}
+    if all(families.values()) and len({f[0] for f in families.values()}) == len(names):
+        chosen = min(names, key=lambda n: families[n][0])
+        others = ", ".join(families[n][1] for n in names if n != chosen)
+        return chosen, (f"{families[chosen][1]} magnitudes are preferred to {others}; pass "
+                        f"columns={{{band!r}: <column>}} to choose another")
+    return None, None
+
+
+def recognise_columns(table, bands=None, columns=None, errors=None, exclude=()):
+    """Recognise the band, error and (indirectly) redshift columns of a table.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        Columns may carry a UCD (``column.info.meta['ucd']``, as VOTable readers and
+        `astropy_smass.io.read_table` set it) and a description.
+    bands : iterable of str, optional
+        Bands to look for; default all.
+    columns : dict, optional
+        ``{band: column}``; always wins.
+    errors : dict, optional
+        ``{band: error column}``; always wins.
+    exclude : iterable of str
+        Columns that are not photometry (the redshift or distance column in use).
+
+    Returns
+    -------
+    ColumnRecognition
+
+    Raises
+    ------
+    BandColumnError
+        If a column given in ``columns`` or ``errors`` does not exist, or several
+        columns could hold one band and nothing tells which to use.
+    """
+    exclude = {name for name in exclude if isinstance(name, str)}
+    result = ColumnRecognition()
+    wanted = [get_band(b).name for b in bands] if bands is not None else list(BANDS)
+    explicit = {get_band(b).name: c for b, c in (columns or {}).items()}
+    for band, col in explicit.items():
+        if col not in table.colnames:
+            raise BandColumnError(f"column {col!r} given for band {band!r} is not in the table "
+                                  f"(columns: {', '.join(table.colnames)})")
+    taken = set(explicit.values())
+    candidates = {}
+    for name in table.colnames:
+        if name in exclude or name in taken:
+            continue
+        if _non_photometric(table[name]):
+            result.not_bands.append(name)
+            continue
+        found, kind = _candidate_bands(table, name)
+        if None in found:  # several bands and nothing to choose: never guessed
+            result.unresolved[name] = [b for b in BANDS if b in found]
+            continue
+        for band in found:
+            candidates.setdefault(band, []).append(name)
+            if kind is not None:
+                result.kinds.setdefault(band, {})[name] = kind
+    for band in BANDS:
+        if band not in wanted:
+            continue
+        if band in explicit:
+            result.band_columns[band] = explicit[band]
+            continue
+        names = candidates.get(band)
+        if not names:
+            continue
+        if len(names) > 1 and band in ("z", "Z"):
+            names = [n for n in names if n not in ("z", "Z")] or names
+        if len(names) > 1:
+            chosen, reason = _choose(band, names, table)
+            if chosen is None:
+                raise BandColumnError(
+                    f"band {band!r} is ambiguous: columns {', '.join(map(repr, names))} could "
+                    f"all hold it; pass columns={{{band!r}: <column>}} to choose")
+            result.choices[band] = {"column": chosen, "candidates": list(names),
+                                    "reason": reason}
+            names = [chosen]
+        result.band_columns[band] = names[0]
+    result.kinds = {b: result.kinds[b][c] for b, c in result.band_columns.items()
+                    if c in result.kinds.get(b, {})}
+    result.error_columns = _error_columns(table, result.band_columns, errors)
+    for band, name in result.band_columns.items():
+        words = set(re.findall(r"[A-Za-z]+", _column_text(table[name])))
+        if "Vega" in words and "AB" not in words and result.kinds.get(band) != "flux":
+            result.vega.append(band)
+    return result
+
+
+def _stripped(name):
+    """A column name without its error words, for matching errors to values."""
+    return _norm(_ERROR_WORDS.sub("", re.sub(r"^e_", "", str(name), flags=re.IGNORECASE)))
+
+
+def _error_columns(table, band_columns, errors):
+    found = find_error_columns(table.colnames, band_columns, errors)
+    for band, name in band_columns.items():
+        if band in found:
+            continue
+        phot = _photometric(table[name])
+        if phot is None or phot[1] is None:
+            continue
+        rivals = []
+        for other in table.colnames:
+            err = _photometric(table[other])
+            if err is not None and err[2] and err[1] == phot[1]:
+                rivals.append(other)
+        same = [r for r in rivals if _stripped(r) == _stripped(name)]
+        if len(same) == 1:
+            found[band] = same[0]
+        elif len(rivals) == 1 and sum(
+                1 for b, c in band_columns.items()
+                if (_photometric(table[c]) or (None, None))[1] == phot[1]) == 1:
+            found[band] = rivals[0]
+    return found
+
+
+def is_apparent(table, recognition, units=None):
+    """True when every recognised band is a flux or, by its UCD, an apparent magnitude.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+    recognition : `ColumnRecognition`
+    units : str, unit or dict, optional
+        The ``units=`` given for columns without a unit.
+    """
+    if not recognition.band_columns:
+        return False
+    for band, name in recognition.band_columns.items():
+        kind = recognition.kinds.get(band)
+        if kind in ("flux", "apparent"):
+            continue
+        unit = getattr(table[name], "unit", None)
+        if unit is None or unit == u.dimensionless_unscaled:
+            unit = units.get(band) if isinstance(units, dict) else units
+            unit = None if unit is None else u.Unit(unit, parse_strict="silent")
+        if kind is None and _is_flux(unit, BANDS[band]):
+            continue
+        return False
+    return True
+
+
+def default_redshift(table, predict_kwargs):
+    """Use the table's redshift column for apparent photometry when none was named.
+
+    When neither ``redshift`` nor ``distance`` is in ``predict_kwargs`` and every
+    recognised band is a flux, or an apparent magnitude by its UCD (``phot.mag``), the
+    redshift column (`redshift_column`: UCD ``src.redshift``, else named ``redshift`` or
+    ``z``) becomes ``redshift``, and ``table.meta['smass_redshift_column']`` says so.
+
+    Returns
+    -------
+    dict
+        ``predict_kwargs``, completed.
+    """
+    if (predict_kwargs.get("redshift") is not None
+            or predict_kwargs.get("distance") is not None):
+        return predict_kwargs
+    found = recognise_columns(table, columns=predict_kwargs.get("columns"),
+                              errors=predict_kwargs.get("errors"))
+    if is_apparent(table, found, predict_kwargs.get("units")):
+        name = redshift_column(table, exclude=found.band_columns.values())
+        if name is not None:
+            predict_kwargs["redshift"] = name
+            table.meta["smass_redshift_column"] = name
+    return predict_kwargs
+
+
+def _is_flux(unit, band):
+    if unit is None or isinstance(unit, (u.MagUnit, u.UnrecognizedUnit)) or unit == u.mag:
+        return False
+    equivalencies = u.spectral_density(band.pivot) + u.zero_point_flux(3630.78 * u.Jy)
+    try:
+        return unit.is_equivalent(u.Jy, equivalencies=equivalencies)
+    except (TypeError, ValueError):
+        return False
