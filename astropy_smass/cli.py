@@ -157,10 +157,11 @@ def build_parser():
         description="Read IN (VOTable, FITS, ECSV, CSV, HDF5, Parquet; - for standard input), "
                     "add logmstar, logmstar_err, smass_flag... and write OUT (- for standard "
                     "output, as a VOTable unless --format says otherwise).")
-    predict.add_argument("input", nargs="?", metavar="IN",
-                         help="input table file, - for standard input")
-    predict.add_argument("output", nargs="?", metavar="OUT",
-                         help="output table file, - for standard output")
+    predict.add_argument("paths", nargs="*", metavar="IN [IN ...] OUT",
+                         help="input table file (- for standard input) and output file (- "
+                              "for standard output); or several inputs, folders, quoted "
+                              "globs or HATS catalogues, and OUT a folder that gets one "
+                              "output per input")
     predict.add_argument("--in-format", metavar="FORMAT",
                          help="format of IN (default: from its content or extension)")
     predict.add_argument("--demo", action="store_true",
@@ -290,7 +291,7 @@ def _stream_formats(input, output, in_format, out_format):
 
 
 def predict_file(input, output, kwargs, in_format=None, out_format=None, overwrite=False,
-                 prefix="", progress=None, chunk_rows=None):
+                 prefix="", progress=None, chunk_rows=None, stream_progress=None):
     """Read ``input``, add stellar masses, write ``output`` (``-`` for standard streams).
 
     This is the one function that moves data for ``astropy-smass predict``. When
@@ -319,6 +320,9 @@ def predict_file(input, output, kwargs, in_format=None, out_format=None, overwri
     chunk_rows : int, optional
         Rows per chunk when streaming (default
         `astropy_smass.stream.DEFAULT_CHUNK_ROWS`); 0 never streams.
+    stream_progress : callable, optional
+        The ``progress`` of `astropy_smass.stream.predict_file` (default: a bar on
+        standard error when it is a terminal).
 
     Returns
     -------
@@ -338,7 +342,7 @@ def predict_file(input, output, kwargs, in_format=None, out_format=None, overwri
     if formats is not None:
         try:
             return _stream_file(input, output, kwargs, formats, overwrite, prefix, progress,
-                                chunk_rows)
+                                chunk_rows, stream_progress)
         except UnstreamableError as exc:
             warnings.warn(f"{_message(exc)}: reading the whole table into memory instead",
                           UserWarning)
@@ -350,7 +354,8 @@ def predict_file(input, output, kwargs, in_format=None, out_format=None, overwri
     return table
 
 
-def _stream_file(input, output, kwargs, formats, overwrite, prefix, progress, chunk_rows):
+def _stream_file(input, output, kwargs, formats, overwrite, prefix, progress, chunk_rows,
+                 stream_progress=None):
     from . import stream
     from .io import TableReadError
     from .ucd import default_redshift as _default_redshift
@@ -369,26 +374,213 @@ def _stream_file(input, output, kwargs, formats, overwrite, prefix, progress, ch
     progress(f"predicting stellar masses for {input}, {chunk_rows} rows at a time ...")
     summary = stream.predict_file(
         input, output, chunk_rows=chunk_rows, format=formats[0], out_format=formats[1],
-        overwrite=overwrite, progress=_on_terminal(), prefix=prefix, out_dataset="data",
+        overwrite=overwrite, prefix=prefix, out_dataset="data",
+        progress=_on_terminal() if stream_progress is None else stream_progress,
         meta=meta, **kwargs)
     progress(f"wrote {summary['n_rows']} rows to {output}")
     return summary
 
 
 def run_predict(args):
+    paths = list(args.paths)
     if args.demo:
+        if len(paths) > 1:
+            raise CommandError("predict --demo takes at most one file name (OUT)")
+        args.input, args.output = (paths + [None, None])[:2]
         return run_demo(args)
-    if args.input is None or args.output is None:
+    if len(paths) < 2:
         raise CommandError("predict needs IN and OUT (use - for standard input or output), "
                            "or --demo")
-    _check_output(args.output, args.format, args.overwrite)
+    *inputs, output = paths
+    if len(inputs) == 1 and (inputs[0] == "-" or Path(inputs[0]).is_file()):
+        return _predict_one(args, inputs[0], output)
+    return _predict_many(args, inputs, output)
+
+
+def _predict_one(args, input, output):
+    _check_output(output, args.format, args.overwrite)
     kwargs = _predict_kwargs(args)
-    if args.input != "-" and not Path(args.input).exists():
-        raise FileNotFoundError(f"{args.input}: no such file")
-    predict_file(args.input, args.output, kwargs, in_format=args.in_format,
-                 out_format=args.format, overwrite=args.overwrite, prefix=args.prefix,
-                 chunk_rows=args.chunk_rows)
+    if input != "-" and not Path(input).exists():
+        raise FileNotFoundError(f"{input}: no such file")
+    _tune_malloc()
+    predict_file(input, output, kwargs, in_format=args.in_format, out_format=args.format,
+                 overwrite=args.overwrite, prefix=args.prefix, chunk_rows=args.chunk_rows)
     return 0
+
+
+# -- many files in one run ------------------------------------------------------------------
+def _is_hats(folder):
+    return any((folder / name).is_file() for name in ("hats.properties", "properties")) \
+        and (folder / "dataset").is_dir()
+
+
+def _table_files(folder):
+    """Table files under a folder, sorted (hidden files and ``_metadata``-like skipped)."""
+    from .io import FORMATS
+
+    suffixes = tuple(s for values in FORMATS.values() for s in values)
+    found = []
+    for path in sorted(folder.rglob("*")):
+        parts = path.relative_to(folder).parts
+        if any(part.startswith((".", "_")) for part in parts):
+            continue
+        if path.is_file() and path.name.lower().endswith(suffixes):
+            found.append(path)
+    return found
+
+
+def expand_inputs(inputs):
+    """The ``(file, name in the output folder)`` pairs for the inputs of a run.
+
+    Parameters
+    ----------
+    inputs : list of str
+        Files, folders (every table file in them, recursively; a HATS catalogue's
+        partition files) and glob patterns (``survey/*.parquet``, ``**`` too).
+
+    Returns
+    -------
+    list of (`~pathlib.Path`, `~pathlib.PurePath`)
+        Each output's path relative to the output folder: a file's own name, or its
+        path within the folder given (``dataset/Norder=.../Npix=...parquet`` for HATS).
+    """
+    import glob
+
+    pairs = []
+    for text in inputs:
+        path = Path(text)
+        if text == "-":
+            raise CommandError("standard input (-) cannot be one of several inputs")
+        if path.is_dir():
+            root = path
+            files = _table_files(path / "dataset" if _is_hats(path) else path)
+            if not files:
+                raise CommandError(f"{path} holds no table files")
+            pairs += [(f, f.relative_to(root)) for f in files]
+        elif path.is_file():
+            pairs.append((path, Path(path.name)))
+        elif glob.has_magic(text):
+            files = [Path(f) for f in sorted(glob.glob(text, recursive=True))
+                     if Path(f).is_file()]
+            if not files:
+                raise CommandError(f"no files match {text}")
+            pairs += [(f, Path(f.name)) for f in files]
+        else:
+            raise FileNotFoundError(f"{text}: no such file or folder")
+    seen = {}
+    for source, name in pairs:
+        if name in seen and seen[name] != source:
+            raise CommandError(f"{seen[name]} and {source} would both be written as {name}; "
+                               "give their common folder instead")
+        seen[name] = source
+    return list(dict.fromkeys(pairs))
+
+
+def _output_name(name, format):
+    """``name`` with the suffix of ``format`` (or unchanged without one)."""
+    from .io import FORMATS, guess_format
+
+    if format is None:
+        return name
+    suffix = FORMATS[guess_format(name, format)][0]
+    lower = name.name.lower()
+    for values in FORMATS.values():
+        for old in sorted(values, key=len, reverse=True):
+            if lower.endswith(old):
+                return name.with_name(name.name[:-len(old)] + suffix)
+    return name.with_name(name.name + suffix)
+
+
+def _predict_many(args, inputs, output):
+    """Several inputs: one output each, in a folder that appears only when all are done."""
+    import shutil
+    import tempfile
+    import time
+
+    from . import stream
+
+    pairs = expand_inputs(inputs)
+    target = Path(output)
+    if output == "-":
+        raise CommandError("several inputs need OUT to be a folder, not standard output")
+    if target.exists() and not args.overwrite:
+        raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
+    if target.exists() and not target.is_dir():
+        raise CommandError(f"several inputs need OUT to be a folder; {target} is a file")
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"cannot write {target}: folder {target.parent} does not exist")
+    names = [_output_name(name, args.format) for _, name in pairs]
+    kwargs = _predict_kwargs(args)
+    _tune_malloc()
+    sizes = []
+    for source, _ in pairs:
+        try:
+            fmt = stream.format_of(source, args.in_format)
+            sizes.append(stream._open_reader(source, fmt, None, None).n_rows)
+        except Exception:  # not streamable: its size shows when it has been read
+            sizes.append(0)
+    bar = stream._Progress(None, sum(sizes), unit="rows")
+    say = _progress()
+    say(f"{len(pairs)} input files, {sum(sizes):,} rows, to {target}/")
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
+    start, offset = time.perf_counter(), 0
+    try:
+        for (source, _), name, size in zip(pairs, names, sizes):
+            destination = tmp / name
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            bar.label = str(source)
+
+            def report(done, total, seconds, offset=offset):
+                bar(offset + done)
+
+            try:
+                predict_file(source, destination, kwargs, in_format=args.in_format,
+                             out_format=args.format, prefix=args.prefix,
+                             chunk_rows=args.chunk_rows, progress=lambda message: None,
+                             stream_progress=report)
+            except _known_errors() as exc:
+                raise CommandError(f"{source}: {_message(exc)}") from exc
+            offset += size
+            bar(offset)
+        os.chmod(tmp, 0o777 & ~_umask())
+        if target.exists():
+            old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.",
+                                        suffix=".old"))
+            os.replace(target, old / "replaced")
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    seconds = time.perf_counter() - start
+    print(f"{PROG}: wrote {len(pairs)} files, {offset:,} rows, to {target}/ in {seconds:.1f} s",
+          file=sys.stderr)
+    return 0
+
+
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _tune_malloc():
+    """Keep freed chunk-sized arrays in the heap rather than unmapping them (glibc).
+
+    A streaming run allocates and frees arrays of the same few sizes for every chunk;
+    glibc hands blocks over 32 MB back to the system and others once the heap top
+    exceeds its trim threshold, so every chunk would fault its pages in afresh (about
+    a third of the prediction's time). The command owns its process, so it may say so.
+    """
+    import ctypes
+    import ctypes.util
+
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
+        libc.mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD
 
 
 def run_demo(args):

@@ -18,6 +18,7 @@ is written the way `astropy_smass.io.write_table` writes it (FITS headers by
 import copy
 import gc
 import io
+import itertools
 import sys
 import time
 import warnings
@@ -26,16 +27,17 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 from astropy.io import fits
-from astropy.table import Column, Table, hstack, meta, serialize
+from astropy.table import Column, MaskedColumn, Table, hstack, meta, serialize
 from astropy.utils.data_info import serialize_context_as
 
-from .accessor import predict_table
+from .accessor import _resolve_inputs, predict_table
 from .bundle import atomic_write
 from .io import FORMATS as IO_FORMATS
 from .io import fits_table_hdu, restore_metadata
 
 __all__ = ["predict_file", "read_schema", "format_of", "FORMATS", "COMPRESSED_SUFFIXES",
-           "DEFAULT_CHUNK_ROWS", "UnstreamableError"]
+           "DEFAULT_CHUNK_ROWS", "UnstreamableError",
+           "parquet_write_options"]
 
 #: Suffixes of compressed files, which cannot be read or written a slice at a time.
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")
@@ -145,8 +147,9 @@ class _ParquetReader:
         self.n_rows = self.file.metadata.num_rows
         schema = self.file.schema_arrow
         md = {k.decode(): v.decode() for k, v in (schema.metadata or {}).items()}
-        self.header = (meta.get_header_from_yaml(md["table_meta_yaml"].split("\n"))
+        self.header = (_parse_header(md["table_meta_yaml"])
                        if "table_meta_yaml" in md else None)
+        self._schema_table = None
         self.names = schema.names
         self.types = {name: schema.field(name).type for name in self.names}
         self.string_dtypes = {}
@@ -175,11 +178,57 @@ class _ParquetReader:
         return longest
 
     def empty(self):
-        return self._table(self.file.schema_arrow.empty_table())
+        if self._schema_table is None:
+            self._schema_table = self._table(self.file.schema_arrow.empty_table())
+        return self._schema_table.copy(copy_data=False)
+
+    def batches(self, chunk_rows):
+        """The file's record batches, the next one read in a thread while this one is used."""
+        return _read_ahead(self.file.iter_batches(batch_size=chunk_rows, use_threads=False))
 
     def chunks(self, chunk_rows):
-        for batch in self.file.iter_batches(batch_size=chunk_rows, use_threads=False):
+        for batch in self.batches(chunk_rows):
             yield self._table(batch)
+
+    def column_plan(self, names):
+        """How to build the columns ``names`` of a batch without astropy's decoding.
+
+        A list of ``(name, data column, mask column or None, unit)``, or None when one
+        of them is not a plain, masked or Quantity column of numbers (then
+        `_table` decodes it).
+        """
+        schema = self.empty()
+        serialized = ((self.header or {}).get("meta") or {}).get("__serialized_columns__", {})
+        plan = []
+        for name in names:
+            if name not in schema.colnames:
+                return None
+            parts = _components(serialized[name]) if name in serialized else (name, None)
+            if parts is None or parts[0] not in self.types:
+                return None
+            kind = self.types[parts[0]]
+            import pyarrow as pa
+
+            if not (pa.types.is_floating(kind) or pa.types.is_integer(kind)):
+                return None
+            plan.append((name, parts[0], parts[1], getattr(schema[name], "unit", None)))
+        return plan
+
+    @staticmethod
+    def planned_table(batch, plan):
+        """An astropy table of the planned columns of a record batch (no copies where
+        the data allow)."""
+        table = Table()
+        for name, data, mask, unit in plan:
+            # Nulls become NaN, as astropy's Parquet reader makes them.
+            values = batch.column(data).to_numpy(zero_copy_only=False)
+            if mask is None:
+                col = Column(values, name=name, unit=unit, copy=False)
+            else:
+                col = MaskedColumn(values, name=name, unit=unit, copy=False,
+                                   mask=batch.column(mask).to_numpy(zero_copy_only=False))
+            table.add_column(col, copy=False)
+        return table
 
     def _table(self, batch):
         # A record batch or a pyarrow table, decoded as astropy's Parquet reader does.
@@ -233,6 +282,84 @@ class _Hdf5Reader:
             table.meta.update(self.attrs)
             return table
         return restore_metadata(_apply_header(table, self.header))
+
+
+_HEADERS = {}
+
+
+def _parse_header(text):
+    """astropy's YAML table header, parsed once per distinct text (YAML is slow, and the
+    files of a dataset share one header)."""
+    if text not in _HEADERS:
+        if len(_HEADERS) > 64:
+            _HEADERS.clear()
+        _HEADERS[text] = meta.get_header_from_yaml(text.split("\n"))
+    return copy.deepcopy(_HEADERS[text])
+
+
+def _components(spec):
+    """``(data column, mask column or None)`` of a serialized column of numbers, or None.
+
+    Plain, masked and Quantity columns (masked or not) are stored as one data column
+    and an optional ``<name>.mask`` column; any other mixin needs astropy's decoding.
+    """
+    cls = spec.get("__class__")
+    if cls is None:
+        return (spec["name"], None) if "name" in spec else None
+    if cls == "astropy.units.quantity.Quantity":
+        value = spec.get("value")
+        return None if value is None else _components(value)
+    if cls in ("astropy.table.column.MaskedColumn", "astropy.utils.masked.core.MaskedNDArray"):
+        data, mask = _components(spec.get("data", {})), spec.get("mask", {})
+        if data is None or data[1] is not None or "name" not in mask:
+            return None
+        return data[0], mask["name"]
+    return None
+
+
+def _read_ahead(iterator):
+    """Items of ``iterator``, the next one fetched in a thread while the caller works.
+
+    pyarrow decodes without holding the GIL, so reading overlaps the prediction.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    iterator = iter(iterator)
+    with ThreadPoolExecutor(1, thread_name_prefix="smass-read") as pool:
+        pending = pool.submit(next, iterator, None)
+        while True:
+            item = pending.result()
+            if item is None:
+                return
+            pending = pool.submit(next, iterator, None)
+            yield item
+
+
+class _WriteBehind:
+    """Calls ``write(item)`` in a thread, one call at a time and in order, so encoding
+    and compressing a chunk overlaps the prediction of the next."""
+
+    def __init__(self, write):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.write = write
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="smass-write")
+        self.pending = None
+
+    def __call__(self, item):
+        self.wait()
+        self.pending = self.pool.submit(self.write, item)
+
+    def wait(self):
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+
+    def close(self):
+        try:
+            self.wait()
+        finally:
+            self.pool.shutdown(wait=True)
 
 
 def _open_reader(path, fmt, hdu, dataset):
@@ -345,6 +472,24 @@ class _FitsWriter:
         self.handle.close()
 
 
+def parquet_write_options(schema):
+    """Options of `pyarrow.parquet.ParquetWriter` for a catalogue of this schema.
+
+    Dictionary encoding only for columns that are not floating point: measured values
+    almost never repeat, and trying a dictionary for them costs most of the writing
+    time (a factor 7 on a catalogue of magnitudes) to end in plain encoding anyway.
+    """
+    import pyarrow as pa
+
+    def floating(kind):
+        while pa.types.is_list(kind) or pa.types.is_fixed_size_list(kind):
+            kind = kind.value_type
+        return pa.types.is_floating(kind)
+
+    return {"version": "2.6",
+            "use_dictionary": [f.name for f in schema if not floating(f.type)]}
+
+
 class _ParquetWriter:
     """Each chunk a row group, schema and astropy metadata from the first chunk."""
 
@@ -370,7 +515,7 @@ class _ParquetWriter:
         metadata["table_meta_yaml"] = "\n".join(meta.get_yaml_from_table(encoded))
         self.schema = pa.schema(fields, metadata={k.encode(): v.encode()
                                                   for k, v in metadata.items()})
-        self.writer = pq.ParquetWriter(path, self.schema, version="2.4")
+        self.writer = pq.ParquetWriter(path, self.schema, **parquet_write_options(self.schema))
 
     def write(self, table):
         import pyarrow as pa
@@ -440,10 +585,13 @@ class _Hdf5Writer:
 
 # -- the driver --------------------------------------------------------------------------
 class _Progress:
-    """Rows per second to stderr (only on a terminal) or to a callback."""
+    """A progress bar (rows, per cent, rows/s) on stderr (by default only on a
+    terminal), or a callback ``progress(rows_done, rows_total, seconds)``."""
 
-    def __init__(self, progress, total):
-        self.total, self.start = total, time.perf_counter()
+    WIDTH = 24
+
+    def __init__(self, progress, total, unit="rows"):
+        self.total, self.start, self.unit, self.label = total, time.perf_counter(), unit, ""
         if progress is None:
             progress = sys.stderr.isatty()
         self.callback = progress if callable(progress) else None
@@ -454,10 +602,18 @@ class _Progress:
         if self.callback is not None:
             self.callback(done, self.total, elapsed)
         elif self.print:
-            rate = done / elapsed if elapsed > 0 else 0.0
-            end = "\n" if done >= self.total else ""
-            print(f"\rastropy-smass: {done:,}/{self.total:,} rows, {rate:,.0f} rows/s",
-                  end=end, file=sys.stderr, flush=True)
+            print("\r" + self.line(done, elapsed), end="\n" if done >= self.total else "",
+                  file=sys.stderr, flush=True)
+
+    def line(self, done, elapsed):
+        rate = done / elapsed if elapsed > 0 else 0.0
+        fraction = done / self.total if self.total else 1.0
+        filled = int(round(self.WIDTH * min(fraction, 1.0)))
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        left = (self.total - done) / rate if rate > 0 and done < self.total else 0.0
+        label = f" {self.label}" if self.label and done < self.total else ""
+        return (f"astropy-smass: [{bar}] {100 * fraction:3.0f}% {done:,}/{self.total:,} "
+                f"{self.unit}, {rate:,.0f} {self.unit}/s, {left:,.0f} s left{label}\x1b[K")
 
 
 def _fixed_width_strings(table, widths):
@@ -563,8 +719,8 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
     report = _Progress(progress, reader.n_rows)
     summary = {"n_rows": reader.n_rows, "models": None, "path": out_path}
 
-    def predict(chunk, first_row):
-        kwargs = dict(predict_kwargs)
+    def predict(chunk, first_row, kwargs=None):
+        kwargs = dict(predict_kwargs if kwargs is None else kwargs)
         if montecarlo and seed is not None and first_row:
             kwargs["seed"] = [seed, first_row]
         with warnings.catch_warnings():
@@ -610,7 +766,104 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
             out.meta = {**extra_meta, **result.meta}
         return _fixed_width_strings(out, widths)
 
+    def fast_plan():
+        """What the Parquet-to-Parquet path needs, or None to go through astropy tables."""
+        if not (fmt == "parquet" and out_fmt == "parquet" and reader.n_rows):
+            return None
+        context = [predict_kwargs.get(k) for k in ("redshift", "distance")]
+        if any(c is not None and not isinstance(c, str) for c in context):
+            return None
+        schema = reader.empty()
+        try:
+            _, band_columns, error_columns = _resolve_inputs(
+                schema, model, predict_kwargs.get("columns"), predict_kwargs.get("errors"),
+                *context)
+        except Exception:
+            return None  # the slow path raises the same error, in its own words
+        names = list(dict.fromkeys([*band_columns.values(), *error_columns.values(),
+                                    *(c for c in context if c is not None)]))
+        plan = reader.column_plan(names)
+        if plan is None:
+            return None
+        # The resolved columns, explicitly: a table of these columns alone is read as
+        # the whole table would be.
+        return plan, {**predict_kwargs, "columns": dict(band_columns),
+                      "errors": dict(error_columns)}
+
+    def write_fast(tmp, plan, kwargs):
+        """Parquet to Parquet on record batches: the input columns go to the output as
+        they are, only the photometry becomes numpy arrays, and the output schema and
+        its astropy metadata are made once, from the table of one row that the
+        general path would write."""
+        import pyarrow as pa
+
+        batches = reader.batches(chunk_rows)
+        first = next(batches)
+        probe_chunk = reader._table(first.slice(0, 1))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            probe = predict(probe_chunk, 0)
+        widths = dict(reader.string_dtypes)
+        names = probe.meta.get("smass_models") or []
+        if "smass_model" in probe.colnames:
+            widths[prefix + "smass_model"] = f"U{max(map(len, names))}"
+        layout = _ParquetWriter(tmp, combine(probe_chunk, probe, widths), reader.n_rows)
+        outputs = {prefix + name: name for name in probe.colnames}
+        sources = []
+        for field in layout.schema:
+            if field.name in outputs:
+                sources.append((field, outputs[field.name], None))
+            elif field.name in reader.types and reader.types[field.name] == field.type:
+                sources.append((field, None, field.name))
+            else:  # an input column that astropy would re-encode: not for this path
+                layout.close()
+                return False
+        model_names = pa.array(names, pa.string())
+        background = _WriteBehind(layout.writer.write_table)
+        done = 0
+        try:
+            for batch in itertools.chain([first], batches):
+                chunk = reader.planned_table(batch, plan)
+                result = predict_values(chunk, done, kwargs)
+                arrays = []
+                for field, output, source in sources:
+                    if source is not None:
+                        array = batch.column(source)
+                        if array.null_count:  # NaN, as astropy reads (and writes) nulls
+                            array = pa.array(array.to_numpy(zero_copy_only=False), field.type)
+                    elif output == "smass_model":
+                        column = result[output]
+                        index = np.zeros(len(column), np.int32)
+                        for k, name in enumerate(names[1:], start=1):
+                            index[column == name] = k
+                        array = model_names.take(pa.array(index))
+                    else:
+                        array = pa.array(np.asarray(result[output]), field.type)
+                    arrays.append(array)
+                background(pa.Table.from_arrays(arrays, schema=layout.schema))
+                done += len(batch)
+                del chunk, result, arrays, batch
+                gc.collect()  # cheap: the objects made before the loop are frozen
+                report(done)
+            background.wait()
+        finally:
+            try:
+                background.close()
+            finally:
+                layout.close()
+        if done != reader.n_rows:
+            raise RuntimeError(f"read {done} rows from {in_path}, expected {reader.n_rows}")
+        return True
+
+    def predict_values(chunk, first_row, kwargs):
+        """`predict`'s columns as plain arrays."""
+        result = predict(chunk, first_row, kwargs)
+        return {name: getattr(result[name], "value", result[name]) for name in result.colnames}
+
     def write(tmp):
+        plan = fast_plan()
+        if plan is not None and write_fast(tmp, *plan):
+            return
         writer = None
         done = 0
         widths = dict(getattr(reader, "string_dtypes", {}))
@@ -639,7 +892,16 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
             raise RuntimeError(f"read {done} rows from {in_path}, expected {reader.n_rows}")
 
     start = time.perf_counter()
-    atomic_write(out_path, write, overwrite=overwrite, mode=None)
+    # Collecting garbage after each chunk keeps memory at one chunk's worth; freezing
+    # the objects made so far (astropy, pyarrow...) makes each collection cheap.
+    frozen = gc.get_freeze_count() == 0
+    if frozen:
+        gc.freeze()
+    try:
+        atomic_write(out_path, write, overwrite=overwrite, mode=None)
+    finally:
+        if frozen:
+            gc.unfreeze()
     summary["seconds"] = time.perf_counter() - start
     summary["rows_per_second"] = (reader.n_rows / summary["seconds"]
                                   if summary["seconds"] > 0 else float("inf"))

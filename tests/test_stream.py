@@ -322,3 +322,53 @@ def test_extra_meta(catalogue_file, toy_model, tmp_path):
     keys = list(read_table(out).meta)
     assert keys[:2] == ["smass_redshift_column", "survey"]  # before the provenance
     assert "smass_model" in keys[2:]
+
+
+# -- Parquet to Parquet on record batches ---------------------------------------------------
+def test_parquet_to_parquet_on_record_batches(tmp_path, toy_model, catalogue, monkeypatch):
+    """Parquet to Parquet decodes only one row through astropy (for the output layout);
+    the rest goes batch by batch, with masked, Quantity, NaN and sentinel magnitudes,
+    and gives what the in-memory path writes."""
+    from astropy.utils.masked import Masked
+
+    from astropy_smass import stream
+
+    table = catalogue.copy()
+    table["absmag_u"] = Masked(table["absmag_u"], mask=np.arange(N_ROWS) % 17 == 3)
+    table["absmag_u"][20] = np.nan * u.mag  # NaN under no mask: non-finite, not missing
+    source = tmp_path / "in.parquet"
+    table.write(source)
+    decoded = []
+    original = stream._ParquetReader._table
+    monkeypatch.setattr(stream._ParquetReader, "_table",
+                        lambda self, batch: decoded.append(len(batch)) or original(self, batch))
+    out = tmp_path / "out.parquet"
+    predict_file(source, out, chunk_rows=97, model=toy_model, progress=False)
+    assert sorted(decoded) == [0, 1]  # the schema, and the one-row layout probe
+    expected = read_table(source).smass.annotate(toy_model)
+    assert_same_tables(read_table(out), expected)
+    flags = read_table(out)["smass_flag"]
+    assert flags[3] & 1 and not flags[3] & 2  # masked: missing band
+    assert flags[20] & 2 and not flags[20] & 1  # NaN: non-finite
+
+
+def test_parquet_nulls_and_foreign_files(tmp_path, toy_model):
+    """A Parquet file from another writer (no astropy metadata, nulls): units= as in
+    memory, nulls read as NaN as astropy reads them, and the output layout of astropy."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    mags, _ = toy_population(300, seed=12)
+    columns = {"objid": pa.array(np.arange(300))}
+    for k, band in enumerate(TOY_BANDS):
+        values = pa.array(mags[:, k], mask=(np.arange(300) % 50 == k))
+        columns[f"{band}_mag"] = values
+    source = tmp_path / "foreign.parquet"
+    pq.write_table(pa.table(columns), source, row_group_size=64)
+    out = tmp_path / "out.parquet"
+    predict_file(source, out, chunk_rows=100, model=toy_model, units="mag", progress=False)
+    expected = read_table(source).smass.annotate(toy_model, units="mag")
+    back = read_table(out)
+    assert_same_tables(back, expected)
+    assert pq.ParquetFile(out).schema_arrow.field("u_mag").nullable
+    assert not pq.read_table(out).column("u_mag").null_count  # NaN, as astropy writes
