@@ -25,12 +25,14 @@ A table without UCDs is recognised by its column names alone, exactly as
 `~astropy_smass.bands.find_band_columns` does.
 """
 
+import functools
 import re
 from dataclasses import dataclass, field
 
 import astropy.units as u
 
-from .bands import BANDS, BandColumnError, find_band_columns, find_error_columns, get_band
+from .bands import ALL_BANDS as BANDS
+from .bands import BandColumnError, find_band_columns, find_error_columns, get_band
 
 __all__ = ["ColumnRecognition", "recognise_columns", "ucd_atoms", "photometric_ucd",
            "em_range", "redshift_column", "is_apparent", "default_redshift"]
@@ -196,15 +198,25 @@ def _norm(text):
 
 
 _SURVEY_ALIASES = {"twomass": "2MASS", "2mass": "2MASS", "viking": "VISTA", "vircam": "VISTA",
-                   "vhs": "VISTA", "allwise": "WISE", "unwise": "WISE", "gal": None}
+                   "vhs": "VISTA", "allwise": "WISE", "unwise": "WISE", "ukidss": "UKIDSS",
+                   "legacy": None}
+# Parts of band stems that name no survey.
+_NOT_SURVEYS = {"prime", "petro", "model", "mag", "flux", "baseline"}
 
 
+@functools.lru_cache(maxsize=1)
 def _survey_keys():
+    """``{word: {survey, ...}}``: words that name a band's survey or system."""
     keys = {}
     for band in BANDS.values():
-        for key in (_norm(band.survey), _norm(band.filter_id.split("_")[0])):
-            if len(key) >= 3:
-                keys.setdefault(key, set()).add(band.survey)
+        words = {_norm(band.survey), _norm(getattr(band, "system", "")),
+                 _norm(band.filter_id.split("_")[0].split("-")[0])}
+        for stem in band.stems:
+            words.update(_norm(part) for part in str(stem).split("_"))
+        for word in words:
+            if len(word) >= 3 and word not in _NOT_SURVEYS \
+                    and word != _norm(getattr(band, "letter", "")):
+                keys.setdefault(word, set()).add(band.survey)
     for alias, survey in _SURVEY_ALIASES.items():
         if survey is not None and any(b.survey == survey for b in BANDS.values()):
             keys.setdefault(alias, set()).add(survey)
@@ -227,9 +239,9 @@ def _named_by_token(band, tokens):
     Single letters ``z`` (SDSS) and ``Z`` (VISTA) are told apart by case, as in
     `astropy_smass.bands`.
     """
-    core = band.name.split("_")[0]
-    if core in ("z", "Z"):
-        return core in tokens
+    core = getattr(band, "letter", "") or band.name.split("_")[0]
+    if band.name in ("z", "Z"):
+        return band.name in tokens
     lowered = {t.lower() for t in tokens}
     return core.lower() in lowered or (len(core) <= 3 and core.lower().rstrip("s") in lowered)
 
@@ -245,6 +257,13 @@ def _narrow(name, description, candidates):
         tokens = set(_tokens(name, lower=False))
         lettered = [b for b in remaining if _named_by_token(BANDS[b], tokens)]
         remaining = lettered or remaining
+        if len(remaining) > 1 and not surveys:
+            # No survey named: a band letter means what it means as a column name
+            # (``r`` is SDSS r, see astropy_smass.bands), so modelMag_r is SDSS r.
+            plain = set()
+            for token in tokens:
+                plain |= _name_bands(token) & set(remaining)
+            remaining = sorted(plain) if len(plain) == 1 else remaining
     if len(remaining) > 1:
         waves = [float(v) * _WAVELENGTH_UNITS[unit.lower()]
                  for v, unit in _WAVELENGTH.findall(description)]
