@@ -10,14 +10,17 @@ try:
 except ImportError:  # running from a source tree that was never installed
     __version__ = "0.0.dev0"
 
+from . import _moved
 from .accessor import SmassAccessor, predict_table, register
-from .bands import BANDS, Band, BandColumnError
-from .bundle import ModelFormatError, StellarMassModel, available_models, load_model
-from .correction import BiasCorrection
-from .flags import SmassFlag, SmassWarning
+from .exceptions import BandColumnError, ModelFormatError, SmassError, SmassWarning
+from .flags import SmassFlag
+from .model.bundle import StellarMassModel, available_models, load_model
+from .model.correction import BiasCorrection
+from .photometry.bands import BANDS, Band
 
 __all__ = ["BANDS", "Band", "BandColumnError", "BiasCorrection", "ModelFormatError",
-           "SmassAccessor", "SmassFlag", "SmassWarning", "StellarMassModel",
+           "SmassAccessor", "SmassError", "SmassFlag", "SmassWarning", "StellarMassModel",
            "available_models", "load_model", "predict_table"]
 
+_moved.install()
 register()

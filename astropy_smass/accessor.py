@@ -16,11 +16,16 @@ import numpy as np
 from astropy.table import Column, QTable, Table
 from astropy.utils.masked import Masked
 
-from .bands import BandColumnError, get_band
-from .bundle import available_models, load_model
 from .flags import NO_MASS, SmassFlag, SmassWarning
-from .photometry import DEFAULT_SENTINELS, _read_magnitudes, absolute_magnitudes, column_values
-from .ucd import recognise_columns
+from .model.bundle import available_models, load_model
+from .photometry.bands import BandColumnError, get_band
+from .photometry.magnitudes import (
+    DEFAULT_SENTINELS,
+    _read_magnitudes,
+    absolute_magnitudes,
+    column_values,
+)
+from .photometry.ucd import recognise_columns
 
 __all__ = ["SmassAccessor", "predict_table", "select_models", "OUTPUT_COLUMNS"]
 
@@ -56,13 +61,13 @@ def select_models(band_columns, model="auto"):
     ----------
     band_columns : dict
         Recognised ``{band: column}`` of the table.
-    model : str, path or `~astropy_smass.bundle.StellarMassModel`
+    model : str, path or `~astropy_smass.model.bundle.StellarMassModel`
         ``"auto"`` for every available model whose bands the table has, fewest
         bands first, then by held-out accuracy; otherwise that one model.
 
     Returns
     -------
-    list of `~astropy_smass.bundle.StellarMassModel`
+    list of `~astropy_smass.model.bundle.StellarMassModel`
 
     Raises
     ------
@@ -100,7 +105,7 @@ def _describe(band_columns):
 
 def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None):
     """Models, ``{band: column}``, ``{band: error column}`` and the choices made among
-    several columns of one band (see `astropy_smass.ucd.recognise_columns`)."""
+    several columns of one band (see `astropy_smass.photometry.ucd.recognise_columns`)."""
     if not isinstance(table, Table):
         raise TypeError(f"expected an astropy Table, got {type(table).__name__}")
     exclude = [name for name in (redshift, distance) if isinstance(name, str)]
@@ -317,7 +322,7 @@ class SmassAccessor:
 
         Parameters
         ----------
-        model : str, path or `~astropy_smass.bundle.StellarMassModel`
+        model : str, path or `~astropy_smass.model.bundle.StellarMassModel`
             ``"auto"`` (default) picks, for each galaxy, the best bundled model whose
             bands it has; or a model name (see `~astropy_smass.available_models`),
             a bundle path or a loaded model.

@@ -21,20 +21,18 @@ import sys
 import warnings
 from pathlib import Path
 
+from .exceptions import CommandError
+
 __all__ = ["main", "build_parser", "predict_file"]
 
 PROG = "astropy-smass"
 
 
 # -- errors and messages --------------------------------------------------------------------
-class CommandError(Exception):
-    """An error of the command line's making, reported as one line."""
-
-
 def _known_errors():
-    from .bands import BandColumnError
-    from .bundle import ModelFormatError
     from .io import TableReadError
+    from .model.bundle import ModelFormatError
+    from .photometry.bands import BandColumnError
     from .vo import VOError
 
     errors = [CommandError, BandColumnError, ModelFormatError, TableReadError, VOError,
@@ -230,7 +228,7 @@ def _predict_kwargs(args):
         "exclude_out_of_domain": not args.keep_out_of_domain,
     }
     if args.model == "auto":
-        from .bundle import available_models
+        from .model.bundle import available_models
 
         if not available_models():
             raise CommandError("no models are installed; give a bundle with --model PATH")
@@ -256,7 +254,7 @@ def _check_output(output, format, overwrite):
 # -- predict --------------------------------------------------------------------------------
 def annotate(table, kwargs, prefix="", progress=None):
     """Add the prediction's columns to ``table`` (the CLI's defaults applied)."""
-    from .ucd import default_redshift as _default_redshift
+    from .photometry.ucd import default_redshift as _default_redshift
 
     progress = progress or _progress()
     _check_clashes(table.colnames, prefix)
@@ -358,7 +356,7 @@ def _stream_file(input, output, kwargs, formats, overwrite, prefix, progress, ch
                  stream_progress=None):
     from . import stream
     from .io import TableReadError
-    from .ucd import default_redshift as _default_redshift
+    from .photometry.ucd import default_redshift as _default_redshift
 
     try:
         schema = stream.read_schema(input, formats[0])
@@ -623,8 +621,8 @@ def _demo_plot(table, png, prefix, overwrite):
     """Predicted mass against absolute W1 magnitude; False if matplotlib is missing."""
     import numpy as np
 
-    from .bundle import atomic_write
-    from .photometry import absolute_magnitudes
+    from .model.bundle import atomic_write
+    from .photometry.magnitudes import absolute_magnitudes
 
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -655,7 +653,7 @@ def _demo_plot(table, png, prefix, overwrite):
 
 # -- models ---------------------------------------------------------------------------------
 def run_models(args):
-    from .bundle import available_models, load_model
+    from .model.bundle import available_models, load_model
 
     if args.bundles:
         entries = [(str(path), load_model(path)) for path in args.bundles]

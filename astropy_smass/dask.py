@@ -22,7 +22,7 @@ runs it: threads, local processes or a cluster.
 import numpy as np
 
 from .accessor import predict_table
-from .bundle import StellarMassModel, load_model
+from .model.bundle import StellarMassModel, load_model
 
 __all__ = ["predict_dask", "predict_lsdb", "predict_partition"]
 
@@ -85,7 +85,7 @@ def predict_dask(ddf, model="auto", *, keep_columns=True, prefix="", **predict_k
     ----------
     ddf : `dask.dataframe.DataFrame`
         Photometry, one galaxy a row.
-    model : str, path or `~astropy_smass.bundle.StellarMassModel`
+    model : str, path or `~astropy_smass.model.bundle.StellarMassModel`
         As for `~astropy_smass.predict_table`. ``"auto"`` chooses from the column
         names, which every partition shares, so every partition uses the same
         models (each worker must have the same models installed); a loaded model is

@@ -2,6 +2,8 @@
 
 import enum
 
+from .exceptions import SmassWarning
+
 __all__ = ["SmassFlag", "NO_MASS", "OUT_OF_DOMAIN", "SmassWarning"]
 
 
@@ -34,6 +36,3 @@ NO_MASS = (SmassFlag.MISSING_BAND | SmassFlag.NONFINITE | SmassFlag.NONPOSITIVE_
 #: Flags marking a galaxy outside the training domain.
 OUT_OF_DOMAIN = SmassFlag.OUT_OF_RANGE | SmassFlag.OUT_OF_DISTRIBUTION
 
-
-class SmassWarning(UserWarning):
-    """Warnings from astropy-smass (for example results truncated by a service)."""

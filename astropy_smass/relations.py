@@ -14,13 +14,13 @@ colours stand in for the rest-frame colours the relations were calibrated on.
   ``W1 - W2`` colour in the **Vega** system and ``L_W1`` in solar units from the
   Vega absolute magnitude with ``M_W1,sun = 3.24`` (Vega; Jarrett et al. 2013).
   The AB inputs are converted with the WISE Vega-to-AB offsets of
-  `~astropy_smass.bands.BANDS` (Jarrett et al. 2011).
+  `~astropy_smass.photometry.bands.BANDS` (Jarrett et al. 2011).
 """
 
 import astropy.units as u
 import numpy as np
 
-from .bands import BANDS
+from .photometry.bands import BANDS
 
 __all__ = ["TAYLOR2011_MSUN_I", "CLUVER2014_MSUN_W1", "taylor2011_logmstar",
            "cluver2014_logmstar"]
@@ -69,7 +69,7 @@ def cluver2014_logmstar(w1, w2):
     ----------
     w1, w2 : array-like or `~astropy.units.Quantity`
         Absolute **AB** magnitudes (mag) in WISE W1 and W2; converted to Vega
-        here with the offsets of `~astropy_smass.bands.BANDS`.
+        here with the offsets of `~astropy_smass.photometry.bands.BANDS`.
 
     Returns
     -------

@@ -31,9 +31,10 @@ from astropy.table import Column, MaskedColumn, Table, hstack, meta, serialize
 from astropy.utils.data_info import serialize_context_as
 
 from .accessor import _resolve_inputs, predict_table
-from .bundle import atomic_write
+from .exceptions import UnstreamableError
 from .io import FORMATS as IO_FORMATS
 from .io import fits_table_hdu, restore_metadata
+from .model.bundle import atomic_write
 
 __all__ = ["predict_file", "read_schema", "format_of", "FORMATS", "COMPRESSED_SUFFIXES",
            "DEFAULT_CHUNK_ROWS", "UnstreamableError",
@@ -49,10 +50,6 @@ FORMATS = {name: tuple(s for s in IO_FORMATS[name] if not s.endswith(COMPRESSED_
 
 #: Rows per chunk by default: about 0.2 GB of working memory for 13 bands with errors.
 DEFAULT_CHUNK_ROWS = 250_000
-
-
-class UnstreamableError(ValueError):
-    """A table that cannot be read or written a chunk at a time (it can be in memory)."""
 
 
 def format_of(path, format=None):
@@ -654,7 +651,7 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
         ``None``: rows done and rows/s on stderr when stderr is a terminal; ``True``
         always, ``False`` never; a callable is called after every chunk as
         ``progress(rows_done, rows_total, seconds_elapsed)``.
-    model : str, path or `~astropy_smass.bundle.StellarMassModel`
+    model : str, path or `~astropy_smass.model.bundle.StellarMassModel`
         As for `~astropy_smass.predict_table`. With ``"auto"`` the models are chosen
         from the column names, so every chunk uses the same ones (checked).
     keep_columns : bool or list of str

@@ -25,10 +25,11 @@ from pathlib import Path
 import astropy.units as u
 from astropy.table import Table
 
-from .bands import BandColumnError
+from .exceptions import VOError, VOTimeoutError
 from .flags import SmassWarning
-from .io import _plain_copy, provenance_items, write_table
-from .ucd import default_redshift, recognise_columns, redshift_column
+from .io.readwrite import _plain_copy, provenance_items, write_table
+from .photometry.bands import BandColumnError
+from .photometry.ucd import default_redshift, recognise_columns, redshift_column
 
 __all__ = ["VOError", "VOTimeoutError", "annotate_tap", "run_tap", "send_to_topcat",
            "to_votable", "redshift_column"]
@@ -36,14 +37,6 @@ __all__ = ["VOError", "VOTimeoutError", "annotate_tap", "run_tap", "send_to_topc
 #: Seconds each HTTP request to a TAP service may take by default.
 DEFAULT_TIMEOUT = 60.0
 _FINAL_PHASES = ("COMPLETED", "ERROR", "ABORTED")
-
-
-class VOError(RuntimeError):
-    """A VO service or SAMP hub could not be used; the message says why, in one line."""
-
-
-class VOTimeoutError(VOError, TimeoutError):
-    """A VO service or SAMP client did not answer in time."""
 
 
 # -- VOTable --------------------------------------------------------------------------------

@@ -29,6 +29,9 @@ import astropy_smass
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "_ext"))
+# validation/ (maintainer tooling, documented in the API pages) lives in the repository,
+# not in the installed package; appended so that it does not shadow the installed package.
+sys.path.append(str(HERE.parent))
 
 # -- Project ------------------------------------------------------------------------
 project = "astropy-smass"

@@ -2,7 +2,7 @@
 """Fit the bundled models' bias corrections on real galaxies, and report the validation.
 
 Each bundled model is calibrated on the calibration half of its catalogue
-(``astropy_smass.validation.CALIBRATION_PLAN``: ECO for ``sdss`` and ``sdss_2mass``,
+(``validation.CALIBRATION_PLAN``: ECO for ``sdss`` and ``sdss_2mass``,
 DustPedia for ``full_2mass``, ``galex_sdss_wise`` and ``sdss_wise``); the VISTA
 models, which no catalogue here can calibrate, borrow their 2MASS twin's correction.
 Every correction is then put on one mass scale, ECO's (``--anchor eco``, the
@@ -25,8 +25,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from astropy_smass import available_models, load_model
-from astropy_smass.validation import (
+# validation/ is maintainer tooling in the repository, not part of the installed package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from astropy_smass import available_models, load_model  # noqa: E402
+from validation import (  # noqa: E402
     BUNDLED_ANCHOR,
     CALIBRATION_PLAN,
     CATALOGUES,

@@ -7,10 +7,10 @@ hand-written constant. Imported by ``conftest.py`` (fixtures) and by test module
 
 import numpy as np
 
-from astropy_smass.bundle import StellarMassModel
-from astropy_smass.domain import TrainingDomain
-from astropy_smass.features import build_features, default_features
-from astropy_smass.network import OneHiddenLayerNetwork
+from astropy_smass.model.bundle import StellarMassModel
+from astropy_smass.model.domain import TrainingDomain
+from astropy_smass.model.features import build_features, default_features
+from astropy_smass.model.network import OneHiddenLayerNetwork
 
 TOY_BANDS = ["u", "g", "r", "i", "z"]
 

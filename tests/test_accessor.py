@@ -9,10 +9,10 @@ from astropy.utils.masked import Masked
 from helpers import TOY_BANDS, toy_population
 
 import astropy_smass
-from astropy_smass import bundle as bundle_module
 from astropy_smass.accessor import OUTPUT_COLUMNS, SmassAccessor
-from astropy_smass.bands import BANDS, BandColumnError
 from astropy_smass.flags import OUT_OF_DOMAIN, SmassFlag, SmassWarning
+from astropy_smass.model import bundle as bundle_module
+from astropy_smass.photometry.bands import BANDS, BandColumnError
 
 
 def _table(mags, cls=Table, errors=0.05, prefix="absmag_"):
@@ -335,7 +335,7 @@ def test_fluxes_in_mjy(toy_model, mags):
 
 
 def test_vega_magnitudes(toy_model, mags):
-    from astropy_smass.features import default_features
+    from astropy_smass.model.features import default_features
 
     # The toy network with its z band relabelled as 2MASS Ks (a Vega band): the feature
     # layout is the same, so it must give the toy model's masses for Ks = z_AB in AB.

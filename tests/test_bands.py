@@ -3,7 +3,7 @@
 import astropy.units as u
 import pytest
 
-from astropy_smass.bands import (
+from astropy_smass.photometry.bands import (
     BANDS,
     BandColumnError,
     find_band_columns,

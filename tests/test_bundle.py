@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from helpers import toy_population
 
-from astropy_smass import bundle as bundle_module
-from astropy_smass.bundle import (
+from astropy_smass.flags import SmassFlag, SmassWarning
+from astropy_smass.model import bundle as bundle_module
+from astropy_smass.model.bundle import (
     FORMAT_VERSION,
     ModelFormatError,
     StellarMassModel,
@@ -21,8 +22,7 @@ from astropy_smass.bundle import (
     available_models,
     load_model,
 )
-from astropy_smass.correction import BiasCorrection
-from astropy_smass.flags import SmassFlag, SmassWarning
+from astropy_smass.model.correction import BiasCorrection
 
 
 @pytest.fixture

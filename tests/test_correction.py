@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from astropy_smass.correction import BiasCorrection
+from astropy_smass.model.correction import BiasCorrection
 
 
 def _biased_sample(n=4000, intercept=0.12, slope=-0.08, scatter=0.05, outliers=0.05, seed=0):

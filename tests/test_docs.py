@@ -129,7 +129,7 @@ def _parse_rst(text):
 
 
 def test_model_card_states_the_facts(modelcard, toy_model, tmp_path):
-    from astropy_smass.correction import BiasCorrection
+    from astropy_smass.model.correction import BiasCorrection
 
     predicted = [8.0 + 0.01 * k for k in range(300)]
     reference = [p + 0.1 for p in predicted]
@@ -221,7 +221,7 @@ def test_every_page_was_built(html_dir):
 
 
 def test_built_model_cards(html_dir):
-    from astropy_smass.bundle import _bundled_dir
+    from astropy_smass.model.bundle import _bundled_dir
 
     html = (html_dir / "models.html").read_text(encoding="utf-8")
     names = sorted(p.stem for p in Path(_bundled_dir()).glob("*.json"))

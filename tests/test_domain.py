@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from astropy_smass.domain import TrainingDomain
-from astropy_smass.features import build_features, default_features
 from astropy_smass.flags import SmassFlag
+from astropy_smass.model.domain import TrainingDomain
+from astropy_smass.model.features import build_features, default_features
 
 BANDS = ["u", "g", "r", "i"]
 

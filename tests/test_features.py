@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from astropy_smass.bands import BANDS
-from astropy_smass.features import (
+from astropy_smass.model.features import (
     PUBLISHED_BANDS,
     build_features,
     default_features,
     feature_matrix,
     parse_feature,
 )
+from astropy_smass.photometry.bands import BANDS
 
 
 def _pivot(band):

@@ -5,8 +5,8 @@ import warnings
 import numpy as np
 import pytest
 
-from astropy_smass import network as network_module
-from astropy_smass.network import OneHiddenLayerNetwork
+from astropy_smass.model import network as network_module
+from astropy_smass.model.network import OneHiddenLayerNetwork
 
 
 def _fitted_mlp(activation, n_features=6, hidden=9, seed=0):

@@ -8,9 +8,9 @@ from astropy.cosmology import WMAP9, Planck18
 from astropy.table import MaskedColumn, QTable, Table
 from astropy.utils.masked import Masked
 
-from astropy_smass.bands import BANDS, BandColumnError
 from astropy_smass.flags import SmassFlag
-from astropy_smass.photometry import absolute_magnitudes, column_values, distance_modulus
+from astropy_smass.photometry.bands import BANDS, BandColumnError
+from astropy_smass.photometry.magnitudes import absolute_magnitudes, column_values, distance_modulus
 
 ABS = np.array([-21.3, -19.8, -17.05, -22.6])
 Z = np.array([0.01, 0.03, 0.05, 0.08])

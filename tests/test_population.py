@@ -73,7 +73,7 @@ def test_columns_units_and_meta(population):
 
 
 def test_band_filters_match_package_registry():
-    bands = pytest.importorskip("astropy_smass.bands")
+    bands = pytest.importorskip("astropy_smass.photometry.bands")
     assert {k: b.filter_id for k, b in bands.BANDS.items()} == BAND_FILTERS
 
 

@@ -4,7 +4,7 @@ import astropy.units as u
 import numpy as np
 import pytest
 
-from astropy_smass.bands import BANDS
+from astropy_smass.photometry.bands import BANDS
 from astropy_smass.relations import (
     CLUVER2014_MSUN_W1,
     TAYLOR2011_MSUN_I,

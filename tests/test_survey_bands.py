@@ -4,7 +4,7 @@ import astropy.units as u
 import numpy as np
 import pytest
 
-from astropy_smass.bands import (
+from astropy_smass.photometry.bands import (
     ALL_BANDS,
     BANDS,
     SURVEY_FILTERS,

@@ -24,9 +24,9 @@ import pytest
 from astropy.table import Table
 
 from astropy_smass import available_models, load_model
-from astropy_smass.bands import BandColumnError
-from astropy_smass.bundle import StellarMassModel, arrays_checksum
-from astropy_smass.features import default_features
+from astropy_smass.model.bundle import StellarMassModel, arrays_checksum
+from astropy_smass.model.features import default_features
+from astropy_smass.photometry.bands import BandColumnError
 
 pytest.importorskip("sklearn")
 

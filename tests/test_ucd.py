@@ -1,4 +1,4 @@
-"""Column recognition from UCDs, names and descriptions (astropy_smass.ucd)."""
+"""Column recognition from UCDs, names and descriptions (astropy_smass.photometry.ucd)."""
 
 import astropy.units as u
 import numpy as np
@@ -7,7 +7,7 @@ from astropy.table import Table
 
 from astropy_smass import BandColumnError
 from astropy_smass.io import read_table, write_table
-from astropy_smass.ucd import (
+from astropy_smass.photometry.ucd import (
     default_redshift,
     em_range,
     photometric_ucd,

@@ -4,7 +4,7 @@ import astropy.units as u
 import numpy as np
 import pytest
 
-from astropy_smass.uncertainty import (
+from astropy_smass.model.uncertainty import (
     analytic_uncertainty,
     flux_error_to_magnitude_error,
     intrinsic_scatter,
@@ -41,10 +41,10 @@ def _near_linear_model(correction=None):
     """A tanh network with small weights (nearly linear), on ugriz features."""
     from helpers import TOY_BANDS, toy_population
 
-    from astropy_smass.bundle import StellarMassModel
-    from astropy_smass.domain import TrainingDomain
-    from astropy_smass.features import build_features, default_features
-    from astropy_smass.network import OneHiddenLayerNetwork
+    from astropy_smass.model.bundle import StellarMassModel
+    from astropy_smass.model.domain import TrainingDomain
+    from astropy_smass.model.features import build_features, default_features
+    from astropy_smass.model.network import OneHiddenLayerNetwork
 
     features = default_features(TOY_BANDS)
     x = build_features(toy_population(2000, seed=8)[0], TOY_BANDS, features)
@@ -60,7 +60,7 @@ def _near_linear_model(correction=None):
 def test_monte_carlo_agrees_with_analytic_through_the_model(with_correction):
     from helpers import toy_population
 
-    from astropy_smass.correction import BiasCorrection
+    from astropy_smass.model.correction import BiasCorrection
 
     # A steep linear correction, never clamped: it scales the uncertainty by 1 + slope.
     correction = BiasCorrection((0.1, 0.5), 10.0, (-50.0, 50.0)) if with_correction else None

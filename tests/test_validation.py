@@ -16,8 +16,8 @@ from astropy.table import QTable
 
 from astropy_smass import available_models, predict_table
 from astropy_smass.flags import NO_MASS, SmassWarning
-from astropy_smass.uncertainty import intrinsic_scatter
-from astropy_smass.validation import (
+from astropy_smass.model.uncertainty import intrinsic_scatter
+from validation import (
     BUNDLED_ANCHOR,
     CALIBRATION_PLAN,
     CATALOGUES,
@@ -576,7 +576,7 @@ def test_auto_gives_each_galaxy_the_model_with_fewest_bands(real_data):
 
 
 def test_docs_tables_are_current(real_data):
-    from astropy_smass.validation import DOCS_BEGIN, DOCS_END, report_rst
+    from validation import DOCS_BEGIN, DOCS_END, report_rst
 
     _calibrated_bundles()
     text = (Path(__file__).resolve().parents[1] / "docs" / "validation.rst").read_text()

@@ -20,15 +20,13 @@ Bagpipes, h5py) is installed; running it without them fails with a clear message
 import sys
 from pathlib import Path
 
+from ..exceptions import TrainError
+
 __all__ = ["add_train_parser", "run_train", "DEFAULT_POPULATION_SEED", "DEFAULT_POPULATION_SIZE"]
 
 #: Seed and size of the population the bundled models were trained on.
 DEFAULT_POPULATION_SEED = 20251125
 DEFAULT_POPULATION_SIZE = 200_000
-
-
-class TrainError(ValueError):
-    """A problem with the ``train`` command's inputs, reported as one line."""
 
 
 def add_train_parser(subparsers):

@@ -1,7 +1,7 @@
 """Train the bundled stellar-mass networks on a simulated galaxy population.
 
 `train_model` fits one network for one set of bands and exports it as a
-`~astropy_smass.bundle.StellarMassModel` with its training domain, provenance and a
+`~astropy_smass.model.bundle.StellarMassModel` with its training domain, provenance and a
 report of its accuracy on held-out simulated galaxies; `train_all` regenerates every
 bundled model (`MODEL_DEFINITIONS`) from one population and writes the bundles, a
 JSON report and the population's luminosity functions compared with GAMA's
@@ -39,11 +39,11 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table
 
-from ..bands import BANDS
-from ..bundle import StellarMassModel, arrays_checksum, atomic_write, json_default
-from ..domain import TrainingDomain
-from ..features import build_features, default_features, feature_matrix
-from ..network import OneHiddenLayerNetwork
+from ..model.bundle import StellarMassModel, arrays_checksum, atomic_write, json_default
+from ..model.domain import TrainingDomain
+from ..model.features import build_features, default_features, feature_matrix
+from ..model.network import OneHiddenLayerNetwork
+from ..photometry.bands import BANDS
 
 __all__ = ["MODEL_DEFINITIONS", "DEFAULT_HYPERPARAMETERS", "TRAINING_SEED", "MASS_BINS",
            "REPORT_MASS_RANGE", "population_arrays", "split_indices", "train_model",
@@ -51,7 +51,7 @@ __all__ = ["MODEL_DEFINITIONS", "DEFAULT_HYPERPARAMETERS", "TRAINING_SEED", "MAS
            "reference_subset", "REFERENCE_SUBSET", "default_report_path", "default_lf_path",
            "population_checksum", "noise_sensitivity"]
 
-#: The bundled models: name -> bands (canonical keys of `astropy_smass.bands.BANDS`).
+#: The bundled models: name -> bands (canonical keys of `astropy_smass.photometry.bands.BANDS`).
 MODEL_DEFINITIONS = {
     # The published 13 bands / 24 features (Elson 2025, 2026).
     "full_vista": ["FUV", "NUV", "u", "g", "r", "i", "Z", "Y", "J", "H", "K", "W1", "W2"],
@@ -350,7 +350,7 @@ def train_model(population, name, bands, *, hidden=None, activation=None, seed=T
     name : str
         Model name (file stem of the bundle).
     bands : list of str
-        Bands the model takes; features are `~astropy_smass.features.default_features`.
+        Bands the model takes; features are `~astropy_smass.model.features.default_features`.
     hidden : int, optional
         Hidden units; default ``DEFAULT_HYPERPARAMETERS["hidden"]``.
     activation : {'relu', 'tanh', 'logistic'}, optional
@@ -375,9 +375,9 @@ def train_model(population, name, bands, *, hidden=None, activation=None, seed=T
 
     Returns
     -------
-    model : `~astropy_smass.bundle.StellarMassModel`
+    model : `~astropy_smass.model.bundle.StellarMassModel`
         No bias correction and zero intrinsic scatter: both come from calibration on
-        real galaxies (`~astropy_smass.bundle.StellarMassModel.calibrate`).
+        real galaxies (`~astropy_smass.model.bundle.StellarMassModel.calibrate`).
     report : dict
         Held-out accuracy (overall over `REPORT_MASS_RANGE` and per 0.5-dex bin of
         true mass), learning curve, saliency ranking, sizes and timing; also stored
@@ -533,7 +533,7 @@ def compare_architectures(population, bands=None, widths=(16, 32, 64),
         Per architecture: ``hidden``, ``activation``, held-out ``rms_dex`` (overall,
         noisy test set), ``noiseless_rms_dex``, per-bin RMS, ``train_time_s``,
         ``epochs`` and ``predict_rows_per_s_1thread``: rows per second of
-        `~astropy_smass.bundle.StellarMassModel.predict_magnitudes` without
+        `~astropy_smass.model.bundle.StellarMassModel.predict_magnitudes` without
         uncertainties, on one thread.
     """
     from threadpoolctl import threadpool_limits

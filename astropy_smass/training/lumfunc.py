@@ -395,7 +395,7 @@ def write_population_lf(comparison, path, overwrite=False):
     -------
     `~pathlib.Path`
     """
-    from ..bundle import atomic_write
+    from ..model.bundle import atomic_write
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -450,7 +450,7 @@ def record_luminosity_functions(population, lf_path, report_path=None, *, bands=
         (`~astropy_smass.training.fit.population_checksum`; None without a ``logmstar``
         column).
     """
-    from ..bundle import json_default
+    from ..model.bundle import json_default
     from .fit import population_checksum
 
     lf_path = Path(lf_path)
@@ -467,7 +467,7 @@ def record_luminosity_functions(population, lf_path, report_path=None, *, bands=
     entry = lf_report(comparison, population_sha256=checksum, file=lf_path.name)
     write_population_lf(comparison, lf_path, overwrite=overwrite)
     if report_path is not None:
-        from ..bundle import atomic_write
+        from ..model.bundle import atomic_write
 
         report_path = Path(report_path)
         report = json.loads(report_path.read_text())

@@ -23,7 +23,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-from ..bands import BandColumnError, find_band_columns
+from ..photometry.bands import BandColumnError, find_band_columns
 
 __all__ = ["read_shark", "SHARK_PREFIXES", "SHARK_H"]
 

@@ -166,7 +166,7 @@ def bundle_paths(directory=None):
     if directory is None:
         directory = os.environ.get("ASTROPY_SMASS_MODELCARD_DIR")
     if directory is None:
-        from astropy_smass.bundle import _bundled_dir
+        from astropy_smass.model.bundle import _bundled_dir
 
         directory = _bundled_dir()
     directory = Path(directory)
@@ -174,7 +174,7 @@ def bundle_paths(directory=None):
 
 
 def _load(path):
-    from astropy_smass.bundle import StellarMassModel
+    from astropy_smass.model.bundle import StellarMassModel
 
     spec = json.loads(Path(path).read_text())
     return spec, StellarMassModel.load(path)
@@ -286,7 +286,7 @@ def model_card_rst(path, heading_char="-", subheading_char="^"):
     heading_char, subheading_char : str
         Underline characters of the card's title and of its sections.
     """
-    from astropy_smass.bands import BANDS
+    from astropy_smass.photometry.bands import BANDS
 
     spec, model = _load(path)
     metadata = json.loads(json.dumps(model.metadata))  # a copy we can pop from

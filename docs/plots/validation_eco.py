@@ -3,7 +3,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from astropy_smass.validation import catalogue_predictions
+from validation import catalogue_predictions
 
 
 def _unavailable(message):

@@ -3,8 +3,8 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from astropy_smass.photometry import absolute_magnitudes
-from astropy_smass.validation import CATALOGUES, catalogue_predictions
+from astropy_smass.photometry.magnitudes import absolute_magnitudes
+from validation import CATALOGUES, catalogue_predictions
 
 
 def _unavailable(message):

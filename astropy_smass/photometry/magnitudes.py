@@ -17,9 +17,9 @@ import numpy as np
 from astropy.table import Column, MaskedColumn
 from astropy.utils.masked import Masked
 
+from ..flags import SmassFlag
+from ..model.uncertainty import flux_error_to_magnitude_error
 from .bands import BandColumnError, get_band
-from .flags import SmassFlag
-from .uncertainty import flux_error_to_magnitude_error
 
 __all__ = ["DEFAULT_SENTINELS", "absolute_magnitudes", "column_values", "distance_modulus"]
 
@@ -216,7 +216,7 @@ def absolute_magnitudes(table, band_columns, error_columns=None, units=None, veg
     ----------
     table : `~astropy.table.Table` or `~astropy.table.QTable`
     band_columns : dict
-        ``{band: column}``, e.g. from `~astropy_smass.bands.find_band_columns`.
+        ``{band: column}``, e.g. from `~astropy_smass.photometry.bands.find_band_columns`.
     error_columns : dict, optional
         ``{band: column}`` of 1-sigma errors (magnitude or flux-density units).
     units : str, unit or dict, optional

@@ -22,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..exceptions import ModelFormatError
+from ..flags import NO_MASS, OUT_OF_DOMAIN, SmassFlag, SmassWarning
 from .correction import BiasCorrection
 from .domain import TrainingDomain
 from .features import build_features, feature_matrix
-from .flags import NO_MASS, OUT_OF_DOMAIN, SmassFlag, SmassWarning
 from .network import OneHiddenLayerNetwork
 from .uncertainty import monte_carlo_uncertainty, total_uncertainty
 
@@ -35,10 +36,6 @@ __all__ = ["StellarMassModel", "ModelFormatError", "load_model", "available_mode
 
 FORMAT_VERSION = 1
 ENTRY_POINT_GROUP = "astropy_smass.models"
-
-
-class ModelFormatError(ValueError):
-    """A model bundle is malformed, of an unknown format version or fails its checksum."""
 
 
 def arrays_checksum(arrays):
@@ -122,10 +119,10 @@ class StellarMassModel:
     bands : list of str
         Bands the model needs, in wavelength order.
     features : list of str
-        Network inputs (see `astropy_smass.features`).
-    network : `~astropy_smass.network.OneHiddenLayerNetwork`
-    domain : `~astropy_smass.domain.TrainingDomain`
-    correction : `~astropy_smass.correction.BiasCorrection`, optional
+        Network inputs (see `astropy_smass.model.features`).
+    network : `~astropy_smass.model.network.OneHiddenLayerNetwork`
+    domain : `~astropy_smass.model.domain.TrainingDomain`
+    correction : `~astropy_smass.model.correction.BiasCorrection`, optional
     intrinsic_scatter : float
         Scatter (dex) of the network against reference masses on real galaxies,
         beyond what photometric errors explain; added in quadrature to the
@@ -278,13 +275,13 @@ class StellarMassModel:
     # -- astropy tables -----------------------------------------------------------------
     def predict(self, table, **kwargs):
         """Predict masses for a table; see `astropy_smass.accessor.SmassAccessor.predict`."""
-        from .accessor import predict_table
+        from ..accessor import predict_table
 
         return predict_table(table, model=self, **kwargs)
 
     def saliency(self, table, **kwargs):
         """Per-galaxy feature importance as a `~astropy.table.QTable` (one column a feature)."""
-        from .accessor import saliency_table
+        from ..accessor import saliency_table
 
         return saliency_table(table, self, **kwargs)
 
@@ -293,10 +290,10 @@ class StellarMassModel:
         """Fit a residual-bias correction against reference masses in ``table``.
 
         The correction is fitted to ``reference - predicted`` (see
-        `~astropy_smass.correction.BiasCorrection.fit`). The intrinsic scatter is then
+        `~astropy_smass.model.correction.BiasCorrection.fit`). The intrinsic scatter is then
         measured on the corrected residuals as the part of their robust variance not
         explained by the propagated photometric errors and the reference errors (see
-        `~astropy_smass.uncertainty.intrinsic_scatter`).
+        `~astropy_smass.model.uncertainty.intrinsic_scatter`).
 
         Parameters
         ----------
@@ -327,8 +324,8 @@ class StellarMassModel:
         """
         import astropy.units as u
 
-        from .accessor import reference_log_mass
-        from .photometry import column_values
+        from ..accessor import reference_log_mass
+        from ..photometry.magnitudes import column_values
         from .uncertainty import intrinsic_scatter
 
         prediction = self.predict(table, correct=False, **kwargs)
@@ -488,7 +485,7 @@ def _range_plan(feature_matrix, lower, upper):
     """Bounds of the range check, on the quantities the pass computes exactly.
 
     Every feature is plus or minus one magnitude, or the difference of two (see
-    `~astropy_smass.features.feature_matrix`). A magnitude is compared with its bounds
+    `~astropy_smass.model.features.feature_matrix`). A magnitude is compared with its bounds
     as it is; a colour as the one rounded difference that ``build_features`` makes too
     (``x_b - x_a`` is exactly ``-(x_a - x_b)``). Bounds of features on the same quantity
     are intersected, which flags the same rows.

@@ -35,7 +35,8 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Column, MaskedColumn, QTable, Table
 
-from .bundle import atomic_write, json_default
+from ..exceptions import TableReadError
+from ..model.bundle import atomic_write, json_default
 
 __all__ = ["FORMATS", "TableReadError", "guess_format", "detect_format", "read_table",
            "write_table", "vo_unit_string", "unit_from_vo", "provenance_items",
@@ -77,10 +78,6 @@ _FITS_KEYWORDS = {
     "smass_vega_bands": ("SMASSVEG", "bands read as Vega magnitudes"),
 }
 _FITS_META = {keyword: key for key, (keyword, _) in _FITS_KEYWORDS.items()}
-
-
-class TableReadError(ValueError):
-    """A file or stream could not be read as a table (missing, empty or malformed)."""
 
 
 # -- units ----------------------------------------------------------------------------------
@@ -327,7 +324,7 @@ def write_table(table, path_or_dash, format=None, overwrite=False):
 
 
 def _write_votable(table, path):
-    from .vo import to_votable
+    from ..vo import to_votable
 
     votable = to_votable(table)
     with warnings.catch_warnings():

@@ -7,7 +7,7 @@ two bands joined with a minus sign (the colour index, e.g. ``"g-r"``).
 
 import numpy as np
 
-from .bands import BANDS, get_band
+from ..photometry.bands import BANDS, get_band
 
 __all__ = ["PUBLISHED_BANDS", "default_features", "feature_matrix", "build_features",
            "parse_feature"]

@@ -10,7 +10,7 @@ UV colour with a red optical one, say) whose individual features look normal.
 
 import numpy as np
 
-from .flags import SmassFlag
+from ..flags import SmassFlag
 
 __all__ = ["TrainingDomain"]
 

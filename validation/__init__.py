@@ -31,12 +31,16 @@ from astropy.cosmology import FlatLambdaCDM
 from astropy.table import QTable, Table
 from astropy.utils.masked import Masked
 
-from .accessor import OUTPUT_COLUMNS, predict_table, reference_log_mass
-from .bands import BANDS, find_band_columns
-from .bundle import load_model
-from .flags import NO_MASS, OUT_OF_DOMAIN, SmassFlag
-from .photometry import DEFAULT_SENTINELS, absolute_magnitudes, column_values
-from .relations import cluver2014_logmstar, taylor2011_logmstar
+from astropy_smass.accessor import OUTPUT_COLUMNS, predict_table, reference_log_mass
+from astropy_smass.flags import NO_MASS, OUT_OF_DOMAIN, SmassFlag
+from astropy_smass.model.bundle import load_model
+from astropy_smass.photometry.bands import BANDS, find_band_columns
+from astropy_smass.photometry.magnitudes import (
+    DEFAULT_SENTINELS,
+    absolute_magnitudes,
+    column_values,
+)
+from astropy_smass.relations import cluver2014_logmstar, taylor2011_logmstar
 
 __all__ = ["DATA_ENV", "VALIDATION_COSMOLOGY", "SPLIT_SEED", "OUTLIER_DEX", "Catalogue",
            "CATALOGUES", "CALIBRATION_PLAN", "BORROWED_CORRECTIONS", "FALLBACK_CORRECTIONS",
@@ -146,7 +150,7 @@ def load_eco(path=None):
         (luminosity distance in `VALIDATION_COSMOLOGY`), apparent **AB** magnitudes
         ``u g r i z`` and ``J_2MASS H_2MASS Ks_2MASS`` (the catalogue's 2MASS
         magnitudes are Vega: converted here with the offsets of
-        `~astropy_smass.bands.BANDS`), masked where the catalogue writes 0.00 (no
+        `~astropy_smass.photometry.bands.BANDS`), masked where the catalogue writes 0.00 (no
         measurement); ``absrmag`` and ``logmstar`` (SED-fit mass, h = 0.7, in
         ``dex(Msun)``). There are no photometric errors.
     """
@@ -259,7 +263,7 @@ def load_hatlas(path=None):
         flux densities with ``_err`` columns in mJy, masked where the file leaves the
         field empty (see `astropy_smass.datasets.read_hatlas_text`). No masses.
     """
-    from .datasets import load_demo, read_hatlas_text
+    from astropy_smass.datasets import load_demo, read_hatlas_text
 
     if path is None:
         try:
@@ -578,7 +582,7 @@ def compare_methods(table, reference="logmstar", model="auto", *, methods=None, 
         Photometry and reference masses.
     reference : str
         Column of reference log10(M*/Msun) (``dex(Msun)``, ``Msun`` or plain log).
-    model : str, `~astropy_smass.bundle.StellarMassModel` or dict
+    model : str, `~astropy_smass.model.bundle.StellarMassModel` or dict
         The network (``"auto"``: the best bundled model per galaxy; a dict of models:
         `predict_as_auto` with them).
     methods : list of str, optional
@@ -726,7 +730,7 @@ def compare_uncertainties(table, model="auto", *, n_draws=200, seed=0, **predict
     Parameters
     ----------
     table : `~astropy.table.Table`
-    model : str, `~astropy_smass.bundle.StellarMassModel` or dict
+    model : str, `~astropy_smass.model.bundle.StellarMassModel` or dict
         As for `compare_methods`.
     n_draws, seed : int
         Monte Carlo draws per galaxy and their seed.
@@ -760,7 +764,7 @@ def domain_report(model, table, reference=None, **predict_kwargs):
 
     Parameters
     ----------
-    model : str or `~astropy_smass.bundle.StellarMassModel`
+    model : str or `~astropy_smass.model.bundle.StellarMassModel`
     table : `~astropy.table.Table`
     reference : str, optional
         Column of reference masses: then the scores of flagged galaxies (predicted
@@ -915,7 +919,7 @@ def calibrate_bundled(models=None, *, degree=1, seed=SPLIT_SEED, directory=None,
     Each model is calibrated on the calibration half of its catalogue
     (`CALIBRATION_PLAN`), on every galaxy there that it gives a mass, with the degree
     of `calibration_degree`. Its intrinsic scatter is measured there
-    (`~astropy_smass.bundle.StellarMassModel.calibrate`) but not set below the
+    (`~astropy_smass.model.bundle.StellarMassModel.calibrate`) but not set below the
     model's scatter on held-out simulated galaxies
     (``metadata["scores"][SIMULATED_SCATTER_KEY]``). A model with fewer than
     `MIN_PER_COEFFICIENT` usable galaxies takes the result of its sibling in
@@ -958,7 +962,7 @@ def calibrate_bundled(models=None, *, degree=1, seed=SPLIT_SEED, directory=None,
     dict
         ``{name: StellarMassModel}`` of calibrated models.
     """
-    from .bundle import available_models
+    from astropy_smass.model.bundle import available_models
 
     present = dict(models) if isinstance(models, dict) else available_models()
     plan = {**CALIBRATION_PLAN, **BORROWED_CORRECTIONS}
@@ -1026,7 +1030,7 @@ def _write_calibration(model, source, directory):
     """Save ``model``'s correction and intrinsic scatter into the bundle at ``source``."""
     import json
 
-    from .bundle import StellarMassModel, atomic_write
+    from astropy_smass.model.bundle import StellarMassModel, atomic_write
 
     if isinstance(source, (str, os.PathLike)):
         current = StellarMassModel.load(source)
@@ -1124,7 +1128,7 @@ def calibrate_on_catalogue(name, *, degree=1, seed=SPLIT_SEED, models=None):
         ``{model name: StellarMassModel}``; ``provenance["galaxies"]`` of each
         correction says which galaxies it was fitted on. Use with `predict_as_auto`.
     """
-    from .bundle import available_models
+    from astropy_smass.model.bundle import available_models
 
     present = dict(models) if models is not None else available_models()
     spec, (calibration, _) = _calibration_halves(name, seed)
@@ -1199,7 +1203,7 @@ def validation_report(*, seed=SPLIT_SEED, models=None, n_draws=200):
         ``census`` (``{catalogue: flag_census}`` on whole catalogues, H-ATLAS
         included) and ``domain`` (``{catalogue: {model: domain_report}}``).
     """
-    from .bundle import available_models
+    from astropy_smass.model.bundle import available_models
 
     installed = available_models()
     bundled = {name: load_model(path) for name, path in (models or {}).items()}
@@ -1292,7 +1296,7 @@ def catalogue_predictions(name, half="evaluation", model="auto", *, seed=SPLIT_S
         Key of `CATALOGUES`.
     half : {'evaluation', 'calibration', None}
         Which half (`split_halves` with ``seed``); None for the whole catalogue.
-    model : str, `~astropy_smass.bundle.StellarMassModel` or dict
+    model : str, `~astropy_smass.model.bundle.StellarMassModel` or dict
         As for `compare_methods`.
     uncertainty : see `~astropy_smass.accessor.predict_table`
     calibrated : dict, optional
@@ -1578,7 +1582,7 @@ DOCS_END = ".. END GENERATED"
 
 def report_rst(seed=SPLIT_SEED):
     """The generated part of the validation page, for the installed bundled models."""
-    from .bundle import available_models
+    from astropy_smass.model.bundle import available_models
 
     present = available_models()
     models = {name: load_model(path) for name, path in present.items()
@@ -1604,7 +1608,7 @@ def update_docs(path, seed=SPLIT_SEED):
     new = head + DOCS_BEGIN + "\n\n" + report_rst(seed) + "\n" + DOCS_END + tail
     if new == text:
         return False
-    from .bundle import atomic_write
+    from astropy_smass.model.bundle import atomic_write
 
     atomic_write(path, lambda fh: fh.write(new), overwrite=True, mode="w")
     return True

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import astropy.units as u
 import numpy as np
 
+from ..exceptions import BandColumnError
+
 __all__ = ["Band", "BANDS", "ALL_BANDS", "SURVEY_FILTERS", "BandColumnError", "get_band",
            "find_band_columns", "find_error_columns", "load_filter_curve", "filter_name",
            "pivot_wavelength", "extinction_coefficient"]
@@ -115,7 +117,7 @@ def _survey_band(system, survey, filter_id, letter, pivot, a_over_ebv, vega_to_a
 # AB magnitudes (SDSS u is ~0.04 mag off AB, which we do not correct, as is common
 # practice). A/E(B-V) from `extinction_coefficient` (G23, R_V = 3.1); the test suite
 # recomputes every pivot and coefficient from the curves when sedpy, speclite and
-# dust_extinction are installed. Regenerate with ``python -m astropy_smass.bands``.
+# dust_extinction are installed. Regenerate with ``python -m astropy_smass.photometry.bands``.
 _BAND_LIST = [
     _band("FUV", "GALEX", "galex_FUV", 1535.1,
           stems=("galex_fuv", "fuv_galex", "fuv_mag"), system="galex", letter="FUV",
@@ -379,10 +381,6 @@ _LOWER_NAMES = {name.lower(): key for name, key in
                 list(_ALIASES.items()) + [(key, key) for key in ALL_BANDS] if len(name) > 2}
 
 
-class BandColumnError(ValueError):
-    """A band's column is missing, ambiguous or of the wrong kind."""
-
-
 def get_band(name):
     """Return the `Band` called ``name`` (canonical key or alias such as ``"Ks"``).
 
@@ -550,7 +548,7 @@ def recompute_registry():
 
     Maintainer tooling (needs astro-sedpy, speclite and dust_extinction): the values
     stored in the registry were written from this function's output, and the test suite
-    compares them. ``python -m astropy_smass.bands`` prints the comparison.
+    compares them. ``python -m astropy_smass.photometry.bands`` prints the comparison.
 
     Returns
     -------

@@ -1,0 +1,54 @@
+"""The errors and warnings of astropy-smass.
+
+Every error the package raises on purpose derives from `SmassError`, so a caller (and
+the command line) can tell a problem with the inputs from a bug. Where an error used to
+be a `ValueError`, `RuntimeError` or `TimeoutError`, it still is one as well, so code
+that caught those keeps working. Warnings derive from `SmassWarning`, itself an
+`~astropy.utils.exceptions.AstropyUserWarning`.
+"""
+
+from astropy.utils.exceptions import AstropyUserWarning
+
+__all__ = ["SmassError", "BandColumnError", "ModelFormatError", "TableReadError",
+           "UnstreamableError", "VOError", "VOTimeoutError", "TrainError", "CommandError",
+           "SmassWarning"]
+
+
+class SmassError(Exception):
+    """Base class of the errors astropy-smass raises; the message says what to do."""
+
+
+class BandColumnError(SmassError, ValueError):
+    """A band's column is missing, ambiguous or of the wrong kind."""
+
+
+class ModelFormatError(SmassError, ValueError):
+    """A model bundle is malformed, of an unknown format version or fails its checksum."""
+
+
+class TableReadError(SmassError, ValueError):
+    """A file or stream could not be read as a table (missing, empty or malformed)."""
+
+
+class UnstreamableError(SmassError, ValueError):
+    """A table that cannot be read or written a chunk at a time (it can be in memory)."""
+
+
+class VOError(SmassError, RuntimeError):
+    """A VO service or SAMP hub could not be used; the message says why, in one line."""
+
+
+class VOTimeoutError(VOError, TimeoutError):
+    """A VO service or SAMP client did not answer in time."""
+
+
+class TrainError(SmassError, ValueError):
+    """A problem with the ``train`` command's inputs, reported as one line."""
+
+
+class CommandError(SmassError):
+    """An error of the command line's making, reported as one line."""
+
+
+class SmassWarning(AstropyUserWarning):
+    """Warnings from astropy-smass (for example results truncated by a service)."""
