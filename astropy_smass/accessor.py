@@ -104,8 +104,13 @@ def _describe(band_columns):
 
 
 def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None):
-    """Models, ``{band: column}``, ``{band: error column}`` and the choices made among
-    several columns of one band (see `astropy_smass.photometry.ucd.recognise_columns`)."""
+    """Models, ``{band: column}`` and ``{band: error column}`` for a table."""
+    return _resolve(table, model, columns, errors, redshift, distance)[:3]
+
+
+def _resolve(table, model, columns, errors, redshift=None, distance=None):
+    """`_resolve_inputs`, and the choices made among several columns of one band and the
+    bands described as Vega (see `astropy_smass.photometry.ucd.recognise_columns`)."""
     if not isinstance(table, Table):
         raise TypeError(f"expected an astropy Table, got {type(table).__name__}")
     exclude = [name for name in (redshift, distance) if isinstance(name, str)]
@@ -139,7 +144,7 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     `~astropy.table.QTable`
         One row per input row, in order.
     """
-    models, band_columns, error_columns, choices, described_vega = _resolve_inputs(
+    models, band_columns, error_columns, choices, described_vega = _resolve(
         table, model, columns, errors, redshift, distance)
     vega = list(vega) + [b for b in described_vega if b not in vega]
     # The best model's bands first, in its order: its magnitudes are then a view.

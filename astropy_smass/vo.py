@@ -22,12 +22,12 @@ import time
 import warnings
 from pathlib import Path
 
-import astropy.units as u
 from astropy.table import Table
 
 from .exceptions import VOError, VOTimeoutError
 from .flags import SmassWarning
-from .io.readwrite import _plain_copy, provenance_items, write_table
+from .io.readwrite import write_table
+from .io.votable import to_votable, votable_bytes
 from .photometry.bands import BandColumnError
 from .photometry.ucd import default_redshift, recognise_columns, redshift_column
 
@@ -37,54 +37,6 @@ __all__ = ["VOError", "VOTimeoutError", "annotate_tap", "run_tap", "send_to_topc
 #: Seconds each HTTP request to a TAP service may take by default.
 DEFAULT_TIMEOUT = 60.0
 _FINAL_PHASES = ("COMPLETED", "ERROR", "ABORTED")
-
-
-# -- VOTable --------------------------------------------------------------------------------
-def to_votable(table):
-    """A VOTable of ``table`` with VO units, UCDs, descriptions and provenance.
-
-    Parameters
-    ----------
-    table : `~astropy.table.Table` or `~astropy.table.QTable`
-
-    Returns
-    -------
-    `~astropy.io.votable.tree.VOTableFile`
-        Units as VOUnits strings (``log(solMass)`` for ``dex(solMass)``, ``'dex'``
-        for ``dex``: see `astropy_smass.io`), each column's ``info.meta['ucd']`` and
-        ``info.description``, the table's ``meta['description']``, and one
-        ``INFO`` element per ``smass_*`` provenance item of ``table.meta``.
-    """
-    from astropy.io.votable.tree import Info, VOTableFile
-
-    plain, units = _plain_copy(table)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        votable = VOTableFile.from_table(plain)
-        element = votable.get_first_table()
-        for field, name in zip(element.fields, plain.colnames):
-            if units[name]:
-                # An UnrecognizedUnit is written verbatim, as chosen in vo_unit_string.
-                field.unit = u.UnrecognizedUnit(units[name])
-    description = table.meta.get("description")
-    if isinstance(description, str):
-        element.description = description
-    if isinstance(table.meta.get("name"), str):
-        element.name = table.meta["name"]
-    resource = votable.resources[0]
-    for key, text in provenance_items(table.meta):
-        # INFO IDs must not clash with FIELD IDs (a column may be called smass_model).
-        resource.infos.append(Info(ID=f"info_{key}", name=key, value=text))
-    return votable
-
-
-def _votable_bytes(table):
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        to_votable(table).to_xml(buffer)
-    buffer.seek(0)
-    return buffer
 
 
 # -- TAP ------------------------------------------------------------------------------------
@@ -170,7 +122,7 @@ def _reporter(progress):
 def _upload_files(uploads):
     if not uploads:
         return None
-    return {name: _votable_bytes(value) if isinstance(value, Table) else value
+    return {name: io.BytesIO(votable_bytes(value)) if isinstance(value, Table) else value
             for name, value in uploads.items()}
 
 
