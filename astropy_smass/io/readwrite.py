@@ -46,7 +46,7 @@ import numpy as np
 from astropy.table import Column, MaskedColumn, QTable, Table
 from astropy.utils.exceptions import AstropyUserWarning
 
-from ..exceptions import TableReadError
+from ..exceptions import SmassWarning, TableReadError
 from ..model.bundle import atomic_write
 from .votable import (
     SERVICE_DESCRIPTION,
@@ -369,7 +369,13 @@ def fits_primary_hdu(table):
     """
     from astropy.io import fits
 
-    document = votable_bytes(table, data=False)
+    try:
+        document = votable_bytes(table, data=False)
+    except Exception as exc:  # a column VOTable cannot describe: the FITS file still works
+        warnings.warn(f"the FITS file gets no VOTable metadata for STILTS and TOPCAT "
+                      f"({_one_line(exc)}); they will not see its logarithmic units",
+                      SmassWarning)
+        return fits.PrimaryHDU()
     hdu = fits.PrimaryHDU(np.frombuffer(document, dtype=np.uint8))
     header = hdu.header
     header.insert("NAXIS1", ("VOTMETA", True, "Table metadata in VOTable format"),

@@ -143,11 +143,15 @@ def votable_bytes(table, data=True):
     bytes
     """
     buffer = io.BytesIO()
-    source = table if data else table[:0]
+    # The column types of object columns (variable-length arrays) are read from their
+    # first row: keep one, and drop the DATA element after.
+    source = table if data else table[:1]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # W50 for the unit strings we chose on purpose
         to_votable(source).to_xml(buffer)
     text = buffer.getvalue()
+    if not data:
+        return re.sub(rb"\s*<DATA>.*?</DATA>", b"", text, count=1, flags=re.S)
     if data and len(table) == 0 and b"<DATA" not in text:
         text = _END_OF_FIELDS.sub(
             lambda m: m.group(1) + b"\n   <DATA>\n    <TABLEDATA/>\n   </DATA>" + m.group(2),
