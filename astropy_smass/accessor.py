@@ -16,14 +16,17 @@ import numpy as np
 from astropy.table import Column, QTable, Table
 from astropy.utils.masked import Masked
 
+from .diagnostics import check_flux_units, explain_no_mass
+from .exceptions import InputError
 from .flags import NO_MASS, SmassFlag, SmassWarning
-from .model.bundle import available_models, load_model
+from .model.bundle import load_model, model_sources, source_text
 from .photometry.bands import BandColumnError, get_band
 from .photometry.magnitudes import (
     DEFAULT_SENTINELS,
     _read_magnitudes,
     absolute_magnitudes,
     column_values,
+    redshift_values,
 )
 from .photometry.ucd import recognise_columns
 
@@ -40,7 +43,9 @@ OUTPUT_COLUMNS = {
     "smass_flag": ("astropy-smass quality bits: 1 missing band, 2 non-finite input, "
                    "4 non-positive flux, 8 no distance, 16 feature out of training range, "
                    "32 out of training distribution, 64 bad photometric error, "
-                   "128 bias correction held constant", "meta.code.qual"),
+                   "128 bias correction held constant, 256 implausible photometry, "
+                   "512 redshift outside the model's range, 1024 no counterpart in a "
+                   "cross-match", "meta.code.qual"),
     "smass_model": ("Name of the astropy-smass model that gave the mass", "meta.code"),
 }
 
@@ -49,9 +54,45 @@ def _model_rank(model):
     # Fewest bands first: on real galaxies the simulated population's optical colours
     # transfer best, and every extra band adds its own simulation-to-survey mismatch
     # (on ECO's calibration half, 'sdss' scatters 0.071 dex about the SED masses and
-    # 'sdss_2mass' 0.082 dex on the same galaxies; see docs/method.rst).
+    # 'sdss_2mass' 0.082 dex on the same galaxies; see docs/method.rst). On a tie the
+    # package's own models win over plugins', whatever their names.
     scores = model.metadata.get("scores", {})
-    return (len(model.bands), scores.get("heldout_rms_dex", np.inf), model.name)
+    source = getattr(model, "source", None)
+    bundled = source is not None and source.bundled and source.distribution == "astropy-smass"
+    return (len(model.bands), scores.get("heldout_rms_dex", np.inf), not bundled, model.name)
+
+
+def _is_auto(model):
+    return isinstance(model, str) and model == "auto"
+
+
+def _is_list(model):
+    return isinstance(model, (list, tuple))
+
+
+def auto_candidates():
+    """The models ``model="auto"`` chooses among.
+
+    The bundled models, plugin models whose distribution lists them in the
+    ``astropy_smass.auto_models`` entry-point group, and, when the configuration item
+    ``plugins_in_auto`` is set (see `astropy_smass.conf`), every plugin model. Other
+    plugin models are used when named, alone or in a list given to ``model=``.
+
+    Returns
+    -------
+    list of `~astropy_smass.model.bundle.StellarMassModel`
+    """
+    everyone = _plugins_in_auto()
+    return [load_model(name) for name, source in model_sources().items()
+            if source.auto or everyone]
+
+
+def _plugins_in_auto():
+    try:
+        from .conf import conf
+    except ImportError:
+        return False
+    return bool(getattr(conf, "plugins_in_auto", False))
 
 
 def select_models(band_columns, model="auto"):
@@ -61,9 +102,11 @@ def select_models(band_columns, model="auto"):
     ----------
     band_columns : dict
         Recognised ``{band: column}`` of the table.
-    model : str, path or `~astropy_smass.model.bundle.StellarMassModel`
-        ``"auto"`` for every available model whose bands the table has, fewest
-        bands first, then by held-out accuracy; otherwise that one model.
+    model : str, path, `~astropy_smass.model.bundle.StellarMassModel` or list of them
+        ``"auto"`` for every model of `auto_candidates` whose bands the table has;
+        a list for those of its models whose bands the table has; both fewest bands
+        first, then by held-out accuracy, then the package's own models before
+        plugins'. Otherwise that one model.
 
     Returns
     -------
@@ -76,7 +119,7 @@ def select_models(band_columns, model="auto"):
         model needs.
     """
     have = set(band_columns)
-    if not (isinstance(model, str) and model == "auto"):
+    if not (_is_auto(model) or _is_list(model)):
         chosen = load_model(model)
         missing = [b for b in chosen.bands if b not in have]
         if missing:
@@ -85,7 +128,7 @@ def select_models(band_columns, model="auto"):
                 f"in the table (recognised: {_describe(band_columns)}); map them with "
                 "columns={band: column}")
         return [chosen]
-    models = [load_model(path) for path in available_models().values()]
+    models = auto_candidates() if _is_auto(model) else [load_model(m) for m in model]
     if not models:
         raise BandColumnError("no stellar-mass models are installed; pass model= a bundle path "
                               "or a loaded StellarMassModel")
@@ -114,8 +157,15 @@ def _resolve(table, model, columns, errors, redshift=None, distance=None):
     if not isinstance(table, Table):
         raise TypeError(f"expected an astropy Table, got {type(table).__name__}")
     exclude = [name for name in (redshift, distance) if isinstance(name, str)]
-    if isinstance(model, str) and model == "auto":
+    if _is_auto(model):
         found = recognise_columns(table, columns=columns, errors=errors, exclude=exclude)
+    elif _is_list(model):
+        if not model:
+            raise InputError("model= is an empty list; give models, or 'auto'")
+        model = [load_model(m) for m in model]
+        bands = list(dict.fromkeys(b for m in model for b in m.bands))
+        found = recognise_columns(table, bands=bands, columns=columns, errors=errors,
+                                  exclude=exclude)
     else:
         # One model: only its bands matter, so a clash in another band is no error.
         model = load_model(model)
@@ -134,7 +184,8 @@ def _resolve(table, model, columns, errors, redshift=None, distance=None):
 def predict_table(table, model="auto", *, columns=None, errors=None, units=None, vega=(),
                   kind=None, redshift=None, distance=None, cosmology=None,
                   sentinels=DEFAULT_SENTINELS, uncertainty="auto", n_draws=100, seed=None,
-                  correct=True, exclude_out_of_domain=True):
+                  correct=True, exclude_out_of_domain=True, redshift_unit=None,
+                  check_units=True):
     """Predict stellar masses for every row of a table.
 
     Parameters are those of `SmassAccessor.predict`.
@@ -146,7 +197,12 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     """
     models, band_columns, error_columns, choices, described_vega = _resolve(
         table, model, columns, errors, redshift, distance)
-    vega = list(vega) + [b for b in described_vega if b not in vega]
+    vega = (vega,) if isinstance(vega, str) else tuple(vega or ())
+    vega += tuple(b for b in described_vega if b not in vega)
+    if kind is None:
+        kind = "apparent" if (redshift is not None or distance is not None) else "absolute"
+    # The redshift once, as values (velocities converted, the column checked).
+    z = None if redshift is None else redshift_values(table, redshift, redshift_unit)
     # The best model's bands first, in its order: its magnitudes are then a view.
     order = list(models[0].bands) + [b for b in band_columns if b not in models[0].bands]
     band_columns = {b: band_columns[b] for b in order}
@@ -156,9 +212,11 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
         warnings.warn("no photometric error columns were found: logmstar_err is the model's "
                       "intrinsic scatter alone", SmassWarning)
     # As absolute_magnitudes, and which bands raised any flag at all.
+    read_info = {}
     mags, errs, band_flags, flagged = _read_magnitudes(
         table, band_columns, error_columns, units=units, vega=vega, kind=kind,
-        redshift=redshift, distance=distance, cosmology=cosmology, sentinels=sentinels)
+        redshift=z, distance=distance, cosmology=cosmology, sentinels=sentinels,
+        info=read_info)
     if errs is not None:
         # A band without an error column contributes no propagated error.
         missing_err = [k for k, b in enumerate(band_columns) if b not in error_columns]
@@ -174,6 +232,7 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
         for b in candidate.bands:
             if flagged[index[b]]:
                 row_flags = band_flags[:, index[b]] | (0 if row_flags is None else row_flags)
+        row_flags = _redshift_flags(candidate, z, row_flags)
         model_flags.append(row_flags)
     if model_flags[0] is None:
         assigned = None  # the first model takes every galaxy
@@ -205,6 +264,11 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
             uncertainty=uncertainty, n_draws=n_draws, seed=seed, correct=correct,
             exclude_out_of_domain=exclude_out_of_domain,
             flags=None if model_flags[j] is None else model_flags[j][rows])
+        if check_units:
+            flux = [k for k, b in enumerate(candidate.bands)
+                    if b in read_info.get("flux_bands", ())]
+            check_flux_units(candidate, _take(mags, rows, cols), result["flags"], flux,
+                             {b: band_columns[b] for b in candidate.bands}, units)
         if isinstance(rows, slice):
             out = {key: result[key] for key in keys}
             break
@@ -214,6 +278,17 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
             out[key][rows] = result[key]
     if not out:  # an empty table
         out = {key: np.zeros(0, np.int32 if key == "flags" else float) for key in keys}
+    n_no_mass = int(np.count_nonzero(np.isnan(out["logmstar"])))
+    if n_no_mass and 2 * n_no_mass > n:
+        context = {"magnitudes": mags, "bands": list(band_columns), "model": models[0],
+                   "kind": kind, "has_distance": distance is not None or z is not None,
+                   "flux_bands": read_info.get("flux_bands", ()),
+                   "vega": {get_band(b).name for b in vega}, "band_columns": band_columns,
+                   "redshift": z, "redshift_range": redshift_range(models[0]),
+                   "raw_medians": _raw_medians(table, band_columns,
+                                               read_info.get("flux_bands", ()))}
+        warnings.warn(explain_no_mass(n, out["flags"], out["logmstar"], context),
+                      SmassWarning)
 
     # The arrays are this call's own: the table takes them without copies.
     columns = {"logmstar": out["logmstar"] << u.dex(u.Msun)}
@@ -239,6 +314,44 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     return result
 
 
+def _raw_medians(table, band_columns, flux_bands):
+    """Median value of each magnitude column, as stored (for the no-mass diagnosis)."""
+    medians = {}
+    for band, name in band_columns.items():
+        if band not in flux_bands:
+            values, mask, _ = column_values(table, name)
+            values = values[~mask & np.isfinite(values)]
+            medians[band] = float(np.median(values)) if len(values) else np.nan
+    return medians
+
+
+#: Redshift range of models that record none: the bundled z ~ 0 models, trained on
+#: rest-frame magnitudes without K-corrections (a few hundredths of a magnitude at z < 0.1).
+DEFAULT_REDSHIFT_RANGE = (0.0, 0.1)
+
+
+def redshift_range(model):
+    """The redshifts ``(low, high)`` a model was trained for."""
+    found = getattr(model, "redshift_range", None)
+    if found is None:
+        found = model.metadata.get("redshift_range", DEFAULT_REDSHIFT_RANGE)
+    return float(found[0]), float(found[1])
+
+
+def _redshift_flags(model, z, row_flags):
+    """``row_flags`` with `SmassFlag.REDSHIFT_OUT_OF_RANGE` where ``z`` lies outside the
+    model's range (a missing redshift is NO_DISTANCE's business, not this flag's)."""
+    if z is None:
+        return row_flags
+    low, high = redshift_range(model)
+    with np.errstate(invalid="ignore"):
+        outside = (z < low) | (z > high)
+    if not outside.any():
+        return row_flags
+    bits = np.multiply(outside, np.int32(SmassFlag.REDSHIFT_OUT_OF_RANGE), dtype=np.int32)
+    return bits if row_flags is None else row_flags | bits
+
+
 def _take(array, rows, cols):
     """``array[rows][:, cols]`` with one copy at most (none for all rows, leading columns)."""
     if cols == list(range(cols[0], cols[0] + len(cols))):
@@ -256,6 +369,7 @@ def _provenance(models, band_columns, error_columns, uncertainty, correct, cosmo
         "smass_version": __version__,
         "smass_model": models[0].name if len(models) == 1 else "auto",
         "smass_models": [m.name for m in models],
+        "smass_model_sources": {m.name: source_text(m) for m in models},
         "smass_band_columns": dict(band_columns),
         "smass_error_columns": dict(error_columns),
         "smass_correction": {m.name: (m.correction.to_dict() if correct and m.correction
@@ -322,15 +436,20 @@ class SmassAccessor:
     def predict(self, model="auto", *, columns=None, errors=None, units=None, vega=(),
                 kind=None, redshift=None, distance=None, cosmology=None,
                 sentinels=DEFAULT_SENTINELS, uncertainty="auto", n_draws=100, seed=None,
-                correct=True, exclude_out_of_domain=True):
+                correct=True, exclude_out_of_domain=True, redshift_unit=None,
+                check_units=True):
         """Predict log stellar masses, one row per input row, in order.
 
         Parameters
         ----------
-        model : str, path or `~astropy_smass.model.bundle.StellarMassModel`
-            ``"auto"`` (default) picks, for each galaxy, the best bundled model whose
-            bands it has; or a model name (see `~astropy_smass.available_models`),
-            a bundle path or a loaded model.
+        model : str, path, `~astropy_smass.model.bundle.StellarMassModel` or list
+            ``"auto"`` (default) picks, for each galaxy, the best model whose bands it
+            has among the bundled ones and the plugin models that join ``auto`` (see
+            `~astropy_smass.accessor.auto_candidates`); a list of models (names,
+            paths or loaded models) picks among those; or one model: a name (see
+            `~astropy_smass.available_models`), a bundle path or a loaded model.
+            ``meta['smass_model_sources']`` names the distribution and version that
+            provided each model used.
         columns : dict, optional
             ``{band: column}``; wins over column-name recognition.
         errors : dict, optional
@@ -338,12 +457,15 @@ class SmassAccessor:
         units : str, unit or dict, optional
             Unit of columns that carry none (``"mag"``, ``"ABmag"``, ``"Jy"``...),
             for all bands or as ``{band: unit}``.
-        vega : iterable of str
+        vega : str or iterable of str
             Bands whose magnitudes are in the Vega system (e.g. 2MASS ``J_2MASS``).
         kind : {None, 'absolute', 'apparent'}
             Magnitudes are apparent when a redshift or distance is given, unless set.
         redshift : str or array-like, optional
-            Column or values of redshift, for apparent magnitudes and fluxes.
+            Column or values of redshift, for apparent magnitudes and fluxes. A column
+            or `~astropy.units.Quantity` with a velocity unit (``km/s``) is a recession
+            velocity, converted with ``z = cz / c``. Galaxies outside the model's
+            redshift range are flagged (`~astropy_smass.SmassFlag.REDSHIFT_OUT_OF_RANGE`).
         distance : str or `~astropy.units.Quantity`, optional
             Column or values of luminosity distance (Mpc if unitless).
         cosmology : `~astropy.cosmology.Cosmology`, optional
@@ -359,6 +481,14 @@ class SmassAccessor:
             Apply the model's residual-bias correction.
         exclude_out_of_domain : bool
             Give no mass to galaxies outside the training domain (always flagged).
+        redshift_unit : str or unit, optional
+            Unit of a ``redshift`` column or values that have none, e.g. ``"km/s"``
+            for a recession velocity. A unitless column named like a velocity (``cz``,
+            ``cz_kms``, ``vel``...) is an error without it.
+        check_units : bool
+            Refuse a table whose fluxes would fit the training galaxies only after a
+            change of unit prefix (Jy values labelled mJy, say): see
+            `~astropy_smass.diagnostics.check_flux_units`.
 
         Returns
         -------
@@ -367,12 +497,18 @@ class SmassAccessor:
             (``dex``, with uncertainties), ``smass_flag`` (`~astropy_smass.SmassFlag`
             bits), ``smass_model`` (when several models were used); provenance in
             ``meta``. Rows without a mass hold NaN and a non-zero flag.
+
+        Warns
+        -----
+        `~astropy_smass.SmassWarning`
+            When most rows get no mass; the message names the likely cause.
         """
         return predict_table(self._table, model, columns=columns, errors=errors, units=units,
                              vega=vega, kind=kind, redshift=redshift, distance=distance,
                              cosmology=cosmology, sentinels=sentinels,
                              uncertainty=uncertainty, n_draws=n_draws, seed=seed,
-                             correct=correct, exclude_out_of_domain=exclude_out_of_domain)
+                             correct=correct, exclude_out_of_domain=exclude_out_of_domain,
+                             redshift_unit=redshift_unit, check_units=check_units)
 
     def stellar_mass(self, model="auto", **kwargs):
         """Stellar masses as a `~astropy.units.Quantity` in Msun, masked where none.

@@ -12,23 +12,34 @@
     astropy-smass train ...                     train a model (when the training tools are there)
 
 Errors print one line, ``astropy-smass: error: ...``, and exit with status 1 (2 for a
-wrong command line); ``--traceback`` shows the Python traceback instead. Output files
-are written atomically and never replaced unless ``--overwrite`` is given. ``predict``
-streams FITS, Parquet and HDF5 files a chunk of rows at a time (``--chunk-rows``).
+wrong command line); ``--traceback`` shows the Python traceback instead. Every
+``predict`` and ``tap`` run ends with a one-line summary on standard error (rows, rows
+with a mass, the commonest flags; ``--quiet`` turns it off), and exits with status 3
+(`EXIT_NO_MASS`) when no row got a mass, unless ``--allow-empty`` is given. SIGTERM
+and SIGHUP, like SIGINT, stop a run and remove its partial output (status 128 + the
+signal number). Output files are written atomically and never replaced unless
+``--overwrite`` is given. ``predict`` streams FITS, Parquet and HDF5 files a chunk of
+rows at a time (``--chunk-rows``).
 """
 
 import argparse
 import contextlib
 import os
+import re
+import signal
 import sys
 import warnings
 from pathlib import Path
 
 from .exceptions import CommandError
 
-__all__ = ["main", "build_parser", "predict_file"]
+__all__ = ["main", "build_parser", "predict_file", "EXIT_ERROR", "EXIT_USAGE", "EXIT_NO_MASS"]
 
 PROG = "astropy-smass"
+
+#: Exit statuses: an error; a command line that does not parse (argparse's); a run in
+#: which no row got a stellar mass (without ``--allow-empty``).
+EXIT_ERROR, EXIT_USAGE, EXIT_NO_MASS = 1, 2, 3
 
 
 # -- errors and messages --------------------------------------------------------------------
@@ -51,7 +62,7 @@ def _message(exc):
     if isinstance(exc, OSError) and getattr(exc, "filename", None) and exc.strerror:
         text = f"{exc.filename}: {exc.strerror}"
     text = " ".join(str(text).split()) or type(exc).__name__
-    return _redact(text)
+    return _redact(cli_syntax(text))
 
 
 def _redact(text):
@@ -60,8 +71,55 @@ def _redact(text):
     return vo.redact(text) if vo is not None else text
 
 
+# Python keyword arguments in messages, and the command line's options for them.
+_FLAG_FOR = {"columns": "--columns", "errors": "--errors", "units": "--units",
+             "redshift": "--redshift", "distance": "--distance", "vega": "--vega",
+             "kind": "--kind", "model": "--model", "redshift_unit": "--redshift-unit",
+             "sentinels": None, "cosmology": None, "prefix": "--prefix"}
+_SWITCHES = {"exclude_out_of_domain=False": "--keep-out-of-domain",
+             "check_units=False": "--no-unit-check", "overwrite=True": "--overwrite",
+             "correct=False": "--no-correction"}
+_MAPPING = re.compile(r"\b(columns|errors|units)=\{([^{}]*)\}")
+_PAIR = re.compile(r"""\s*(['"]?)([^'":,]+?)\1\s*:\s*(['"<]?)([^'",>]+?)['">]?\s*(?:,|$)""")
+_VALUE = re.compile(r"""\b(kind|redshift_unit|model|units)=(['"])([^'"]*)\2""")
+_KEYWORD = re.compile(r"\b(" + "|".join(k for k, v in _FLAG_FOR.items() if v) + r")=(?![\w{'\"])")
+
+
+def cli_syntax(text):
+    """A message of the Python API with its keyword arguments written as CLI options.
+
+    >>> cli_syntax("say what it holds, e.g. units={'r': 'mag'} (magnitudes)")
+    'say what it holds, e.g. --units r=mag (magnitudes)'
+    >>> cli_syntax("pass columns={'r': <column>} to choose, or redshift= or distance=")
+    'pass --columns r=COLUMN to choose, or --redshift or --distance'
+    >>> cli_syntax("pass overwrite=True (--overwrite) to replace it")
+    'pass --overwrite to replace it'
+    """
+    for python, option in _SWITCHES.items():
+        text = text.replace(f"{python} ({option})", option).replace(python, option)
+
+    def mapping(match):
+        option = _FLAG_FOR[match.group(1)]
+        pairs = _PAIR.findall(match.group(2))
+        if not pairs:
+            return f"{option} BAND=VALUE"
+        parts = []
+        for quote, key, bracket, value in pairs:
+            key = key.strip() if quote else key.strip().upper()
+            value = value.strip()
+            if bracket == "<" or not (quote or bracket):
+                value = value.upper()
+            parts.append(f"{option} {key}={value}")
+        return " ".join(parts)
+
+    text = _MAPPING.sub(mapping, text)
+    text = _VALUE.sub(lambda m: f"{_FLAG_FOR[m.group(1)]} {m.group(3)}", text)
+    text = re.sub(r"(--[\w-]+) \(\1\)", r"\1", text)
+    return _KEYWORD.sub(lambda m: _FLAG_FOR[m.group(1)], text)
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    text = " ".join(str(message).split())
+    text = cli_syntax(" ".join(str(message).split()))
     print(f"{PROG}: warning: {_redact(text)}", file=sys.stderr)
 
 
@@ -104,8 +162,10 @@ def _units(values):
 def _add_predict_options(parser):
     group = parser.add_argument_group("prediction")
     group.add_argument("--model", default="auto", metavar="NAME|PATH|auto",
-                       help="model name (see `astropy-smass models`), bundle JSON path, or "
-                            "auto: the best available model for each galaxy (default)")
+                       help="model name (see `astropy-smass models`), bundle JSON path, a "
+                            "comma-separated list of them (the best of these for each "
+                            "galaxy), or auto: the best bundled model for each galaxy "
+                            "(default; plugin models join only if their package says so)")
     group.add_argument("--columns", action="append", metavar="BAND=COLUMN",
                        help="column holding a band (repeatable); wins over name recognition")
     group.add_argument("--errors", action="append", metavar="BAND=COLUMN",
@@ -121,6 +181,9 @@ def _add_predict_options(parser):
     group.add_argument("--redshift", metavar="COLUMN",
                        help="redshift column, for apparent magnitudes and fluxes (default for "
                             "fluxes: the column with UCD src.redshift, or named redshift/z)")
+    group.add_argument("--redshift-unit", metavar="UNIT",
+                       help="unit of a --redshift column that has none: km/s for a recession "
+                            "velocity such as cz (converted with z = cz/c)")
     group.add_argument("--distance", metavar="COLUMN",
                        help="luminosity distance column (its unit, else Mpc)")
     group.add_argument("--uncertainty", default="auto",
@@ -133,6 +196,9 @@ def _add_predict_options(parser):
                        help="give masses to galaxies outside the training domain (flagged)")
     group.add_argument("--no-correction", action="store_true",
                        help="do not apply the model's residual-bias correction")
+    group.add_argument("--no-unit-check", action="store_true",
+                       help="predict even when the fluxes look a unit prefix off (Jy values "
+                            "labelled mJy, say)")
     group.add_argument("--prefix", default="", help="prefix of the new column names")
 
 
@@ -142,6 +208,12 @@ def _add_output_options(parser):
                        help="output format: votable, fits, ecsv, csv, hdf5, parquet "
                             "(default: from OUT's extension; votable for -)")
     group.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    group.add_argument("--quiet", action="store_true",
+                       help="no summary line (rows, rows with a mass, commonest flags) on "
+                            "standard error")
+    group.add_argument("--allow-empty", action="store_true",
+                       help=f"exit with status 0, not {EXIT_NO_MASS}, when no row gets a "
+                            "stellar mass")
     return group
 
 
@@ -264,21 +336,28 @@ def build_parser():
 
 
 def _predict_kwargs(args):
+    model = args.model
+    if "," in model:  # several models: auto among these
+        model = [name.strip() for name in model.split(",") if name.strip()]
     kwargs = {
-        "model": args.model,
+        "model": model,
         "columns": _mapping(args.columns, "--columns") or None,
         "errors": _mapping(args.errors, "--errors") or None,
         "units": _units(args.units),
         "vega": tuple(args.vega),
         "kind": args.kind,
         "redshift": args.redshift,
+        "redshift_unit": args.redshift_unit,
         "distance": args.distance,
         "uncertainty": None if args.uncertainty == "none" else args.uncertainty,
         "n_draws": args.draws,
         "seed": args.seed,
         "correct": not args.no_correction,
         "exclude_out_of_domain": not args.keep_out_of_domain,
+        "check_units": not args.no_unit_check,
     }
+    if args.redshift_unit is not None and args.redshift is None:
+        raise CommandError("--redshift-unit needs --redshift COLUMN")
     if args.model == "auto":
         from .model.bundle import available_models
 
@@ -453,8 +532,33 @@ def _predict_one(args, input, output):
     if input != "-" and not Path(input).exists():
         raise FileNotFoundError(f"{input}: no such file")
     _tune_malloc()
-    predict_file(input, output, kwargs, in_format=args.in_format, out_format=args.format,
-                 overwrite=args.overwrite, prefix=args.prefix, chunk_rows=args.chunk_rows)
+    result = predict_file(input, output, kwargs, in_format=args.in_format,
+                          out_format=args.format, overwrite=args.overwrite, prefix=args.prefix,
+                          chunk_rows=args.chunk_rows)
+    return _report(_summary_of(result, args.prefix), args)
+
+
+def _summary_of(result, prefix=""):
+    """The `~astropy_smass.diagnostics.RunSummary` of an annotated table or a stream."""
+    from .diagnostics import RunSummary
+
+    if isinstance(result, dict):
+        summary = RunSummary()
+        summary.n_rows, summary.n_mass = result["n_rows"], result["n_mass"]
+        summary.flag_counts = dict(result["flag_counts"])
+        return summary
+    return RunSummary.from_table(result, prefix)
+
+
+def _report(summary, args, what=""):
+    """Print the summary line (unless --quiet); the exit status of the run."""
+    empty = summary.n_rows > 0 and summary.n_mass == 0
+    if not args.quiet:
+        print(f"{PROG}: {what}{summary.line()}", file=sys.stderr)
+    if empty and not args.allow_empty:
+        print(f"{PROG}: no row got a stellar mass (exit status {EXIT_NO_MASS}; "
+              "--allow-empty accepts this)", file=sys.stderr)
+        return EXIT_NO_MASS
     return 0
 
 
@@ -548,6 +652,7 @@ def _predict_many(args, inputs, output):
     import time
 
     from . import stream
+    from .diagnostics import RunSummary
 
     pairs = expand_inputs(inputs)
     target = Path(output)
@@ -574,6 +679,7 @@ def _predict_many(args, inputs, output):
     say(f"{len(pairs)} input files, {sum(sizes):,} rows, to {target}/")
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
     start, offset = time.perf_counter(), 0
+    total = RunSummary()
     try:
         for (source, _), name, size in zip(pairs, names, sizes):
             destination = tmp / name
@@ -584,12 +690,13 @@ def _predict_many(args, inputs, output):
                 bar(offset + done)
 
             try:
-                predict_file(source, destination, kwargs, in_format=args.in_format,
-                             out_format=args.format, prefix=args.prefix,
-                             chunk_rows=args.chunk_rows, progress=lambda message: None,
-                             stream_progress=report)
+                result = predict_file(source, destination, kwargs, in_format=args.in_format,
+                                      out_format=args.format, prefix=args.prefix,
+                                      chunk_rows=args.chunk_rows,
+                                      progress=lambda message: None, stream_progress=report)
             except _known_errors() as exc:
                 raise CommandError(f"{source}: {_message(exc)}") from exc
+            total.merge(_summary_of(result, args.prefix))
             offset += size
             bar(offset)
         os.chmod(tmp, 0o777 & ~_umask())
@@ -605,9 +712,7 @@ def _predict_many(args, inputs, output):
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     seconds = time.perf_counter() - start
-    print(f"{PROG}: wrote {len(pairs)} files, {offset:,} rows, to {target}/ in {seconds:.1f} s",
-          file=sys.stderr)
-    return 0
+    return _report(total, args, f"wrote {len(pairs)} files to {target}/ in {seconds:.1f} s: ")
 
 
 def _umask():
@@ -656,17 +761,8 @@ def run_demo(args):
     annotate(table, kwargs, prefix=args.prefix)
     write_table(table, output, out_format, overwrite=args.overwrite)
     plotted = _demo_plot(table, png, args.prefix, args.overwrite)
-    has_mass = int((~_nan_mask(table[args.prefix + "logmstar"])).sum())
-    print(f"{PROG}: {len(table)} H-ATLAS galaxies, {has_mass} with a stellar mass: wrote "
-          f"{output}{' and ' + str(png) if plotted else ''}", file=sys.stderr)
-    return 0
-
-
-def _nan_mask(column):
-    import numpy as np
-
-    values = np.ma.filled(np.ma.asarray(getattr(column, "value", column), dtype=float), np.nan)
-    return ~np.isfinite(values)
+    wrote = f"H-ATLAS demo, wrote {output}{' and ' + str(png) if plotted else ''}: "
+    return _report(_summary_of(table, args.prefix), args, wrote)
 
 
 def _demo_plot(table, png, prefix, overwrite):
@@ -705,18 +801,23 @@ def _demo_plot(table, png, prefix, overwrite):
 
 # -- models ---------------------------------------------------------------------------------
 def run_models(args):
-    from .model.bundle import available_models, load_model
+    from .accessor import _plugins_in_auto
+    from .model.bundle import load_model, model_sources, source_text
 
     if args.bundles:
-        entries = [(str(path), load_model(path)) for path in args.bundles]
+        entries = [(str(path), load_model(path), None) for path in args.bundles]
     else:
-        entries = [(name, load_model(path)) for name, path in available_models().items()]
+        entries = [(name, load_model(name), source) for name, source in model_sources().items()]
         if not entries:
             print("no models are installed; describe a bundle file with "
                   "`astropy-smass models PATH`")
             return 0
-    rows = [("name", "bands", "held-out RMS", "correction")]
-    for _, model in entries:
+    everyone = _plugins_in_auto()
+    rows = [("name", "bands", "held-out RMS", "correction", "provided by")]
+    for _, model, source in entries:
+        provider = source_text(model)
+        if source is not None and not (source.auto or everyone):
+            provider += " (by name only, not in auto)"
         rms = model.metadata.get("scores", {}).get("heldout_rms_dex")
         correction = "none"
         if model.correction is not None:
@@ -724,7 +825,7 @@ def run_models(args):
             correction = (f"{provenance.get('catalogue', 'fitted')} (degree "
                           f"{provenance.get('degree', len(model.correction.coefficients) - 1)})")
         rows.append((model.name, " ".join(model.bands),
-                     f"{rms:.3f} dex" if rms is not None else "-", correction))
+                     f"{rms:.3f} dex" if rms is not None else "-", correction, provider))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
@@ -824,7 +925,7 @@ def run_tap(args):
 
         send_to_topcat(table, hub=args.hub, timeout=max(args.timeout or 10.0, 10.0))
         print(f"{PROG}: sent {len(table)} rows to TOPCAT", file=sys.stderr)
-    return 0
+    return _report(_summary_of(table, args.prefix), args)
 
 
 def _read_location(location, timeout):
@@ -855,14 +956,56 @@ def _angle(text):
 
 
 # -- entry point ----------------------------------------------------------------------------
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like SIGINT's KeyboardInterrupt, so that every
+    ``finally`` and ``except BaseException`` on the way (the atomic writes' removal of
+    their temporary files) runs before the command exits."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _signals_interrupt():
+    """SIGTERM and SIGHUP raise `Terminated` while the command runs (main thread only)."""
+    import threading
+
+    names = [name for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    try:
+        for name in names:
+            number = getattr(signal, name)
+            previous[number] = signal.signal(number, _raise_terminated)
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def main(argv=None):
-    """Run the command; returns the exit status (0 success, 1 error, 2 bad usage)."""
+    """Run the command; returns the exit status.
+
+    0 success, 1 error, 2 bad usage, 3 no row got a mass (without ``--allow-empty``),
+    130 interrupted (SIGINT), 128 + the signal number for SIGTERM and SIGHUP.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _signals_interrupt():
         warnings.showwarning = _show_warning
         try:
             return args.run(args)
+        except Terminated as exc:
+            name = signal.Signals(exc.signum).name
+            print(f"{PROG}: stopped by {name}; partial output files were removed", file=sys.stderr)
+            return 128 + exc.signum
         except KeyboardInterrupt:
             print(f"{PROG}: interrupted", file=sys.stderr)
             return 130
@@ -871,16 +1014,16 @@ def main(argv=None):
             with contextlib.suppress(OSError, ValueError):
                 devnull = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(devnull, sys.stdout.fileno())
-            return 1
+            return EXIT_ERROR
         except Exception as exc:
             if args.traceback or not isinstance(exc, _known_errors()):
                 if not args.traceback:
                     print(f"{PROG}: error: {type(exc).__name__}: {_message(exc)} (a bug? run "
                           "with --traceback and report it)", file=sys.stderr)
-                    return 1
+                    return EXIT_ERROR
                 raise
             print(f"{PROG}: error: {_message(exc)}", file=sys.stderr)
-            return 1
+            return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -9,9 +9,9 @@ that caught those keeps working. Warnings derive from `SmassWarning`, itself an
 
 from astropy.utils.exceptions import AstropyUserWarning
 
-__all__ = ["SmassError", "BandColumnError", "ModelFormatError", "TableReadError",
-           "UnstreamableError", "VOError", "VOTimeoutError", "TrainError", "CommandError",
-           "SmassWarning"]
+__all__ = ["SmassError", "BandColumnError", "ImplausiblePhotometryError", "InputError",
+           "ModelFormatError", "TableReadError", "UnstreamableError", "VOError",
+           "VOTimeoutError", "TrainError", "CommandError", "SmassWarning"]
 
 
 class SmassError(Exception):
@@ -20,6 +20,15 @@ class SmassError(Exception):
 
 class BandColumnError(SmassError, ValueError):
     """A band's column is missing, ambiguous or of the wrong kind."""
+
+
+class ImplausiblePhotometryError(BandColumnError):
+    """Photometry that cannot be what its columns say: fluxes that fit the training
+    galaxies only after a change of unit prefix (Jy values labelled mJy, say)."""
+
+
+class InputError(SmassError, ValueError):
+    """An argument that cannot be used: values of the wrong length, an unknown option."""
 
 
 class ModelFormatError(SmassError, ValueError):

@@ -31,6 +31,7 @@ from astropy.table import Column, MaskedColumn, Table, hstack, meta, serialize
 from astropy.utils.data_info import serialize_context_as
 
 from .accessor import _resolve_inputs, predict_table
+from .diagnostics import RunSummary
 from .exceptions import UnstreamableError
 from .io import FORMATS as IO_FORMATS
 from .io import fits_primary_bytes, fits_table_hdu, restore_metadata
@@ -38,7 +39,7 @@ from .model.bundle import atomic_write
 
 __all__ = ["predict_file", "read_schema", "format_of", "FORMATS", "COMPRESSED_SUFFIXES",
            "DEFAULT_CHUNK_ROWS", "UnstreamableError",
-           "parquet_write_options"]
+           "parquet_write_options", "parquet_schema"]
 
 #: Suffixes of compressed files, which cannot be read or written a slice at a time.
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")
@@ -487,31 +488,49 @@ def parquet_write_options(schema):
             "use_dictionary": [f.name for f in schema if not floating(f.type)]}
 
 
+def parquet_schema(table):
+    """The Arrow schema, with astropy's metadata, in which ``table`` is written to Parquet.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        At least one row: masked columns are laid out with their ``<name>.mask`` column
+        whether or not that row is masked.
+
+    Returns
+    -------
+    `pyarrow.Schema`
+        Fields as astropy's Parquet writer makes them; metadata ``table_meta_yaml``
+        (units, descriptions, UCDs, ``meta``) and the widths of string columns.
+    """
+    import pyarrow as pa
+
+    encoded = _encode(_layout_probe(table), "parquet")
+    fields, metadata = [], {}
+    for name in encoded.colnames:
+        dtype = encoded[name].dtype
+        if dtype.kind == "O":
+            raise UnstreamableError(f"column {name!r} holds objects, which cannot be "
+                                    "streamed")
+        if dtype.kind == "U":
+            metadata[f"table::len::{name}"] = str(dtype.itemsize // 4)
+        elif dtype.kind == "S":
+            metadata[f"table::len::{name}"] = str(dtype.itemsize)
+        base = pa.from_numpy_dtype(dtype.base.type)
+        shape = encoded[name].shape[1:]
+        kind = pa.list_(base, int(np.prod(shape))) if shape else base
+        fields.append((name, kind))
+    metadata["table_meta_yaml"] = "\n".join(meta.get_yaml_from_table(encoded))
+    return pa.schema(fields, metadata={k.encode(): v.encode() for k, v in metadata.items()})
+
+
 class _ParquetWriter:
     """Each chunk a row group, schema and astropy metadata from the first chunk."""
 
     def __init__(self, path, first, n_rows):
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        encoded = _encode(_layout_probe(first), "parquet")
-        fields, metadata = [], {}
-        for name in encoded.colnames:
-            dtype = encoded[name].dtype
-            if dtype.kind == "O":
-                raise UnstreamableError(f"column {name!r} holds objects, which cannot be "
-                                        "streamed")
-            if dtype.kind == "U":
-                metadata[f"table::len::{name}"] = str(dtype.itemsize // 4)
-            elif dtype.kind == "S":
-                metadata[f"table::len::{name}"] = str(dtype.itemsize)
-            base = pa.from_numpy_dtype(dtype.base.type)
-            shape = encoded[name].shape[1:]
-            kind = pa.list_(base, int(np.prod(shape))) if shape else base
-            fields.append((name, kind))
-        metadata["table_meta_yaml"] = "\n".join(meta.get_yaml_from_table(encoded))
-        self.schema = pa.schema(fields, metadata={k.encode(): v.encode()
-                                                  for k, v in metadata.items()})
+        self.schema = parquet_schema(first)
         self.writer = pq.ParquetWriter(path, self.schema, **parquet_write_options(self.schema))
 
     def write(self, table):
@@ -680,7 +699,8 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
     Returns
     -------
     dict
-        ``n_rows``, ``seconds``, ``rows_per_second``, ``models`` (names) and ``path``.
+        ``n_rows``, ``seconds``, ``rows_per_second``, ``models`` (names), ``path``,
+        ``n_mass`` (rows with a mass) and ``flag_counts`` (``{flag name: rows}``).
 
     Notes
     -----
@@ -715,8 +735,9 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
     montecarlo = predict_kwargs.get("uncertainty") == "montecarlo"
     report = _Progress(progress, reader.n_rows)
     summary = {"n_rows": reader.n_rows, "models": None, "path": out_path}
+    counts = RunSummary()
 
-    def predict(chunk, first_row, kwargs=None):
+    def predict(chunk, first_row, kwargs=None, count=True):
         kwargs = dict(predict_kwargs if kwargs is None else kwargs)
         if montecarlo and seed is not None and first_row:
             kwargs["seed"] = [seed, first_row]
@@ -724,6 +745,8 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
             if first_row:  # say each warning once, for the first chunk
                 warnings.simplefilter("ignore")
             result = predict_table(chunk, model, **kwargs)
+        if count:
+            counts.add(result["logmstar"], result["smass_flag"])
         models = result.meta.get("smass_models")
         if summary["models"] is None:
             summary["models"] = models
@@ -799,7 +822,7 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
         probe_chunk = reader._table(first.slice(0, 1))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            probe = predict(probe_chunk, 0)
+            probe = predict(probe_chunk, 0, count=False)
         widths = dict(reader.string_dtypes)
         names = probe.meta.get("smass_models") or []
         if "smass_model" in probe.colnames:
@@ -902,6 +925,7 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
     summary["seconds"] = time.perf_counter() - start
     summary["rows_per_second"] = (reader.n_rows / summary["seconds"]
                                   if summary["seconds"] > 0 else float("inf"))
+    summary["n_mass"], summary["flag_counts"] = counts.n_mass, dict(counts.flag_counts)
     return summary
 
 

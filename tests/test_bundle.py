@@ -7,10 +7,12 @@ import sys
 import textwrap
 import warnings
 
+import astropy.units as u
 import numpy as np
 import pytest
 from helpers import toy_population
 
+import astropy_smass
 from astropy_smass.flags import SmassFlag, SmassWarning
 from astropy_smass.model import bundle as bundle_module
 from astropy_smass.model.bundle import (
@@ -20,6 +22,7 @@ from astropy_smass.model.bundle import (
     arrays_checksum,
     atomic_write,
     available_models,
+    bundle_checksum,
     load_model,
 )
 from astropy_smass.model.correction import BiasCorrection
@@ -125,9 +128,13 @@ def test_missing_npz_refused(toy_model, tmp_path):
         StellarMassModel.load(path)
 
 
-def _edit_json(path, change):
+def _edit_json(path, change, rehash=False):
+    """Edit a bundle's JSON; with ``rehash``, as a tamperer who recomputes the checksum."""
     spec = json.loads(path.read_text())
     change(spec)
+    if rehash:
+        with np.load(path.with_suffix(".npz")) as npz:
+            spec["sha256"] = bundle_checksum(spec, {key: npz[key] for key in npz.files})
     path.write_text(json.dumps(spec))
 
 
@@ -149,11 +156,11 @@ def test_missing_keys_refused(toy_model, tmp_path, key):
 
 def test_inconsistent_bundle_refused(toy_model, tmp_path):
     path = toy_model.save(tmp_path)
-    _edit_json(path, lambda spec: spec.update(features=spec["features"][:-1]))
+    _edit_json(path, lambda spec: spec.update(features=spec["features"][:-1]), rehash=True)
     with pytest.raises(ModelFormatError, match="inconsistent model bundle"):
         StellarMassModel.load(path)
     _edit_json(path, lambda spec: spec.update(features=spec["features"] + ["u-z"],
-                                              activation="softsign"))
+                                              activation="softsign"), rehash=True)
     with pytest.raises(ModelFormatError, match="softsign"):
         StellarMassModel.load(path)
 
@@ -264,16 +271,22 @@ def test_no_models_folder(monkeypatch, tmp_path):
         load_model("toy")
 
 
-def _make_plugin(root, dist, module, entries, body):
-    """A real installed distribution in ``root``: a module and a dist-info with entry points."""
+def _make_plugin(root, dist, module, entries, body, auto_entries=None):
+    """A real installed distribution in ``root``: a module and a dist-info with entry points
+    (``auto_entries`` in the group of models that join ``model="auto"``)."""
     package = root / module
     package.mkdir(parents=True)
     (package / "__init__.py").write_text(textwrap.dedent(body))
     info = root / f"{dist}-1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
-    lines = "\n".join(f"{name} = {target}" for name, target in entries.items())
-    (info / "entry_points.txt").write_text(f"[astropy_smass.models]\n{lines}\n")
+    text = ""
+    for group, listed in (("astropy_smass.models", entries),
+                          ("astropy_smass.auto_models", auto_entries)):
+        if listed:
+            lines = "\n".join(f"{name} = {target}" for name, target in listed.items())
+            text += f"[{group}]\n{lines}\n"
+    (info / "entry_points.txt").write_text(text)
     return package
 
 
@@ -282,6 +295,7 @@ def plugin_root(tmp_path, monkeypatch, request):
     root = tmp_path / "site"
     root.mkdir()
     monkeypatch.syspath_prepend(str(root))
+    bundle_module._WARNED.clear()  # plugin warnings are said once per process
     yield root
     for name in list(sys.modules):
         if name.startswith("smass_test_plugin"):
@@ -349,8 +363,11 @@ def test_broken_plugin_warns_but_does_not_break(toy_model, no_bundled_models, pl
     assert "'toy' from plugin 'clash'" in messages
     assert found == {"toy": no_bundled_models / "toy.json",
                      "good_toy": package / "models" / "good_toy.json"}
-    with pytest.warns(SmassWarning):  # each look-up warns again
+    assert "'toy' from plugin 'clash' (smass-test-plugin-c 1.0)" in messages
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # each problem is said once per process
         assert load_model("good_toy").name == "good_toy"
+        available_models()
 
 
 def test_calibrate_fits_a_correction(toy_model):
@@ -409,3 +426,199 @@ def test_predict_magnitudes_validates_its_inputs(toy_model):
         toy_model.predict_magnitudes(np.zeros((3, 4)))
     with pytest.raises(ValueError, match="uncertainty must be"):
         toy_model.predict_magnitudes(np.zeros((3, 5)), uncertainty="bootstrap")
+
+
+# -- tamper-evident bundles (issue 15) --------------------------------------------------
+@pytest.mark.parametrize("edit", [
+    pytest.param(lambda spec: spec["correction"]["coefficients"].__setitem__(0, 5.05),
+                 id="correction +5 dex"),
+    pytest.param(lambda spec: spec.update(activation="tanh"), id="activation"),
+    pytest.param(lambda spec: spec.update(intrinsic_scatter_dex=-1.0), id="scatter -1"),
+    pytest.param(lambda spec: spec.update(intrinsic_scatter_dex=float("nan")), id="scatter NaN"),
+    pytest.param(lambda spec: spec.update(features=spec["features"][::-1]), id="features"),
+    pytest.param(lambda spec: spec["correction"].update(fit_range=[0.0, 20.0]),
+                 id="correction range"),
+    pytest.param(lambda spec: spec.update(redshift_range=[0.0, 2.0]), id="redshift range"),
+    pytest.param(lambda spec: spec["metadata"].update(description="better"), id="metadata"),
+])
+def test_any_edit_of_the_json_is_refused(corrected_model, tmp_path, edit):
+    path = corrected_model.save(tmp_path)
+    StellarMassModel.load(path)
+    _edit_json(path, edit)
+    with pytest.raises(ModelFormatError, match=r"does not match its checksum \(sha256\)"):
+        StellarMassModel.load(path)
+
+
+def test_domain_edit_is_refused(corrected_model, tmp_path):
+    path = corrected_model.save(tmp_path)
+    arrays = corrected_model.arrays()
+    arrays["domain_max_distance"] = np.array(1e9)  # let every galaxy in
+    np.savez(path.with_suffix(".npz"), **arrays)
+    with pytest.raises(ModelFormatError, match="does not match the checksum"):
+        StellarMassModel.load(path)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda spec: spec.update(intrinsic_scatter_dex=-1.0), "intrinsic_scatter_dex must be"),
+    (lambda spec: spec.update(intrinsic_scatter_dex=float("nan")),
+     "intrinsic_scatter_dex must be"),
+    (lambda spec: spec.update(activation="softsign"), "unknown activation 'softsign'"),
+    (lambda spec: spec["correction"]["coefficients"].__setitem__(0, float("inf")),
+     "correction coefficients must be finite"),
+    (lambda spec: spec["correction"].update(fit_range=[12.0, 8.0]), "fit_range must be"),
+    (lambda spec: spec.update(bands=["u", "g", "r", "i", "q"]), "unknown band 'q'"),
+    (lambda spec: spec.update(redshift_range=[0.5, 0.1]), "redshift_range must be"),
+])
+def test_values_are_validated_even_with_a_recomputed_checksum(corrected_model, tmp_path,
+                                                              edit, message):
+    path = corrected_model.save(tmp_path)
+    _edit_json(path, edit, rehash=True)
+    with pytest.raises(ModelFormatError, match=message):
+        StellarMassModel.load(path)
+
+
+def test_nan_weights_with_a_recomputed_checksum_are_refused(toy_model, tmp_path):
+    """Once, NaN weights with a recomputed checksum gave NaN masses with smass_flag 0."""
+    path = toy_model.save(tmp_path)
+    arrays = toy_model.arrays()
+    arrays["weights_output"] = arrays["weights_output"].copy()
+    arrays["weights_output"][3] = np.nan
+    np.savez(path.with_suffix(".npz"), **arrays)
+    _edit_json(path, lambda spec: spec.update(weights_sha256=arrays_checksum(arrays)),
+               rehash=True)
+    with pytest.raises(ModelFormatError, match="'weights_output' has 1 values that are NaN"):
+        StellarMassModel.load(path)
+
+
+def test_invalid_model_is_not_saved(toy_model, tmp_path):
+    with pytest.raises(ModelFormatError, match="cannot be saved: intrinsic_scatter_dex"):
+        toy_model.replace(intrinsic_scatter=-0.1).save(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_checksum_ignores_the_json_layout(corrected_model, tmp_path):
+    path = corrected_model.save(tmp_path)
+    spec = json.loads(path.read_text())
+    path.write_text(json.dumps(dict(reversed(list(spec.items()))), indent=4))
+    assert StellarMassModel.load(path).name == "toy_corrected"
+
+
+def test_format_1_bundles_still_load_with_one_warning(corrected_model, tmp_path):
+    path = corrected_model.save(tmp_path)
+    _edit_json(path, lambda spec: (spec.update(format_version=1), spec.pop("sha256")))
+    bundle_module._WARNED.clear()
+    with pytest.warns(SmassWarning, match="format version 1, whose checksum covers its arrays"):
+        loaded = StellarMassModel.load(path)
+    assert loaded.correction == corrected_model.correction
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once per process
+        StellarMassModel.load(path)
+    # Values are validated in old bundles too.
+    _edit_json(path, lambda spec: spec.update(intrinsic_scatter_dex=-1.0))
+    with pytest.raises(ModelFormatError, match="intrinsic_scatter_dex must be"):
+        StellarMassModel.load(path)
+    # Saving writes the current format, with the whole-bundle checksum.
+    again = StellarMassModel.load(corrected_model.save(tmp_path / "new"))
+    assert json.loads((tmp_path / "new" / "toy_corrected.json").read_text())[
+        "format_version"] == FORMAT_VERSION == 2
+    assert again.correction == corrected_model.correction
+
+
+def test_bundled_models_are_format_2_and_valid():
+    folder = bundle_module._bundled_dir()
+    paths = sorted(folder.glob("*.json"))
+    assert paths
+    for path in paths:
+        spec = json.loads(path.read_text())
+        assert spec["format_version"] == FORMAT_VERSION, path.name
+        with np.load(path.with_suffix(".npz")) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+        assert spec["sha256"] == bundle_checksum(spec, arrays), path.name
+        assert bundle_module.validate_bundle(spec, arrays) == [], path.name
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            StellarMassModel.load(path)
+
+
+# -- plugins are opt-in for auto (issue 15) ------------------------------------------------
+def _shifted(model, name):
+    """The same network, bands and scores, its masses shifted by +5 dex."""
+    return model.replace(name=name, correction=BiasCorrection((5.0, 0.0), 10.0, (0.0, 20.0),
+                                                              {"catalogue": "hostile"}))
+
+
+def _plugin_with(plugin_root, toy_model, name, auto):
+    entries = {"models": "smass_test_plugin_d:FOLDER"}
+    package = _make_plugin(plugin_root, "smass-test-plugin-d", "smass_test_plugin_d",
+                           {} if auto else entries, """
+        from pathlib import Path
+        FOLDER = Path(__file__).parent / "models"
+        """, auto_entries=entries if auto else None)
+    _shifted(toy_model, name).save(package / "models")
+    return package
+
+
+def _toy_table(n=20):
+    from astropy.table import QTable
+    from helpers import TOY_BANDS
+
+    mags = toy_population(n, seed=8)[0]
+    return QTable({f"absmag_{b}": mags[:, k] * u.mag for k, b in enumerate(TOY_BANDS)})
+
+
+def test_plugin_model_is_not_in_auto_unless_declared(toy_model, no_bundled_models,
+                                                     plugin_root):
+    """A plugin with the bundled model's bands and scores once took over auto (+5 dex)."""
+    toy_model.save(no_bundled_models)
+    _plugin_with(plugin_root, toy_model, "aaa_toy", auto=False)  # sorts before 'toy'
+    table = _toy_table()
+    auto = table.smass.predict()
+    assert auto.meta["smass_models"] == ["toy"]
+    assert auto.meta["smass_model_sources"]["toy"].startswith("astropy-smass ")
+    expected = toy_model.predict_magnitudes(
+        np.column_stack([table[c].value for c in table.colnames]))["logmstar"]
+    np.testing.assert_allclose(auto["logmstar"].value, expected)
+    # By name, or in a list of models, it is used; the output says who provided it.
+    named = table.smass.predict("aaa_toy")
+    np.testing.assert_allclose(named["logmstar"].value, expected + 5.0)
+    assert named.meta["smass_model_sources"] == {"aaa_toy": "smass-test-plugin-d 1.0"}
+    both = table.smass.predict(["aaa_toy", "toy"])
+    assert both.meta["smass_models"] == ["toy", "aaa_toy"]  # bundled wins the tie
+    np.testing.assert_allclose(both["logmstar"].value, expected)
+
+
+def test_declared_plugin_joins_auto_but_loses_ties(toy_model, no_bundled_models,
+                                                   plugin_root):
+    toy_model.save(no_bundled_models)
+    _plugin_with(plugin_root, toy_model, "aaa_toy", auto=True)
+    auto = _toy_table().smass.predict()
+    assert auto.meta["smass_models"] == ["toy", "aaa_toy"]
+    assert auto.meta["smass_model_sources"] == {
+        "toy": f"astropy-smass {astropy_smass.__version__}",
+        "aaa_toy": "smass-test-plugin-d 1.0"}
+    assert list(auto["smass_model"]) == ["toy"] * len(auto)
+
+
+def test_plugins_in_auto_by_configuration(toy_model, no_bundled_models, plugin_root,
+                                          monkeypatch):
+    from astropy_smass import accessor
+
+    toy_model.save(no_bundled_models)
+    _plugin_with(plugin_root, toy_model, "aaa_toy", auto=False)
+    monkeypatch.setattr(accessor, "_plugins_in_auto", lambda: True)
+    assert _toy_table().smass.predict().meta["smass_models"] == ["toy", "aaa_toy"]
+
+
+def test_model_sources(toy_model, no_bundled_models, plugin_root, tmp_path):
+    from astropy_smass.model.bundle import model_sources, source_text
+
+    toy_model.save(no_bundled_models)
+    package = _plugin_with(plugin_root, toy_model, "aaa_toy", auto=False)
+    sources = model_sources()
+    assert sources["toy"].bundled and sources["toy"].auto
+    assert (sources["aaa_toy"].distribution, sources["aaa_toy"].version,
+            sources["aaa_toy"].auto) == ("smass-test-plugin-d", "1.0", False)
+    assert sources["aaa_toy"].path == package / "models" / "aaa_toy.json"
+    path = toy_model.replace(name="elsewhere").save(tmp_path / "mine")
+    assert source_text(load_model(path)) == f"file {path.resolve()}"
+    assert source_text(toy_model.replace(name="fresh")) == "in memory"

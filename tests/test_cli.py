@@ -65,6 +65,16 @@ def _run(*args, stdin=None, env=None):
                           env=env or dict(os.environ))
 
 
+def _summary_line(stderr, n_rows):
+    """The run's summary, the last line of stderr; no progress lines before it."""
+    lines = stderr.strip().splitlines()
+    assert lines and lines[-1].startswith("astropy-smass: "), stderr
+    assert f"{n_rows} rows, " in lines[-1] and "with a stellar mass" in lines[-1], stderr
+    assert all(line.startswith("astropy-smass: warning: ") for line in lines[:-1]), stderr
+    assert "rows/s" not in stderr
+    return lines[-1]
+
+
 def _one_error_line(stderr):
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
     assert len(lines) == 1, stderr
@@ -84,7 +94,8 @@ def test_predict_every_format(galaxies, expected, bundle, tmp_path, format, caps
     units = ["--units", "mJy"] if format == "csv" else []  # CSV has no units
     assert main(["predict", str(source), str(target), "--model", bundle,
                  "--redshift", "redshift", *units]) == 0
-    assert capsys.readouterr().err == ""  # stderr is no terminal: no progress
+    # stderr is no terminal: no progress, only the summary
+    _summary_line(capsys.readouterr().err, N_ROWS)
     result = read_table(target)
     assert len(result) == N_ROWS
     assert list(np.asarray(result["id"]).astype(str)) == list(galaxies["id"])
@@ -295,6 +306,7 @@ def test_no_partial_file_on_failure(input_fits, bundle, tmp_path, capsys):
 def test_rerun_on_output_needs_prefix(input_fits, bundle, tmp_path, capsys):
     first = tmp_path / "first.fits"
     assert main(["predict", str(input_fits), str(first), "--model", bundle]) == 0
+    capsys.readouterr()
     assert main(["predict", str(first), str(tmp_path / "second.fits"), "--model", bundle]) == 1
     assert "--prefix" in _one_error_line(capsys.readouterr().err)
 
@@ -374,8 +386,8 @@ def test_demo(bundle, tmp_path, capsys, monkeypatch):
     pytest.importorskip("matplotlib")
     monkeypatch.chdir(tmp_path)
     assert main(["predict", "--demo", "--model", bundle]) == 0
-    message = capsys.readouterr().err
-    assert "3618 H-ATLAS galaxies" in message
+    message = _summary_line(capsys.readouterr().err, 3618)
+    assert "H-ATLAS demo, wrote smass_demo.vot and smass_demo.png: 3618 rows, " in message
     table = read_table(tmp_path / "smass_demo.vot")
     assert len(table) == 3618
     assert np.isfinite(_values(table["logmstar"])).sum() > 100

@@ -42,7 +42,10 @@ def client():
 
 
 def _in_memory(frame, model, **kwargs):
-    return predict_table(Table.from_pandas(frame), model, units="mag", **kwargs)
+    # NaN stays NaN (non-finite), as in a table read from a file; Table.from_pandas
+    # would mask it.
+    table = Table({name: frame[name].to_numpy() for name in frame.columns})
+    return predict_table(table, model, units="mag", **kwargs)
 
 
 def _assert_matches(result, expected, prefix=""):
@@ -105,3 +108,127 @@ def test_lsdb_catalog(client, frame, toy_model):
     result.index = range(len(result))
     expected = _in_memory(frame, toy_model)
     _assert_matches(result, expected)
+
+
+# -- files: flags, units, metadata, atomic writing --------------------------------------------
+@pytest.fixture(scope="module")
+def defect_file(frame, tmp_path_factory):
+    """The frame as astropy writes it: magnitudes in mag, a masked band, NaN, sentinels."""
+    from astropy.table import MaskedColumn
+
+    table = Table({name: frame[name].to_numpy() for name in frame.columns})
+    for name in table.colnames:
+        if name.endswith(("_mag", "_mag_err")):
+            table[name].unit = "mag"
+    masked = np.zeros(len(table), bool)
+    masked[[10, 11, 12]] = True
+    table["r_mag"] = MaskedColumn(table["r_mag"], mask=masked)
+    table["i_mag"][20] = np.nan  # NaN: non-finite
+    table["z_mag"][21] = 99.0  # sentinel: missing
+    table.meta["survey"] = "toy"
+    path = tmp_path_factory.mktemp("defects") / "galaxies.parquet"
+    table.write(path)
+    return path
+
+
+def test_flags_equal_in_memory_on_nan_masked_sentinels(client, defect_file, toy_model):
+    """Dask (Arrow- or numpy-backed) and LSDB give the in-memory flags and masses, with
+    units from the file's schema (no units= given)."""
+    from astropy_smass.dask import read_parquet
+    from astropy_smass.io import read_table
+
+    expected = predict_table(read_table(defect_file), toy_model)
+    flags = np.asarray(expected["smass_flag"])
+    assert flags[10] & 1 and not flags[10] & 2  # masked: missing band
+    assert flags[20] & 2 and not flags[20] & 1  # NaN: non-finite
+    assert flags[21] & 1  # sentinel: missing
+    for ddf in (read_parquet(defect_file), dd.read_parquet(defect_file).repartition(
+            npartitions=3)):
+        result = predict_dask(ddf, toy_model).compute()
+        _assert_matches(result.reset_index(drop=True), expected)
+    lsdb = pytest.importorskip("lsdb")
+    frame = read_parquet(defect_file).compute()
+    catalog = lsdb.from_dataframe(frame, ra_column="ra", dec_column="dec",
+                                  catalog_name="toy")
+    result = predict_lsdb(catalog, toy_model, schema=defect_file).compute()
+    result = result.sort_values("objid").reset_index(drop=True)
+    _assert_matches(result, expected)
+
+
+def test_written_parquet_keeps_metadata(client, defect_file, toy_model, tmp_path):
+    """What write_parquet, write_lsdb and the CLI write reads back into astropy with
+    logmstar in dex(solMass) and the same provenance keys; no stray index column."""
+    import astropy.units as u
+    import pyarrow.parquet as pq
+
+    from astropy_smass.cli import main
+    from astropy_smass.dask import read_parquet, write_lsdb, write_parquet
+    from astropy_smass.io import read_table
+
+    cli_out = tmp_path / "cli.parquet"
+    bundle = toy_model.save(tmp_path / "model")
+    assert main(["predict", str(defect_file), str(cli_out), "--model", str(bundle)]) == 0
+    reference = read_table(cli_out)
+    provenance = sorted(k for k in reference.meta if k.startswith("smass_"))
+    assert reference["logmstar"].unit == u.dex(u.Msun)
+
+    out = tmp_path / "dask_out"
+    rows = write_parquet(predict_dask(read_parquet(defect_file).repartition(npartitions=2),
+                                      toy_model), out, progress=True)
+    assert rows == N_ROWS
+    parts = sorted(out.glob("part.*.parquet"))
+    assert len(parts) == 2 and (out / "_common_metadata").exists()
+    assert "__null_dask_index__" not in pq.read_schema(parts[0]).names
+    back = read_table(parts[0])
+    assert back["logmstar"].unit == u.dex(u.Msun) and back["logmstar_err"].unit == u.dex
+    assert back["r_mag"].unit == u.mag and back["survey" if False else "r_mag"].mask[10]
+    assert sorted(k for k in back.meta if k.startswith("smass_")) == provenance
+    assert back["logmstar"].info.meta["ucd"] == "phys.mass"
+    whole = [read_table(p) for p in parts]
+    assert sum(len(t) for t in whole) == N_ROWS
+    np.testing.assert_array_equal(np.concatenate([t["logmstar"] for t in whole]),
+                                  reference["logmstar"])
+
+    lsdb = pytest.importorskip("lsdb")
+    catalog = lsdb.from_dataframe(read_parquet(defect_file).compute(), ra_column="ra",
+                                  dec_column="dec", catalog_name="toy")
+    hats_out = write_lsdb(predict_lsdb(catalog, toy_model, schema=defect_file),
+                          tmp_path / "hats_out")
+    leaves = sorted((hats_out / "dataset").rglob("Npix=*.parquet"))
+    assert leaves
+    back = read_table(leaves[0])
+    assert back["logmstar"].unit == u.dex(u.Msun)
+    assert sorted(k for k in back.meta if k.startswith("smass_")) == provenance
+    again = lsdb.open_catalog(hats_out).compute()
+    assert len(again) == N_ROWS and "logmstar" in again.columns
+
+
+def _kill_on_marker(frame):
+    """Kill the worker process that gets the partition holding objid 2500."""
+    import os
+    import signal
+
+    if (frame["objid"] == 2500).any():
+        os.kill(os.getpid(), signal.SIGKILL)
+    return frame
+
+
+def test_killed_worker_leaves_nothing(defect_file, toy_model, tmp_path):
+    """With retries disabled, a worker killed mid-run fails the write, and nothing at
+    the destination (nor a temporary folder) reads as a catalogue."""
+    import dask
+
+    from astropy_smass.dask import read_parquet, write_parquet
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                     dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        ddf = read_parquet(defect_file).repartition(npartitions=6)
+        lazy = predict_dask(ddf, toy_model)
+        doomed = lazy.map_partitions(_kill_on_marker, meta=lazy._meta)
+        out = tmp_path / "masses"
+        with pytest.raises(Exception, match="(?i)killed|worker|lost"):
+            write_parquet(doomed, out)
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []

@@ -1045,7 +1045,7 @@ def _write_calibration(model, source, directory):
     json_path = target / f"{updated.name}.json"
     if here is not None and target.resolve() == here.resolve() and \
             (target / f"{updated.name}.npz").exists():
-        # Only the JSON half changes (its checksum covers the arrays, not the JSON).
+        # Only the JSON half changes (to_dict gives it the checksum of the new bundle).
         text = json.dumps(updated.to_dict(), indent=1, sort_keys=False) + "\n"
         atomic_write(json_path, lambda fh: fh.write(text), overwrite=True, mode="w")
     else:

@@ -79,6 +79,7 @@ _FITS_KEYWORDS = {
     "smass_version": ("SMASSVER", "astropy-smass version"),
     "smass_model": ("SMASSMOD", "model (auto: best usable model per galaxy)"),
     "smass_models": ("SMASSMDS", "models used"),
+    "smass_model_sources": ("SMASSSRC", "distribution and version of each model"),
     "smass_uncertainty": ("SMASSUNC", "uncertainty propagation"),
     "smass_correction": ("SMASSCOR", "residual-bias correction per model"),
     "smass_intrinsic_scatter_dex": ("SMASSSCT", "intrinsic scatter per model (dex)"),
@@ -619,6 +620,8 @@ def _read_path(path, format, label):
                 table = Table.read(path)
             else:
                 table = Table.read(path, format=_ASTROPY_FORMAT[format])
+                if format == "parquet":
+                    table = _apply_dataset_metadata(table, path)
     except TableReadError:
         raise
     except Exception as exc:  # the readers raise many types; all mean "unreadable"
@@ -627,6 +630,41 @@ def _read_path(path, format, label):
     if isinstance(table, QTable):
         table = Table(table)
     return _restore_units(table)
+
+
+def _apply_dataset_metadata(table, path):
+    """Units, descriptions and provenance of a Parquet dataset's ``_common_metadata``.
+
+    A file written without astropy's metadata in its own footer (a HATS partition file
+    written by LSDB, say) gets those of the ``_common_metadata`` of its dataset, found in
+    its folder or up to three folders above it (HATS: ``dataset/Norder=/Dir=/Npix=``).
+    """
+    import pyarrow.parquet as pq
+    from astropy.table import meta
+
+    if b"table_meta_yaml" in (pq.read_schema(path).metadata or {}):
+        return table
+    for folder in list(Path(path).parents)[:4]:
+        common = folder / "_common_metadata"
+        if common.is_file():
+            text = (pq.read_schema(common).metadata or {}).get(b"table_meta_yaml")
+            break
+    else:
+        return table
+    if not text:
+        return table
+    header = meta.get_header_from_yaml(text.decode().split("\n"))
+    for entry in header["datatype"]:
+        if entry["name"] in table.colnames:
+            col = table[entry["name"]]
+            if entry.get("unit"):
+                col.unit = u.Unit(entry["unit"], parse_strict="silent")
+            for attr in ("description", "meta"):
+                if entry.get(attr):
+                    setattr(col.info, attr, entry[attr])
+    table.meta.update({k: v for k, v in header.get("meta", {}).items()
+                       if k != "__serialized_columns__"})
+    return table
 
 
 def _one_line(exc):

@@ -4,11 +4,16 @@ A bundle is two files side by side: ``<name>.npz`` with the arrays (network weig
 input scaling, training-domain description; read with ``allow_pickle=False``) and
 ``<name>.json`` with the bands, feature definition, activation, bias correction and
 its provenance, intrinsic scatter, training provenance and scores, the format
-version and the SHA-256 checksum of the arrays. Bundles shipped with the package
-live in ``astropy_smass/data/models``; other packages add theirs through the
-``astropy_smass.models`` entry-point group.
+version, the SHA-256 checksum of the arrays and one over the whole bundle (arrays and
+every JSON field: `bundle_checksum`); the values are validated when a bundle is loaded
+(`validate_bundle`). Bundles shipped with the package live in
+``astropy_smass/data/models``; other packages add theirs through the
+``astropy_smass.models`` entry-point group (used when asked for) or the
+``astropy_smass.auto_models`` group (also chosen by ``model="auto"``).
 """
 
+import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
@@ -23,7 +28,14 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import ModelFormatError
-from ..flags import NO_MASS, OUT_OF_DOMAIN, SmassFlag, SmassWarning
+from ..flags import (
+    IMPLAUSIBLE_MAG,
+    MAX_ERROR_MAG,
+    NO_MASS,
+    OUT_OF_DOMAIN,
+    SmassFlag,
+    SmassWarning,
+)
 from .correction import BiasCorrection
 from .domain import TrainingDomain
 from .features import build_features, feature_matrix
@@ -31,11 +43,20 @@ from .network import OneHiddenLayerNetwork
 from .uncertainty import monte_carlo_uncertainty, total_uncertainty
 
 __all__ = ["StellarMassModel", "ModelFormatError", "load_model", "available_models",
-           "FORMAT_VERSION", "ENTRY_POINT_GROUP", "arrays_checksum", "atomic_write",
+           "model_sources", "ModelSource", "source_text", "FORMAT_VERSION",
+           "ENTRY_POINT_GROUP", "AUTO_ENTRY_POINT_GROUP", "arrays_checksum", "bundle_checksum",
+           "validate_bundle", "atomic_write",
            "json_default"]
 
-FORMAT_VERSION = 1
+#: The bundle format written. Version 2 added ``sha256``, one checksum over the arrays
+#: and every field of the JSON half; version 1 bundles (``weights_sha256`` over the arrays
+#: alone) are still read, with a warning.
+FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 ENTRY_POINT_GROUP = "astropy_smass.models"
+#: Entry-point group of plugin models that also join ``model="auto"`` (see
+#: `model_sources`); those of `ENTRY_POINT_GROUP` are used only when asked for.
+AUTO_ENTRY_POINT_GROUP = "astropy_smass.auto_models"
 
 
 def arrays_checksum(arrays):
@@ -57,6 +78,120 @@ def arrays_checksum(arrays):
         digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
         digest.update(array.tobytes())
     return digest.hexdigest()
+
+
+def bundle_checksum(spec, arrays):
+    """SHA-256 of a whole bundle: its arrays and every field of its JSON half.
+
+    Parameters
+    ----------
+    spec : dict
+        The JSON half (as written or read); its own ``sha256`` item is left out.
+    arrays : dict of str to array-like
+        The ``.npz`` half.
+
+    Returns
+    -------
+    str
+        Hex digest over `arrays_checksum` and the fields as canonical JSON (sorted
+        keys, no spaces), so that editing any number (correction, activation,
+        intrinsic scatter, domain, features, redshift range) or any other field
+        changes it, while the file's layout (indentation, key order) does not.
+    """
+    fields = {key: value for key, value in spec.items() if key != "sha256"}
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      default=json_default)
+    digest = hashlib.sha256()
+    digest.update(arrays_checksum(arrays).encode())
+    digest.update(b"|")
+    digest.update(text.encode())
+    return digest.hexdigest()
+
+
+def _finite_number(value):
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and np.isfinite(value))
+
+
+def validate_bundle(spec, arrays):
+    """Check the values of a bundle: what a checksum cannot vouch for.
+
+    A bundle whose checksum was recomputed after an edit still has to hold numbers
+    that make sense: finite arrays (weights, scaling, domain), a known activation, an
+    intrinsic scatter that is finite and not negative, a finite bias correction with
+    an ordered fit range, known bands and a redshift range, where given, of two
+    finite numbers in order.
+
+    Parameters
+    ----------
+    spec : dict
+        The JSON half.
+    arrays : dict of str to ndarray
+        The ``.npz`` half.
+
+    Returns
+    -------
+    list of str
+        What is wrong; empty for a valid bundle.
+    """
+    from ..photometry.bands import get_band
+    from .network import ACTIVATIONS
+
+    problems = []
+    for name, array in sorted(arrays.items()):
+        array = np.asarray(array)
+        if array.dtype.kind not in "biuf":
+            problems.append(f"array {name!r} holds {array.dtype} values, not numbers")
+        elif not np.isfinite(array).all():
+            problems.append(f"array {name!r} has {np.size(array) - np.isfinite(array).sum()} "
+                            "values that are NaN or infinite")
+    if spec.get("activation") not in ACTIVATIONS:
+        problems.append(f"unknown activation {spec.get('activation')!r} (known: "
+                        f"{', '.join(ACTIVATIONS)})")
+    scatter = spec.get("intrinsic_scatter_dex", 0.0)
+    if not _finite_number(scatter) or scatter < 0:
+        problems.append(f"intrinsic_scatter_dex must be a finite number >= 0, got {scatter!r}")
+    correction = spec.get("correction")
+    if correction:
+        coefficients = correction.get("coefficients") if isinstance(correction, dict) else None
+        fit_range = correction.get("fit_range") if isinstance(correction, dict) else None
+        if not (isinstance(coefficients, list) and coefficients
+                and all(_finite_number(c) for c in coefficients)):
+            problems.append(f"correction coefficients must be finite numbers, got "
+                            f"{coefficients!r}")
+        if not _finite_number(correction.get("pivot") if isinstance(correction, dict)
+                              else None):
+            problems.append("the correction's pivot must be a finite number")
+        if not (isinstance(fit_range, list) and len(fit_range) == 2
+                and all(_finite_number(v) for v in fit_range) and fit_range[0] <= fit_range[1]):
+            problems.append(f"the correction's fit_range must be two finite numbers in order, "
+                            f"got {fit_range!r}")
+    for band in spec.get("bands") or ():
+        try:
+            get_band(band)
+        except (KeyError, ValueError, TypeError):
+            problems.append(f"unknown band {band!r}")
+    redshift_range = spec.get("redshift_range")
+    if redshift_range is not None and not (
+            isinstance(redshift_range, list) and len(redshift_range) == 2
+            and all(_finite_number(v) for v in redshift_range)
+            and redshift_range[0] < redshift_range[1]):
+        problems.append(f"redshift_range must be two finite numbers in order, got "
+                        f"{redshift_range!r}")
+    distance = arrays.get("domain_max_distance")
+    if distance is not None and np.isfinite(distance).all() and not np.all(distance > 0):
+        problems.append("the domain's largest Mahalanobis distance must be positive")
+    low, high = arrays.get("domain_min"), arrays.get("domain_max")
+    if low is not None and high is not None and np.shape(low) == np.shape(high) \
+            and np.any(np.asarray(low) > np.asarray(high)):
+        problems.append("the domain's feature minima exceed its maxima")
+    hidden = spec.get("hidden_units")
+    weights = arrays.get("weights_hidden")
+    if hidden is not None and weights is not None and np.ndim(weights) == 2 \
+            and hidden != np.shape(weights)[1]:
+        problems.append(f"hidden_units is {hidden!r} but the weights have "
+                        f"{np.shape(weights)[1]} hidden units")
+    return problems
 
 
 def json_default(value):
@@ -141,6 +276,9 @@ class StellarMassModel:
         self.correction = correction
         self.intrinsic_scatter = float(intrinsic_scatter)
         self.metadata = dict(metadata or {})
+        #: Where the bundle came from (a `ModelSource`, set by `load_model`; None for a
+        #: model made in memory).
+        self.source = None
         self._feature_matrix = feature_matrix(self.features, self.bands)
         if network.n_features != len(self.features):
             raise ModelFormatError(f"model {name!r}: network takes {network.n_features} inputs "
@@ -214,6 +352,7 @@ class StellarMassModel:
             magnitudes, usable, errors if analytic else None, gradient=analytic)
         # A new array: the caller's flags are left alone.
         flags = new_flags if flags is None else new_flags | np.asarray(flags, np.int32)
+        self._flag_implausible(magnitudes, flags)
         corrected, slope = raw, None
         if correct and self.correction is not None:
             corrected = self.correction.apply(raw)
@@ -233,7 +372,8 @@ class StellarMassModel:
             usable = (flags & int(NO_MASS)) == 0
             if errors is None:
                 errors = np.zeros_like(magnitudes)
-            bad_error = ~(np.isfinite(errors) & (errors >= 0)).all(axis=1)
+            bad_error = ~(np.isfinite(errors) & (errors >= 0)
+                          & (errors <= MAX_ERROR_MAG)).all(axis=1)
             flags[usable & bad_error] |= SmassFlag.BAD_ERROR
             safe_errors = np.where(bad_error[:, None], 0.0, errors)
             # Unusable rows get placeholder inputs so the vectorised pass stays clean.
@@ -250,8 +390,35 @@ class StellarMassModel:
         if no_mass.any():
             for values in result.values():
                 values[no_mass] = np.nan
+        # A safeguard: a mass that is not finite is NaN, and has a flag that says why
+        # there is no mass (NONFINITE where none of the others does).
+        corrected = result["logmstar"]
+        if not np.isfinite(np.sum(corrected)):  # one reduction when all is well
+            bad = ~np.isfinite(corrected)
+            corrected[bad] = np.nan
+            flags[bad & ((flags & int(drop)) == 0)] |= SmassFlag.NONFINITE
         result["flags"] = flags
         return result
+
+    def _flag_implausible(self, magnitudes, flags):
+        """Raise `SmassFlag.IMPLAUSIBLE` (in place) on rows out of range by more than
+        `IMPLAUSIBLE_MAG` in every band that has a magnitude bound.
+
+        Only rows already flagged OUT_OF_RANGE are looked at: most tables have few.
+        """
+        outside = np.flatnonzero(flags & SmassFlag.OUT_OF_RANGE)
+        if not len(outside):
+            return
+        plan = self._magnitude_pass.range_plan
+        lower, upper = plan["mag_lower"][:, 0], plan["mag_upper"][:, 0]
+        bounded = np.isfinite(lower) | np.isfinite(upper)
+        if not bounded.any():
+            return
+        rows = magnitudes[np.ix_(outside, np.flatnonzero(bounded))]
+        with np.errstate(invalid="ignore"):
+            far = ((rows < lower[bounded] - IMPLAUSIBLE_MAG)
+                   | (rows > upper[bounded] + IMPLAUSIBLE_MAG)).all(axis=1)
+        flags[outside[far]] |= SmassFlag.IMPLAUSIBLE
 
     @functools.cached_property
     def _center_magnitudes(self):
@@ -372,7 +539,12 @@ class StellarMassModel:
         return {**self.network.arrays(), **self.domain.arrays()}
 
     def to_dict(self):
-        """The JSON half of the bundle."""
+        """The JSON half of the bundle, with its checksum (`bundle_checksum`) last."""
+        spec = json.loads(json.dumps(self._fields(), default=json_default))
+        spec["sha256"] = bundle_checksum(spec, self.arrays())
+        return spec
+
+    def _fields(self):
         return {
             "format_version": FORMAT_VERSION,
             "name": self.name,
@@ -404,32 +576,47 @@ class StellarMassModel:
             if path.exists() and not overwrite:
                 raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
         arrays = self.arrays()
+        spec = self.to_dict()
+        problems = validate_bundle(spec, arrays)
+        if problems:
+            raise ModelFormatError(f"model {self.name!r} cannot be saved: "
+                                   f"{'; '.join(problems)}")
         atomic_write(npz_path, lambda fh: np.savez(fh, **arrays), overwrite=True)
-        text = json.dumps(self.to_dict(), indent=1, sort_keys=False) + "\n"
+        text = json.dumps(spec, indent=1, sort_keys=False) + "\n"
         atomic_write(json_path, lambda fh: fh.write(text), overwrite=True, mode="w")
         return json_path
 
     @classmethod
     def load(cls, path):
-        """Read a bundle from its JSON file, checking format and checksum.
+        """Read a bundle from its JSON file, checking format, checksum and values.
 
         Raises
         ------
         ModelFormatError
-            If the file is malformed, of an unsupported version, or the arrays do not
-            match their recorded checksum.
+            If the file is malformed or of an unsupported version; if the arrays or
+            any field of the JSON do not match the recorded checksum (`bundle_checksum`);
+            or if a value makes no sense (`validate_bundle`: non-finite weights, a
+            negative or NaN intrinsic scatter, an unknown activation...).
+
+        Warns
+        -----
+        `~astropy_smass.SmassWarning`
+            For a format 1 bundle, whose checksum covers its arrays only (once per
+            file and process).
         """
         path = Path(path)
         try:
             spec = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             raise ModelFormatError(f"cannot read model file {path}: {exc}") from exc
-        if not isinstance(spec, dict) or spec.get("format_version") != FORMAT_VERSION:
+        version = spec.get("format_version") if isinstance(spec, dict) else None
+        if version not in _READABLE_VERSIONS or isinstance(version, bool):
             raise ModelFormatError(
-                f"{path}: unsupported model format version "
-                f"{spec.get('format_version') if isinstance(spec, dict) else None!r} "
-                f"(this astropy-smass reads version {FORMAT_VERSION})")
+                f"{path}: unsupported model format version {version!r} (this astropy-smass "
+                f"reads versions {', '.join(map(str, _READABLE_VERSIONS))})")
         required = ("name", "bands", "features", "activation", "weights_file", "weights_sha256")
+        if version >= 2:
+            required += ("sha256",)
         missing = [key for key in required if key not in spec]
         if missing:
             raise ModelFormatError(f"{path}: missing keys {', '.join(missing)}")
@@ -446,6 +633,17 @@ class StellarMassModel:
         if arrays_checksum(arrays) != spec["weights_sha256"]:
             raise ModelFormatError(f"{npz_path} does not match the checksum recorded in {path}; "
                                    "the file is corrupt or was modified")
+        if version >= 2 and bundle_checksum(spec, arrays) != spec["sha256"]:
+            raise ModelFormatError(f"{path} does not match its checksum (sha256): a field of "
+                                   "the bundle was modified after it was saved; save models "
+                                   "with StellarMassModel.save")
+        if version == 1:
+            _warn_once(f"model bundle {path} is of format version 1, whose checksum covers "
+                       "its arrays but not its JSON fields; load and save it again for a "
+                       "checksum over the whole bundle")
+        problems = validate_bundle(spec, arrays)
+        if problems:
+            raise ModelFormatError(f"{path}: invalid model bundle: {'; '.join(problems)}")
         try:
             network = OneHiddenLayerNetwork.from_arrays(arrays, spec["activation"])
             domain = TrainingDomain.from_arrays(arrays)
@@ -899,10 +1097,21 @@ class _MagnitudePass:
         jacobian *= errors
         np.einsum("ij,ij->j", jacobian, jacobian, out=norm)
         np.sqrt(norm, out=norm)
-        # A NaN or infinite error makes the norm non-finite; a negative one not.
+        # A NaN or infinite error makes the norm non-finite; a negative or a huge one not.
         np.less(np.minimum.reduce(errors, axis=0), 0, out=bad)
+        bad |= np.maximum.reduce(errors, axis=0) > MAX_ERROR_MAG
         bad |= ~np.isfinite(norm)
         norm[bad] = np.nan
+
+
+_WARNED = set()
+
+
+def _warn_once(message):
+    """A `~astropy_smass.SmassWarning`, said once per process (plugins, old bundles)."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        warnings.warn(message, SmassWarning, stacklevel=3)
 
 
 def _bundled_dir():
@@ -917,42 +1126,109 @@ def _bundles_in(path):
     return [path] if path.is_file() else []
 
 
-def available_models():
-    """The model bundles that can be loaded by name.
+@dataclasses.dataclass(frozen=True)
+class ModelSource:
+    """Where a model bundle comes from.
 
-    The package's own bundles come first, then those registered by other packages
-    in the ``astropy_smass.models`` entry-point group. An entry point refers to a
-    path (or a callable returning one) of a bundle's JSON file or of a folder of
-    bundles.
+    Attributes
+    ----------
+    path : pathlib.Path
+        The bundle's JSON file.
+    distribution, version : str
+        The installed distribution that provides it (``astropy-smass`` for the
+        bundled models) and its version.
+    auto : bool
+        Whether the model joins ``model="auto"`` without being asked: the bundled
+        models, and plugin models whose distribution lists them in the
+        `AUTO_ENTRY_POINT_GROUP` entry-point group.
+    entry_point : str or None
+        The plugin's entry point (None for the bundled models).
+    """
+
+    path: Path
+    distribution: str
+    version: str
+    auto: bool = False
+    entry_point: str = None
+
+    @property
+    def bundled(self):
+        return self.entry_point is None
+
+    def __str__(self):
+        return f"{self.distribution} {self.version}"
+
+
+def _package_version():
+    from .. import __version__
+
+    return __version__
+
+
+def _plugin_targets(entry_point):
+    """The bundle files an entry point names (a path, a callable, or a package)."""
+    target = entry_point.load()
+    if isinstance(target, types.ModuleType):  # a package holding bundle files
+        target = resources.files(target)
+    elif callable(target):
+        target = target()
+    target = Path(str(target))
+    if not target.exists():
+        raise FileNotFoundError(f"{target} does not exist")
+    return _bundles_in(target)
+
+
+def model_sources():
+    """Every model that can be loaded by name, with where it comes from.
+
+    The package's own bundles come first, then those that other installed packages
+    register in the ``astropy_smass.models`` entry-point group (usable by name, and
+    in a list of models given to ``model=``) or in the ``astropy_smass.auto_models``
+    group (also chosen by ``model="auto"``). An entry point refers to a path (or a
+    callable returning one) of a bundle's JSON file, to a folder of bundles, or to a
+    package holding them. A plugin model with the name of a model found before it is
+    ignored; each problem with a plugin is said once per process, as a
+    `~astropy_smass.SmassWarning`.
 
     Returns
     -------
     dict
-        ``{name: path_of_json}``.
+        ``{name: ModelSource}``.
     """
-    found = {path.stem: path for path in _bundles_in(_bundled_dir())}
-    for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            target = entry_point.load()
-            if isinstance(target, types.ModuleType):  # a package holding bundle files
-                target = resources.files(target)
-            elif callable(target):
-                target = target()
-            target = Path(str(target))
-            if not target.exists():
-                raise FileNotFoundError(f"{target} does not exist")
-            paths = _bundles_in(target)
-        except Exception as exc:  # a broken plugin must not break the package
-            warnings.warn(f"model plugin {entry_point.name!r} failed to load: {exc}",
-                          SmassWarning)
-            continue
-        for path in paths:
-            if path.stem in found:
-                warnings.warn(f"model {path.stem!r} from plugin {entry_point.name!r} has the "
-                              "name of an existing model and is ignored", SmassWarning)
-            else:
-                found[path.stem] = path
+    found = {path.stem: ModelSource(path, "astropy-smass", _package_version(), True)
+             for path in _bundles_in(_bundled_dir())}
+    for group, auto in ((ENTRY_POINT_GROUP, False), (AUTO_ENTRY_POINT_GROUP, True)):
+        for entry_point in metadata.entry_points(group=group):
+            dist = getattr(entry_point, "dist", None)
+            name = dist.metadata["Name"] if dist is not None else "unknown distribution"
+            version = dist.version if dist is not None else "unknown version"
+            try:
+                paths = _plugin_targets(entry_point)
+            except Exception as exc:  # a broken plugin must not break the package
+                _warn_once(f"model plugin {entry_point.name!r} failed to load: {exc} (from "
+                           f"{name} {version})")
+                continue
+            for path in paths:
+                known = found.get(path.stem)
+                if known is not None and known.path.resolve() == path.resolve():
+                    if auto and not known.auto:  # listed in both groups: it joins auto
+                        found[path.stem] = dataclasses.replace(known, auto=True)
+                elif known is not None:
+                    _warn_once(f"model {path.stem!r} from plugin {entry_point.name!r} "
+                               f"({name} {version}) has the name of a model from "
+                               f"{known} and is ignored")
+                else:
+                    found[path.stem] = ModelSource(path, name, version, auto,
+                                                   entry_point.name)
     return found
+
+
+def available_models():
+    """The model bundles that can be loaded by name: ``{name: path of the JSON file}``.
+
+    See `model_sources`, which also says where each comes from.
+    """
+    return {name: source.path for name, source in model_sources().items()}
 
 
 @functools.lru_cache(maxsize=32)
@@ -981,6 +1257,7 @@ def load_model(name_or_path):
     if isinstance(name_or_path, StellarMassModel):
         return name_or_path
     path = Path(name_or_path)
+    source = None
     if path.suffix == ".json" or path.exists():
         if path.is_dir():
             bundles = _bundles_in(path)
@@ -990,10 +1267,35 @@ def load_model(name_or_path):
         if not path.exists():
             raise FileNotFoundError(f"model file {path} does not exist")
     else:
-        models = available_models()
+        models = model_sources()
         if str(name_or_path) not in models:
             raise ValueError(f"unknown model {name_or_path!r}; available: "
                              f"{', '.join(models) or 'none'}")
-        path = models[str(name_or_path)]
+        source = models[str(name_or_path)]
+        path = source.path
     path = path.resolve()
-    return _load_cached(path, _mtimes(path))
+    model = _load_cached(path, _mtimes(path))
+    if source is None:
+        source = _source_of_path(path)
+    if model.source is None:
+        model.source = source
+    return model
+
+
+def _source_of_path(path):
+    """A bundle loaded by path: the package's own, or a file."""
+    with contextlib.suppress(OSError, ValueError):
+        if path.parent.resolve() == _bundled_dir().resolve():
+            return ModelSource(path, "astropy-smass", _package_version(), True)
+    return ModelSource(path, "file", str(path))
+
+
+def source_text(model):
+    """Who provided a model, for the provenance of an output: ``"<distribution>
+    <version>"``, ``"file <path>"`` or ``"in memory"``."""
+    source = getattr(model, "source", None)
+    if source is None:
+        return "in memory"
+    if source.distribution == "file":
+        return f"file {source.path}"
+    return str(source)

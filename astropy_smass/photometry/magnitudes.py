@@ -12,16 +12,20 @@ and flag bits go out, and every problem is either a clear exception naming the c
 or a per-row flag.
 """
 
+import re
+
 import astropy.units as u
 import numpy as np
 from astropy.table import Column, MaskedColumn
 from astropy.utils.masked import Masked
 
+from ..exceptions import InputError
 from ..flags import SmassFlag
 from ..model.uncertainty import flux_error_to_magnitude_error
 from .bands import BandColumnError, get_band
 
-__all__ = ["DEFAULT_SENTINELS", "absolute_magnitudes", "column_values", "distance_modulus"]
+__all__ = ["DEFAULT_SENTINELS", "absolute_magnitudes", "column_values", "distance_modulus",
+           "redshift_values"]
 
 #: Values that catalogues use for "no measurement" in magnitude columns. Exactly 0 is
 #: among them (ECO writes 0.00 for a missing magnitude); no galaxy has magnitude 0.
@@ -157,19 +161,116 @@ def _nan_filled(values):
     return values
 
 
-def distance_modulus(table, redshift=None, distance=None, cosmology=None):
+#: Column names that say "a velocity" (cz, cz_kms, vel, v_helio, vrad, ...).
+_VELOCITY_NAME = re.compile(
+    r"^(cz|v|vel|velocity|recvel|vhelio|vrad|vlg|vcmb|vgsr|vsys|vr)([_-]?(kms|km_?s|helio|"
+    r"hel|lg|cmb|gsr|sys|rad|obs|corr?))*$|(^|[_-])(cz|vel|velocity)([_-]|$)|km_?s(\b|_|$)",
+    re.IGNORECASE)
+
+
+def _table_column(table, name, what):
+    """The column ``name``, or a `BandColumnError` naming it and the table's columns."""
+    if name not in table.colnames:
+        listed = ", ".join(table.colnames[:30]) + (", ..." if len(table.colnames) > 30 else "")
+        raise BandColumnError(f"{what} column {name!r} is not in the table (columns: "
+                              f"{listed})")
+    return name
+
+
+def _per_row(values, n, what):
+    """``values`` broadcast to one per row: a scalar, or exactly ``n`` values."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim > 1 or (values.ndim == 1 and len(values) not in (1, n)):
+        raise InputError(f"{what} has {values.size} values (shape {values.shape}) but the "
+                         f"table has {n} rows: give one value, or one per row")
+    return np.broadcast_to(values.reshape(-1) if values.ndim else values, (n,))
+
+
+def _velocity_to_redshift(values, unit):
+    """``cz / c`` for velocities in ``unit``."""
+    from astropy.constants import c
+
+    return (values * unit / c).to_value(u.dimensionless_unscaled)
+
+
+def redshift_values(table, redshift, redshift_unit=None):
+    """The redshift of each row, from a column or values; NaN where masked.
+
+    A column (or `~astropy.units.Quantity`) with a velocity unit, such as ECO's
+    ``cz_kms`` in ``km/s``, is converted with ``z = cz / c``.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+    redshift : str or array-like
+        Column name, or one value or one per row.
+    redshift_unit : str or `~astropy.units.UnitBase`, optional
+        Unit of a column or values that have none: ``"km/s"`` for a recession
+        velocity; dimensionless for a redshift.
+
+    Returns
+    -------
+    ndarray (n,)
+
+    Raises
+    ------
+    BandColumnError
+        If the column does not exist, holds no numbers, has a unit that is neither
+        dimensionless nor a velocity, or has no unit but a name that says it is a
+        velocity (``cz``, ``cz_kms``, ``vel``...).
+    ValueError
+        If the values are neither one nor one per row.
+    """
+    n = len(table)
+    if redshift_unit is not None:
+        redshift_unit = _parse_unit(redshift_unit, "the redshift")
+    if isinstance(redshift, str):
+        name = _table_column(table, redshift, "redshift")
+        values, mask, unit = column_values(table, name)
+        values[mask] = np.nan
+        label = f"redshift column {name!r}"
+    else:
+        name, label = None, "redshift="
+        unit = getattr(redshift, "unit", None)
+        values = _per_row(u.Quantity(_nan_filled(redshift)).value if unit is not None
+                          else _nan_filled(redshift), n, "redshift=")
+    if _unitless(unit):
+        if redshift_unit is not None:
+            unit = redshift_unit
+        elif name is not None and unit is None and _VELOCITY_NAME.search(name):
+            raise BandColumnError(
+                f"{label} has no unit, and its name says it is a velocity: give its unit, "
+                "redshift_unit='km/s' (converted with z = cz/c), or set the column's unit "
+                "(dimensionless if it is a redshift after all)")
+        else:
+            return values
+    elif redshift_unit is not None and not unit.is_equivalent(redshift_unit):
+        raise BandColumnError(f"{label} has unit {unit}, but redshift_unit={redshift_unit} "
+                              "was given")
+    if _unitless(unit):
+        return values
+    if unit.is_equivalent(u.km / u.s):
+        return _velocity_to_redshift(values, unit)
+    raise BandColumnError(f"{label} has unit {unit}: a redshift is dimensionless (or give a "
+                          "recession velocity in km/s, converted with z = cz/c)")
+
+
+def distance_modulus(table, redshift=None, distance=None, cosmology=None, redshift_unit=None):
     """Distance modulus (mag) per row from a redshift or a distance.
 
     Parameters
     ----------
     table : `~astropy.table.Table`
     redshift : str, array-like or None
-        Column name or values of the redshift.
+        Column name or values of the redshift (or of a recession velocity with a
+        velocity unit: see `redshift_values`).
     distance : str, `~astropy.units.Quantity` or None
         Column name (with a length unit, or Mpc when unitless) or values of the
         luminosity distance.
     cosmology : `~astropy.cosmology.Cosmology`, optional
         Used with ``redshift``; default `~astropy.cosmology.Planck18`.
+    redshift_unit : str or unit, optional
+        See `redshift_values`.
 
     Returns
     -------
@@ -179,25 +280,25 @@ def distance_modulus(table, redshift=None, distance=None, cosmology=None):
     n = len(table)
     if distance is not None:
         if isinstance(distance, str):
-            values, mask, unit = column_values(table, distance)
+            values, mask, unit = column_values(table, _table_column(table, distance,
+                                                                    "distance"))
             unit = u.Mpc if unit is None or unit == u.dimensionless_unscaled else unit
             if not unit.is_equivalent(u.pc):
                 raise BandColumnError(f"distance column {distance!r} has unit {unit}, not a "
                                       "length")
             values = np.where(mask, np.nan, (values * unit).to_value(u.pc))
         else:
-            values = np.broadcast_to(u.Quantity(_nan_filled(distance), u.Mpc).to_value(u.pc),
-                                     (n,))
+            try:
+                values = u.Quantity(_nan_filled(distance), u.Mpc).to_value(u.pc)
+            except u.UnitConversionError as exc:
+                raise BandColumnError(f"distance= is in {u.Quantity(distance).unit}, not a "
+                                      "length") from exc
+            values = _per_row(values, n, "distance=")
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(values > 0, 5 * np.log10(values / 10.0), np.nan)
     if redshift is None:
         raise ValueError("apparent photometry needs redshift= or distance=")
-    if isinstance(redshift, str):
-        z, mask, _ = column_values(table, redshift)
-        z = np.where(mask, np.nan, z)
-    else:
-        z = np.broadcast_to(np.asarray(u.Quantity(_nan_filled(redshift)).value, dtype=float),
-                            (n,))
+    z = redshift_values(table, redshift, redshift_unit)
     if cosmology is None:
         from astropy.cosmology import Planck18 as cosmology
     good = np.isfinite(z) & (z > 0)
@@ -209,7 +310,7 @@ def distance_modulus(table, redshift=None, distance=None, cosmology=None):
 
 def absolute_magnitudes(table, band_columns, error_columns=None, units=None, vega=(),
                         kind=None, redshift=None, distance=None, cosmology=None,
-                        sentinels=DEFAULT_SENTINELS):
+                        sentinels=DEFAULT_SENTINELS, redshift_unit=None):
     """Read bands from a table as absolute AB magnitudes.
 
     Parameters
@@ -221,12 +322,12 @@ def absolute_magnitudes(table, band_columns, error_columns=None, units=None, veg
         ``{band: column}`` of 1-sigma errors (magnitude or flux-density units).
     units : str, unit or dict, optional
         Unit for columns that have none: one for all, or ``{band: unit}``.
-    vega : iterable of str
+    vega : str or iterable of str
         Bands whose magnitudes are Vega; converted with the band's Vega-to-AB offset.
     kind : {None, 'absolute', 'apparent'}
         Whether magnitudes are absolute or apparent. Default: apparent when a
         ``redshift`` or ``distance`` is given, else absolute. Fluxes are always apparent.
-    redshift, distance, cosmology
+    redshift, distance, cosmology, redshift_unit
         See `distance_modulus`.
     sentinels : iterable of float
         Magnitude values meaning "no measurement".
@@ -242,16 +343,17 @@ def absolute_magnitudes(table, band_columns, error_columns=None, units=None, veg
         caller can choose, per galaxy, a model whose bands are all usable.
     """
     return _read_magnitudes(table, band_columns, error_columns, units, vega, kind, redshift,
-                            distance, cosmology, sentinels)[:3]
+                            distance, cosmology, sentinels, redshift_unit=redshift_unit)[:3]
 
 
 def _read_magnitudes(table, band_columns, error_columns=None, units=None, vega=(), kind=None,
                      redshift=None, distance=None, cosmology=None,
-                     sentinels=DEFAULT_SENTINELS):
+                     sentinels=DEFAULT_SENTINELS, redshift_unit=None, info=None):
     """`absolute_magnitudes`, and which bands raised a flag (bool array, n_bands).
 
     A band that raised none has an all-zero column in ``flags``: the caller need not
-    look at it.
+    look at it. A dict passed as ``info`` receives ``flux_bands``, the bands read
+    from flux columns.
     """
     n = len(table)
     bands = list(band_columns)
@@ -259,7 +361,7 @@ def _read_magnitudes(table, band_columns, error_columns=None, units=None, vega=(
     if not isinstance(units, dict):
         units = {band: units for band in bands} if units is not None else {}
     units = {get_band(b).name: _parse_unit(spec, f"band {b}") for b, spec in units.items()}
-    vega = {get_band(b).name for b in vega}
+    vega = {get_band(b).name for b in ((vega,) if isinstance(vega, str) else vega or ())}
     if kind not in (None, "absolute", "apparent"):
         raise ValueError(f"kind must be 'absolute' or 'apparent', got {kind!r}")
     if kind is None:
@@ -315,6 +417,8 @@ def _read_magnitudes(table, band_columns, error_columns=None, units=None, vega=(
             mag[missing | nonfinite] = np.nan
             magnitudes[:, k] = mag
             flagged[k] = True
+            if info is not None:
+                info.setdefault("flux_bands", []).append(band)
 
         if band in error_columns:
             _read_errors(table, error_columns[band], name, unit, column_kind,
@@ -329,7 +433,7 @@ def _read_magnitudes(table, band_columns, error_columns=None, units=None, vega=(
             raise ValueError(f"columns {', '.join(map(repr, fluxes))} hold apparent photometry "
                              "(fluxes, or kind='apparent'): pass redshift= (a column or values) "
                              "or distance=")
-        modulus = distance_modulus(table, redshift, distance, cosmology)
+        modulus = distance_modulus(table, redshift, distance, cosmology, redshift_unit)
         no_distance = ~np.isfinite(modulus)
         if no_distance.any():
             flags[np.ix_(no_distance, apparent)] |= SmassFlag.NO_DISTANCE
