@@ -176,13 +176,13 @@ def session_from_environment(url, environ=None):
     token = environ.get("ASTROPY_SMASS_TAP_TOKEN")
     if token:
         _remember(token)
-        session.headers["Authorization"] = f"Bearer {token}"
+        session.auth = _HostAuth(host, token=token)
         return session
     user, password = environ.get("ASTROPY_SMASS_TAP_USER"), environ.get(
         "ASTROPY_SMASS_TAP_PASSWORD")
     if user and password is not None:
         _remember(password)
-        session.auth = (user, password)
+        session.auth = _HostAuth(host, basic=(user, password))
         return session
     path = environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
     if host and os.path.isfile(path):
@@ -193,13 +193,40 @@ def session_from_environment(url, environ=None):
         if entry is not None:
             login, _, password = entry
             _remember(password)
-            session.auth = (login or "", password or "")
+            session.auth = _HostAuth(host, basic=(login or "", password or ""))
             return session
     session.close()
     return None
 
 
 # -- sessions -------------------------------------------------------------------------------
+def _host_auth_class():
+    import requests
+
+    class HostAuth(requests.auth.AuthBase):
+        """HTTP basic or bearer credentials, sent to one host only."""
+
+        def __init__(self, host, basic=None, token=None):
+            self.host, self.basic, self.token = host, basic, token
+
+        def __call__(self, request):
+            if urllib.parse.urlsplit(request.url).hostname != self.host:
+                return request
+            if self.token is not None:
+                request.headers["Authorization"] = f"Bearer {self.token}"
+                return request
+            return requests.auth.HTTPBasicAuth(*self.basic)(request)
+
+        def __repr__(self):
+            return f"<credentials for {self.host}>"
+
+    return HostAuth
+
+
+def _HostAuth(host, basic=None, token=None):  # noqa: N802 (a class, made lazily)
+    return _host_auth_class()(host, basic=basic, token=token)
+
+
 def _has_own_timeout(session):
     import requests
 
@@ -244,6 +271,27 @@ class _ServiceSession:
         return self.request("DELETE", url, **kwargs)
 
     def request(self, method, url, **kwargs):
+        """One request, its redirects followed here, so that each hop to the service's
+        host gets the query parameters and credentials (requests would drop the
+        ``?token=`` of the first URL)."""
+        follow = kwargs.pop("allow_redirects", True)
+        response = self._send(method, url, **kwargs)
+        for _ in range(10):
+            if not (follow and response.is_redirect):
+                break
+            url = urllib.parse.urljoin(str(url), response.headers["Location"])
+            if response.status_code in (301, 302, 303) and method.upper() != "HEAD":
+                method = "GET"
+                for key in ("data", "files", "json"):
+                    kwargs.pop(key, None)
+            kwargs.pop("params", None)  # a redirect's URL is complete
+            response.close()
+            response = self._send(method, url, **kwargs)
+        self._check(response, method, url)
+        return response
+
+    def _send(self, method, url, **kwargs):
+        kwargs["allow_redirects"] = False
         if self.timeout is not None:
             kwargs.setdefault("timeout", self.timeout)
         if urllib.parse.urlsplit(str(url)).netloc == self.netloc:
@@ -261,7 +309,10 @@ class _ServiceSession:
             response = self.session.request(method, url, **kwargs)
         else:
             response = caller(url, **kwargs)
-        self._check(response, method, url)
+        if self.params:
+            # pyvo builds job URLs from response.url: without the parameters added here,
+            # or "/phase" would land after "?token=...".
+            response.url = str(url)
         return response
 
     def _check(self, response, method, url):
@@ -625,11 +676,11 @@ def fetch_tap_job(job_url, timeout=None, job_timeout=DEFAULT_JOB_TIMEOUT, progre
         try:
             job = AsyncTAPJob(base, session=wrapped)
             phase = job.phase
+            query = getattr(job, "query", None)  # before the job is deleted
             report(f"resuming TAP job {safe_job} in phase {phase}")
             if phase == "PENDING":
                 job.run()
             result, kept = _finish_job(job, safe_job, job_timeout, report, start, keep_job)
-            query = getattr(job, "query", None)
         except VOError:
             raise
         except Exception as exc:
