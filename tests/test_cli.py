@@ -484,7 +484,7 @@ def test_tap_upload_to_samp(bundle, tmp_path, capsys):
 
         receiver.bind_receive_call("table.load.votable", load)
         assert main(["tap", url, adql, "--upload", f"mine={mine}", "--samp", "--hub",
-                     lockfile, "--model", bundle]) == 0
+                     lockfile, "--model", bundle, "--allow-empty"]) == 0
     assert "sent 2 rows" in capsys.readouterr().err
     table = received["table"]
     assert list(table["tag"]) == [7, 8]
