@@ -20,7 +20,12 @@ from .diagnostics import check_flux_units, explain_no_mass
 from .exceptions import InputError
 from .flags import NO_MASS, SmassFlag, SmassWarning
 from .model.bundle import load_model, model_sources, source_text
-from .photometry.bands import BandColumnError, get_band
+from .photometry.bands import (
+    BandColumnError,
+    get_band,
+    resolve_band,
+    suggest_survey,
+)
 from .photometry.magnitudes import (
     DEFAULT_SENTINELS,
     _read_magnitudes,
@@ -142,63 +147,103 @@ def select_models(band_columns, model="auto"):
     return usable
 
 
+def _survey_hint(colnames):
+    """A sentence naming the survey that would read more of the table, or ``""``."""
+    suggestions = suggest_survey(colnames)
+    if not suggestions:
+        return ""
+    best, read = suggestions[0]
+    others = ", ".join(repr(name) for name, _ in suggestions[1:4])
+    return (f"Columns named by a band letter alone are read as SDSS u g r i z, VISTA Z Y J "
+            f"H K and 2MASS Ks unless survey= names their system: survey={best!r} would "
+            f"read {', '.join(map(repr, read))}" + (f" (also possible: {others})"
+                                                    if others else ""))
+
+
 def _describe(band_columns):
     return ", ".join(f"{b}={c!r}" for b, c in band_columns.items()) or "none"
 
 
-def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None):
-    """Models, ``{band: column}`` and ``{band: error column}`` for a table."""
-    return _resolve(table, model, columns, errors, redshift, distance)[:3]
+def _photometry_colnames(table, redshift=None, distance=None, ebv=None):
+    """Column names that may hold photometry: all but the redshift, distance and E(B-V)
+    columns.
+
+    A redshift column is often called ``z`` or ``Z``, which are also band names.
+    """
+    context = {name for name in (redshift, distance, ebv) if isinstance(name, str)}
+    return [name for name in table.colnames if name not in context]
 
 
-def _resolve(table, model, columns, errors, redshift=None, distance=None):
-    """`_resolve_inputs`, and the choices made among several columns of one band and the
-    bands described as Vega (see `astropy_smass.photometry.ucd.recognise_columns`)."""
+def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None, survey=None,
+                    ebv=None):
+    """Models, ``{band: column}``, ``{band: error column}`` and the `BandMatch`."""
     if not isinstance(table, Table):
         raise TypeError(f"expected an astropy Table, got {type(table).__name__}")
-    exclude = [name for name in (redshift, distance) if isinstance(name, str)]
+    colnames = _photometry_colnames(table, redshift, distance, ebv)
+    # Names, and the UCDs and descriptions of VOTable/TAP columns (a src.redshift "z" is
+    # never the z band): astropy_smass.photometry.ucd.
+    context = dict(columns=columns, errors=errors, exclude=[redshift, distance, ebv],
+                   survey=survey)
     if _is_auto(model):
-        found = recognise_columns(table, columns=columns, errors=errors, exclude=exclude)
+        match = recognise_columns(table, **context)
     elif _is_list(model):
         if not model:
             raise InputError("model= is an empty list; give models, or 'auto'")
         model = [load_model(m) for m in model]
         bands = list(dict.fromkeys(b for m in model for b in m.bands))
-        found = recognise_columns(table, bands=bands, columns=columns, errors=errors,
-                                  exclude=exclude)
+        match = recognise_columns(table, bands=bands, **context)
     else:
         # One model: only its bands matter, so a clash in another band is no error.
         model = load_model(model)
-        found = recognise_columns(table, bands=model.bands, columns=columns, errors=errors,
-                                  exclude=exclude)
-    band_columns = found.band_columns
-    models = select_models(band_columns, model)
+        match = recognise_columns(table, bands=model.bands, **context)
+    band_columns = match.columns
+    try:
+        models = select_models(band_columns, model)
+    except BandColumnError as exc:
+        hint = _survey_hint(colnames) if survey is None else ""
+        if hint:
+            raise BandColumnError(f"{exc}. {hint}") from None
+        raise
     needed = [b for b in band_columns if any(b in m.bands for m in models)]
     band_columns = {b: band_columns[b] for b in needed}
-    error_columns = {b: c for b, c in found.error_columns.items() if b in band_columns}
-    choices = {b: c for b, c in found.choices.items() if b in band_columns}
-    vega = [b for b in found.vega if b in band_columns]
-    return models, band_columns, error_columns, choices, vega
+    error_columns = {b: c for b, c in match.error_columns.items() if b in band_columns}
+    return models, band_columns, error_columns, match
+
+
+def _vega_bands(table, vega, match, band_columns, survey):
+    """Bands to convert from Vega: those named in ``vega=``, and those whose column follows
+    a Vega convention (2MASS j_m, WISE w1mpro) unless its unit says AB."""
+    bands = {resolve_band(b, survey).name for b in vega}
+    for band in match.vega:
+        if band in band_columns:
+            unit = getattr(table[band_columns[band]], "unit", None)
+            if not (isinstance(unit, u.MagUnit) and unit.physical_unit != u.dimensionless_unscaled):
+                bands.add(band)
+    return bands
 
 
 def predict_table(table, model="auto", *, columns=None, errors=None, units=None, vega=(),
                   kind=None, redshift=None, distance=None, cosmology=None,
                   sentinels=DEFAULT_SENTINELS, uncertainty="auto", n_draws=100, seed=None,
                   correct=True, exclude_out_of_domain=True, redshift_unit=None,
-                  check_units=True):
+                  check_units=True, survey=None, ebv=None, _resolved=None):
     """Predict stellar masses for every row of a table.
 
-    Parameters are those of `SmassAccessor.predict`.
+    Parameters are those of `SmassAccessor.predict`. (``_resolved``: what
+    ``_resolve_inputs`` returned for a table of the same columns, so that a stream of
+    chunks resolves its models and columns once.)
 
     Returns
     -------
     `~astropy.table.QTable`
         One row per input row, in order.
     """
-    models, band_columns, error_columns, choices, described_vega = _resolve(
-        table, model, columns, errors, redshift, distance)
+    models, band_columns, error_columns, match = _resolved or _resolve_inputs(
+        table, model, columns, errors, redshift, distance, survey, ebv)
     vega = (vega,) if isinstance(vega, str) else tuple(vega or ())
-    vega += tuple(b for b in described_vega if b not in vega)
+    vega = _vega_bands(table, vega, match, band_columns, survey)
+    if isinstance(units, dict):
+        units = {resolve_band(b, survey).name: unit for b, unit in units.items()}
     if kind is None:
         kind = "apparent" if (redshift is not None or distance is not None) else "absolute"
     # The redshift once, as values (velocities converted, the column checked).
@@ -216,7 +261,7 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     mags, errs, band_flags, flagged = _read_magnitudes(
         table, band_columns, error_columns, units=units, vega=vega, kind=kind,
         redshift=z, distance=distance, cosmology=cosmology, sentinels=sentinels,
-        info=read_info)
+        info=read_info, ebv=ebv)
     if errs is not None:
         # A band without an error column contributes no propagated error.
         missing_err = [k for k, b in enumerate(band_columns) if b not in error_columns]
@@ -307,10 +352,7 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     result.meta.update(_provenance(models, band_columns, error_columns, uncertainty, correct,
                                    cosmology, redshift, distance, n_draws, seed,
                                    exclude_out_of_domain))
-    if choices:
-        result.meta["smass_band_choices"] = choices
-    if vega:
-        result.meta["smass_vega_bands"] = [get_band(b).name for b in vega]
+    result.meta.update(_band_provenance(match, band_columns, vega, ebv))
     return result
 
 
@@ -386,6 +428,26 @@ def _provenance(models, band_columns, error_columns, uncertainty, correct, cosmo
     return meta
 
 
+def _band_provenance(match, band_columns, vega, ebv):
+    """What the columns were read as: systems, choices, Vega conversion, extinction."""
+    from .photometry.bands import EXTINCTION_LAW, EXTINCTION_RV
+
+    meta = {"smass_survey": list(match.survey) or "none",
+            "smass_band_systems": {b: get_band(b).survey for b in band_columns}}
+    choices = {b: c for b, c in match.choices.items() if b in band_columns}
+    if choices:
+        meta["smass_band_choices"] = choices
+    converted = [b for b in band_columns if b in vega]
+    if converted:
+        meta["smass_vega_bands"] = converted
+    if ebv is not None:
+        meta["smass_ebv"] = {
+            "source": ebv if isinstance(ebv, str) else "values",
+            "law": f"{EXTINCTION_LAW} (Gordon et al. 2023), R_V = {EXTINCTION_RV}",
+            "a_over_ebv": {b: get_band(b).a_over_ebv for b in band_columns}}
+    return meta
+
+
 def reference_log_mass(table, name):
     """Reference log10(M*/Msun) from a column in dex(Msun), Msun, or unitless log."""
     values, mask, unit = column_values(table, name)
@@ -403,9 +465,10 @@ def reference_log_mass(table, name):
 def saliency_table(table, model, *, columns=None, **kwargs):
     """Per-galaxy feature importance (see `StellarMassModel.saliency_magnitudes`)."""
     model = load_model(model)
-    exclude = [kwargs.get("redshift"), kwargs.get("distance")]
-    band_columns = recognise_columns(table, bands=model.bands, columns=columns,
-                                     exclude=exclude).band_columns
+    survey = kwargs.pop("survey", None)
+    band_columns = recognise_columns(
+        table, bands=model.bands, columns=columns, survey=survey,
+        exclude=[kwargs.get("redshift"), kwargs.get("distance"), kwargs.get("ebv")]).columns
     select_models(band_columns, model)
     mags, _, band_flags = absolute_magnitudes(table, band_columns, **kwargs)
     mags = mags[:, [list(band_columns).index(b) for b in model.bands]]
@@ -429,15 +492,16 @@ class SmassAccessor:
     def __init__(self, table):
         self._table = table
 
-    def bands(self, columns=None):
-        """The ``{band: column}`` mapping recognised in the table (names and UCDs)."""
-        return recognise_columns(self._table, columns=columns).band_columns
+    def bands(self, columns=None, survey=None):
+        """The ``{band: column}`` mapping recognised in the table, by names and UCDs (see
+        ``survey`` in `predict`)."""
+        return recognise_columns(self._table, columns=columns, survey=survey).columns
 
     def predict(self, model="auto", *, columns=None, errors=None, units=None, vega=(),
                 kind=None, redshift=None, distance=None, cosmology=None,
                 sentinels=DEFAULT_SENTINELS, uncertainty="auto", n_draws=100, seed=None,
                 correct=True, exclude_out_of_domain=True, redshift_unit=None,
-                check_units=True):
+                check_units=True, survey=None, ebv=None):
         """Predict log stellar masses, one row per input row, in order.
 
         Parameters
@@ -451,7 +515,9 @@ class SmassAccessor:
             ``meta['smass_model_sources']`` names the distribution and version that
             provided each model used.
         columns : dict, optional
-            ``{band: column}``; wins over column-name recognition.
+            ``{band: column}``; wins over column-name recognition. Bands by short name
+            (``"r"``), astro-sedpy name (``"decam_g"``, ``"sdss_r0"``) or registry key
+            (``"euclid_vis"``).
         errors : dict, optional
             ``{band: error_column}``; wins over ``<column>_err`` recognition.
         units : str, unit or dict, optional
@@ -489,6 +555,17 @@ class SmassAccessor:
             Refuse a table whose fluxes would fit the training galaxies only after a
             change of unit prefix (Jy values labelled mJy, say): see
             `~astropy_smass.diagnostics.check_flux_units`.
+        survey : str or sequence of str, optional
+            Photometric system of columns whose names give a band letter but no survey
+            (``g``, ``mag_g``, ``FLUX_G``, ``MAG_AUTO_G``): a name from
+            `~astropy_smass.photometry.bands.SURVEYS` such as ``"des"``, ``"legacy_south"``,
+            ``"legacy_north"``, ``"hsc"``, ``"panstarrs"``, ``"lsst"``,
+            ``"suprimecam"``, ``"euclid"``, ``"sdss"``. Without it, plain letters keep
+            their historical meaning (SDSS u g r i z, VISTA Z Y J H K) and a flux such as
+            ``FLUX_G`` is an error that says how to name its system.
+        ebv : str or array-like, optional
+            Galactic E(B-V) (column name or values, mag): every band is corrected with
+            the registry's A_band / E(B-V) (Gordon et al. 2023, R_V = 3.1).
 
         Returns
         -------
@@ -496,7 +573,12 @@ class SmassAccessor:
             ``logmstar`` (``dex(Msun)``), ``logmstar_err`` and ``logmstar_err_phot``
             (``dex``, with uncertainties), ``smass_flag`` (`~astropy_smass.SmassFlag`
             bits), ``smass_model`` (when several models were used); provenance in
-            ``meta``. Rows without a mass hold NaN and a non-zero flag.
+            ``meta``, including which column was read as which band
+            (``smass_band_columns``, ``smass_band_systems``), a service's preferred
+            column where several could hold a band (``smass_band_choices``), bands
+            converted from Vega (``smass_vega_bands``) and the extinction correction
+            (``smass_ebv``).
+            Rows without a mass hold NaN and a non-zero flag.
 
         Warns
         -----
@@ -508,7 +590,8 @@ class SmassAccessor:
                              cosmology=cosmology, sentinels=sentinels,
                              uncertainty=uncertainty, n_draws=n_draws, seed=seed,
                              correct=correct, exclude_out_of_domain=exclude_out_of_domain,
-                             redshift_unit=redshift_unit, check_units=check_units)
+                             redshift_unit=redshift_unit, check_units=check_units,
+                             survey=survey, ebv=ebv)
 
     def stellar_mass(self, model="auto", **kwargs):
         """Stellar masses as a `~astropy.units.Quantity` in Msun, masked where none.

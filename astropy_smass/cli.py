@@ -175,6 +175,14 @@ def _add_predict_options(parser):
                             "(repeatable as BAND=UNIT)")
     group.add_argument("--vega", nargs="+", default=(), metavar="BAND",
                        help="bands whose magnitudes are in the Vega system")
+    group.add_argument("--survey", nargs="+", metavar="NAME",
+                       help="photometric system of columns whose names give a band but no "
+                            "survey (g, mag_g, FLUX_G, MAG_AUTO_G): des, legacy_south, "
+                            "legacy_north, hsc, panstarrs, lsst, suprimecam, euclid, sdss, "
+                            "... (see the docs' band list); several are tried in order")
+    group.add_argument("--ebv", metavar="COLUMN",
+                       help="column of Galactic E(B-V) (mag): correct every band for "
+                            "Milky Way extinction (Gordon et al. 2023, R_V = 3.1)")
     group.add_argument("--kind", choices=("absolute", "apparent"),
                        help="magnitudes are absolute or apparent (default: apparent when a "
                             "redshift or distance is given)")
@@ -242,7 +250,9 @@ def build_parser():
                               "globs or HATS catalogues, and OUT a folder that gets one "
                               "output per input")
     predict.add_argument("--in-format", metavar="FORMAT",
-                         help="format of IN (default: from its content or extension)")
+                         help="format of IN: votable, fits, ecsv, csv, hdf5, parquet, or ascii "
+                              "(a whitespace-separated text table; read only) (default: from "
+                              "its content or extension)")
     predict.add_argument("--demo", action="store_true",
                          help="run on the bundled H-ATLAS demo catalogue; writes OUT (default "
                               "smass_demo.vot) and a plot beside it (smass_demo.png)")
@@ -345,6 +355,8 @@ def _predict_kwargs(args):
         "errors": _mapping(args.errors, "--errors") or None,
         "units": _units(args.units),
         "vega": tuple(args.vega),
+        "survey": args.survey,
+        "ebv": args.ebv,
         "kind": args.kind,
         "redshift": args.redshift,
         "redshift_unit": args.redshift_unit,

@@ -117,12 +117,14 @@ class _Plan:
         present = set(frame_columns)
         if proto is None:
             proto = Table(names=list(frame_columns), dtype=[float] * len(frame_columns))
-        context = [predict_kwargs.get(k) for k in ("redshift", "distance")]
-        _, band_columns, error_columns = _resolve_inputs(
+        context = [predict_kwargs.get(k) for k in ("redshift", "distance", "ebv")]
+        context = [c if isinstance(c, str) else None for c in context]
+        resolved = _resolve_inputs(
             proto, model, predict_kwargs.get("columns"), predict_kwargs.get("errors"),
-            *(c if isinstance(c, str) else None for c in context))
+            context[0], context[1], predict_kwargs.get("survey"), context[2])
+        _, band_columns, error_columns, _ = resolved
         names = list(dict.fromkeys([*band_columns.values(), *error_columns.values(),
-                                    *(c for c in context if isinstance(c, str))]))
+                                    *(c for c in context if c is not None)]))
         if reader is not None:
             plan = reader.column_plan(names)
             if plan is None:
@@ -135,8 +137,8 @@ class _Plan:
         if missing:
             raise ValueError(f"the catalogue has no columns {', '.join(missing)}")
         self.columns = plan
-        self.kwargs = {**predict_kwargs, "columns": dict(band_columns),
-                       "errors": dict(error_columns)}
+        # Models and columns resolved once, on the catalogue's columns, for every partition.
+        self.kwargs = {**predict_kwargs, "_resolved": resolved}
         self.reader = reader
         self.keep_columns, self.prefix = keep_columns, prefix
 

@@ -177,8 +177,24 @@ class _ParquetReader:
 
     def empty(self):
         if self._schema_table is None:
-            self._schema_table = self._table(self.file.schema_arrow.empty_table())
-        return self._schema_table.copy(copy_data=False)
+            # The files of a dataset share their schema: decode it once.
+            schema = self.file.schema_arrow
+            key = (tuple((f.name, str(f.type)) for f in schema),
+                   tuple(sorted((schema.metadata or {}).items())))
+            if key not in _SCHEMA_TABLES:
+                if len(_SCHEMA_TABLES) > 64:
+                    _SCHEMA_TABLES.clear()
+                # (Not schema.empty_table() nor pa.array, which import pandas.)
+                import pyarrow as pa
+
+                empty = pa.RecordBatch.from_arrays(
+                    [_arrow_array(np.zeros(0, _numpy_dtype(f.type)), f.type)
+                     for f in schema], schema=schema)
+                _SCHEMA_TABLES[key] = self._table(empty)
+            self._schema_table = _SCHEMA_TABLES[key]
+        table = self._schema_table.copy(copy_data=False)
+        table.meta = copy.deepcopy(table.meta)
+        return table
 
     def batches(self, chunk_rows):
         """The file's record batches, the next one read in a thread while this one is used."""
@@ -219,12 +235,12 @@ class _ParquetReader:
         table = Table()
         for name, data, mask, unit in plan:
             # Nulls become NaN, as astropy's Parquet reader makes them.
-            values = batch.column(data).to_numpy(zero_copy_only=False)
+            values = _to_numpy(batch.column(data))
             if mask is None:
                 col = Column(values, name=name, unit=unit, copy=False)
             else:
                 col = MaskedColumn(values, name=name, unit=unit, copy=False,
-                                   mask=batch.column(mask).to_numpy(zero_copy_only=False))
+                                   mask=_to_numpy(batch.column(mask)))
             table.add_column(col, copy=False)
         return table
 
@@ -232,7 +248,7 @@ class _ParquetReader:
         # A record batch or a pyarrow table, decoded as astropy's Parquet reader does.
         table = Table()
         for name, array in zip(batch.schema.names, batch.columns):
-            values = array.to_numpy(zero_copy_only=False)
+            values = _to_numpy(array)
             if name in self.string_dtypes:
                 values = values.astype(self.string_dtypes[name])
             elif values.dtype == object:  # fixed-size lists
@@ -283,6 +299,8 @@ class _Hdf5Reader:
 
 
 _HEADERS = {}
+_SCHEMA_TABLES = {}
+_YAML = {}
 
 
 def _parse_header(text):
@@ -313,6 +331,67 @@ def _components(spec):
             return None
         return data[0], mask["name"]
     return None
+
+
+def _numpy_dtype(kind):
+    """The numpy dtype of an Arrow type (object for strings and nested types)."""
+    try:
+        return np.dtype(kind.to_pandas_dtype()) if kind.num_fields == 0 else np.dtype(object)
+    except (NotImplementedError, TypeError):
+        return np.dtype(object)
+
+
+def _arrow_array(values, kind):
+    """A numpy array as an Arrow array of type ``kind``, without a copy where possible.
+
+    Numbers go through `pyarrow.Array.from_buffers`: ``pyarrow.array`` would import
+    pandas (half a second of a command's start-up) to check for pandas objects.
+    """
+    import pyarrow as pa
+
+    values = np.asarray(values)
+    if (values.ndim == 1 and values.dtype.kind in "iuf" and values.dtype.isnative
+            and pa.types.is_primitive(kind) and not pa.types.is_boolean(kind)
+            and np.dtype(kind.to_pandas_dtype()) == values.dtype):
+        values = np.ascontiguousarray(values)
+        return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
+    if values.dtype.kind == "O" and not len(values):
+        return pa.nulls(0, kind)
+    return pa.array(values, kind)
+
+
+def _to_numpy(array):
+    """An Arrow array as numpy: nulls as NaN (as astropy's reader), no copy for numbers.
+
+    Numbers and booleans without nulls are read from the Arrow buffers themselves:
+    ``Array.to_numpy`` would import pandas (see `_arrow_array`).
+    """
+    import pyarrow as pa
+
+    kind = getattr(array, "type", None)
+    if (isinstance(array, pa.Array) and not array.null_count and kind is not None
+            and pa.types.is_primitive(kind)):
+        buffer = array.buffers()[1]
+        n, offset = len(array), array.offset
+        if pa.types.is_boolean(kind):
+            if buffer is None:
+                return np.zeros(n, bool)
+            bits = np.unpackbits(np.frombuffer(buffer, np.uint8), bitorder="little")
+            return bits[offset:offset + n].astype(bool)
+        dtype = np.dtype(kind.to_pandas_dtype())
+        if dtype.kind in "iuf" and buffer is not None:
+            return np.frombuffer(buffer, dtype, count=n, offset=offset * dtype.itemsize)
+    return array.to_numpy(zero_copy_only=False)
+
+
+def _arrow_strings(names):
+    """A short list of str as an Arrow string array (see `_arrow_array`)."""
+    import pyarrow as pa
+
+    data = [name.encode() for name in names]
+    offsets = np.cumsum([0] + [len(d) for d in data]).astype(np.int32)
+    return pa.Array.from_buffers(pa.string(), len(data),
+                                 [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
 
 
 def _read_ahead(iterator):
@@ -488,6 +567,19 @@ def parquet_write_options(schema):
             "use_dictionary": [f.name for f in schema if not floating(f.type)]}
 
 
+def _yaml_of(table):
+    """astropy's YAML header of a table, made once per distinct set of column
+    descriptions and ``meta`` (YAML is slow; the files of a dataset share one)."""
+    key = repr([(c.info.name, c.dtype.str, c.shape[1:], str(getattr(c, "unit", None)),
+                 c.info.description, c.info.format, c.info.meta) for c in table.itercols()]
+               + [table.meta])
+    if key not in _YAML:
+        if len(_YAML) > 64:
+            _YAML.clear()
+        _YAML[key] = "\n".join(meta.get_yaml_from_table(table))
+    return _YAML[key]
+
+
 def parquet_schema(table):
     """The Arrow schema, with astropy's metadata, in which ``table`` is written to Parquet.
 
@@ -520,7 +612,7 @@ def parquet_schema(table):
         shape = encoded[name].shape[1:]
         kind = pa.list_(base, int(np.prod(shape))) if shape else base
         fields.append((name, kind))
-    metadata["table_meta_yaml"] = "\n".join(meta.get_yaml_from_table(encoded))
+    metadata["table_meta_yaml"] = _yaml_of(encoded)
     return pa.schema(fields, metadata={k.encode(): v.encode() for k, v in metadata.items()})
 
 
@@ -737,6 +829,8 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
     summary = {"n_rows": reader.n_rows, "models": None, "path": out_path}
     counts = RunSummary()
 
+    state = {}  # the models and columns, resolved on the first chunk
+
     def predict(chunk, first_row, kwargs=None, count=True):
         kwargs = dict(predict_kwargs if kwargs is None else kwargs)
         if montecarlo and seed is not None and first_row:
@@ -744,6 +838,14 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
         with warnings.catch_warnings():
             if first_row:  # say each warning once, for the first chunk
                 warnings.simplefilter("ignore")
+            if "_resolved" not in kwargs:
+                # Every chunk has the same columns: resolve models and columns once.
+                if "resolved" not in state:
+                    state["resolved"] = _resolve_inputs(
+                        chunk, model, kwargs.get("columns"), kwargs.get("errors"),
+                        kwargs.get("redshift"), kwargs.get("distance"),
+                        kwargs.get("survey"), kwargs.get("ebv"))
+                kwargs["_resolved"] = state["resolved"]
             result = predict_table(chunk, model, **kwargs)
         if count:
             counts.add(result["logmstar"], result["smass_flag"])
@@ -790,25 +892,25 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
         """What the Parquet-to-Parquet path needs, or None to go through astropy tables."""
         if not (fmt == "parquet" and out_fmt == "parquet" and reader.n_rows):
             return None
-        context = [predict_kwargs.get(k) for k in ("redshift", "distance")]
+        context = [predict_kwargs.get(k) for k in ("redshift", "distance", "ebv")]
         if any(c is not None and not isinstance(c, str) for c in context):
             return None
         schema = reader.empty()
         try:
-            _, band_columns, error_columns = _resolve_inputs(
+            resolved = _resolve_inputs(
                 schema, model, predict_kwargs.get("columns"), predict_kwargs.get("errors"),
-                *context)
+                *context[:2], survey=predict_kwargs.get("survey"), ebv=context[2])
         except Exception:
             return None  # the slow path raises the same error, in its own words
+        _, band_columns, error_columns, _ = resolved
         names = list(dict.fromkeys([*band_columns.values(), *error_columns.values(),
                                     *(c for c in context if c is not None)]))
         plan = reader.column_plan(names)
         if plan is None:
             return None
-        # The resolved columns, explicitly: a table of these columns alone is read as
-        # the whole table would be.
-        return plan, {**predict_kwargs, "columns": dict(band_columns),
-                      "errors": dict(error_columns)}
+        # Models and columns resolved once, on the whole file's columns: a table of the
+        # planned columns alone is then read as the whole table would be.
+        return plan, {**predict_kwargs, "_resolved": resolved}
 
     def write_fast(tmp, plan, kwargs):
         """Parquet to Parquet on record batches: the input columns go to the output as
@@ -822,7 +924,7 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
         probe_chunk = reader._table(first.slice(0, 1))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            probe = predict(probe_chunk, 0, count=False)
+            probe = predict(probe_chunk, 0, kwargs, count=False)
         widths = dict(reader.string_dtypes)
         names = probe.meta.get("smass_models") or []
         if "smass_model" in probe.colnames:
@@ -838,7 +940,7 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
             else:  # an input column that astropy would re-encode: not for this path
                 layout.close()
                 return False
-        model_names = pa.array(names, pa.string())
+        model_names = _arrow_strings(names)
         background = _WriteBehind(layout.writer.write_table)
         done = 0
         try:
@@ -850,15 +952,15 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
                     if source is not None:
                         array = batch.column(source)
                         if array.null_count:  # NaN, as astropy reads (and writes) nulls
-                            array = pa.array(array.to_numpy(zero_copy_only=False), field.type)
+                            array = _arrow_array(_to_numpy(array), field.type)
                     elif output == "smass_model":
                         column = result[output]
                         index = np.zeros(len(column), np.int32)
                         for k, name in enumerate(names[1:], start=1):
                             index[column == name] = k
-                        array = model_names.take(pa.array(index))
+                        array = model_names.take(_arrow_array(index, pa.int32()))
                     else:
-                        array = pa.array(np.asarray(result[output]), field.type)
+                        array = _arrow_array(np.asarray(result[output]), field.type)
                     arrays.append(array)
                 background(pa.Table.from_arrays(arrays, schema=layout.schema))
                 done += len(batch)

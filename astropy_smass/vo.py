@@ -1072,7 +1072,10 @@ def _tap_url(service_or_url):
 def _annotate(table, columns, progress, predict_kwargs, only=None):
     """Recognise the bands (among the ``only`` columns) and add the masses to ``table``."""
     view = table[only] if only is not None else table
-    found = recognise_columns(view, columns=columns, errors=predict_kwargs.get("errors"))
+    found = recognise_columns(view, columns=columns, errors=predict_kwargs.get("errors"),
+                              survey=predict_kwargs.get("survey"),
+                              exclude=[predict_kwargs.get(k) for k in ("redshift", "distance",
+                                                                       "ebv")])
     if not found.band_columns:
         unsure = "".join(f"; column {name!r} could be band {' or '.join(bands)}"
                          for name, bands in found.unresolved.items())

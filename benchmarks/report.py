@@ -75,12 +75,58 @@ def render(rows, rst=False):
     return "\n".join(body)
 
 
+FILE_KINDS = {
+    "files_floor_one": "pyarrow read + write, one file (floor)",
+    "files_cli_one": "astropy-smass predict, one file",
+    "files_floor_folder": "pyarrow read + write, 20 files (floor)",
+    "files_cli_folder": "astropy-smass predict, folder of 20 files",
+    "files_dask_1": "predict_dask + write_parquet, 1 worker",
+    "files_dask_2": "predict_dask + write_parquet, 2 workers",
+}
+
+
+def files_report(path, rst=False):
+    """The file-to-file benchmarks (test_files.py) as ratios to the floor of the same run."""
+    with open(path) as handle:
+        data = json.load(handle)
+    found = {b["extra_info"]["kind"]: b for b in data["benchmarks"]
+             if b.get("extra_info", {}).get("kind") in FILE_KINDS}
+    header = ["path", "rows", "wall (s)", "x floor", "peak RSS/worker (MB)"]
+    lines = []
+    for kind, label in FILE_KINDS.items():
+        if kind not in found:
+            continue
+        info = found[kind]["extra_info"]
+        lines.append([label, f"{info['rows']:,}", f"{found[kind]['stats']['min']:.1f}",
+                      _fmt(info.get("vs_floor"), ".2f"),
+                      _fmt(info.get("peak_rss_mb_per_worker"), ".0f")])
+    widths = [max(len(h), *(len(line[k]) for line in lines)) for k, h in enumerate(header)]
+    if rst:
+        rule = "  ".join("=" * w for w in widths)
+        body = [rule, "  ".join(h.ljust(w) for h, w in zip(header, widths)), rule]
+        body += ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in lines]
+        body.append(rule)
+    else:
+        body = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |"]
+        body += ["| " + " | ".join(c.ljust(w) for c, w in zip(line, widths)) + " |"
+                 for line in lines]
+    two = found.get("files_dask_2", {}).get("extra_info", {}).get("speedup_1_to_2")
+    if two:
+        body.append(f"\nDask speed-up from 1 to 2 workers: {two:.2f}x")
+    return "\n".join(body)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("json", help="pytest-benchmark JSON (--benchmark-json)")
     parser.add_argument("--stat", default="min", choices=["min", "median", "mean"])
     parser.add_argument("--rst", action="store_true", help="reStructuredText table")
+    parser.add_argument("--files", action="store_true",
+                        help="the file-to-file benchmarks (test_files.py): ratios to the floor")
     args = parser.parse_args(argv)
+    if args.files:
+        print(files_report(args.json, rst=args.rst))
+        return
     table, about = load(args.json, args.stat)
     if about:
         print(f"model {about.get('model')}: {about.get('n_bands')} bands, "

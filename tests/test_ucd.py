@@ -113,7 +113,7 @@ def test_choice_among_several_columns_is_reported():
     choice = found.choices["r"]
     assert choice["column"] == "cModelMag_r"
     assert set(choice["candidates"]) == {"modelMag_r", "petroMag_r", "cModelMag_r"}
-    assert "cmodel magnitudes are preferred to model, petrosian" in choice["reason"]
+    assert "cModelMag_r" in choice["preference"]
     # columns= overrides; meta.main wins over the family order.
     assert recognise_columns(table, columns={"r": "petroMag_r"}).band_columns["r"] \
         == "petroMag_r"

@@ -33,12 +33,15 @@ header's structural keywords.
 """
 
 import contextlib
+import gzip
+import importlib.util
 import json
 import re
 import shutil
 import sys
 import tempfile
 import warnings
+import zlib
 from pathlib import Path
 
 import astropy.units as u
@@ -60,19 +63,27 @@ __all__ = ["FORMATS", "TableReadError", "guess_format", "detect_format", "read_t
            "write_table", "vo_unit_string", "unit_from_vo", "provenance_items",
            "fits_table_hdu", "fits_primary_hdu", "fits_primary_bytes", "restore_metadata"]
 
-#: Supported formats and the file extensions that select them.
+#: Supported formats and the file extensions that select them. A ``.gz`` extension
+#: means a gzip-compressed file (written compressed, read decompressed).
 FORMATS = {
-    "votable": (".vot", ".votable", ".xml"),
-    "fits": (".fits", ".fit", ".fts", ".fits.gz"),
-    "ecsv": (".ecsv",),
-    "csv": (".csv",),
+    "votable": (".vot", ".votable", ".xml", ".vot.gz", ".votable.gz", ".xml.gz"),
+    "fits": (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz"),
+    "ecsv": (".ecsv", ".ecsv.gz"),
+    "csv": (".csv", ".csv.gz"),
     "hdf5": (".hdf5", ".h5", ".he5", ".hdf"),
     "parquet": (".parquet", ".parq", ".pq"),
 }
 
+#: Formats that are read but not written: ``ascii`` is any text table astropy can
+#: guess (whitespace-separated, with a header line), or one value per single space.
+READ_ONLY_FORMATS = {"ascii": (".txt", ".dat", ".tbl", ".txt.gz", ".dat.gz")}
+
 _ASTROPY_FORMAT = {"votable": "votable", "fits": "fits", "ecsv": "ascii.ecsv",
                    "csv": "ascii.csv", "hdf5": "hdf5", "parquet": "parquet"}
-_MODULE_FOR = {"hdf5": "h5py", "parquet": "pyarrow"}
+_MODULE_FOR = {"hdf5": ("h5py",), "parquet": ("pyarrow",)}
+# astropy's Parquet reader needs pandas too (its writer does not).
+_READ_MODULES = {"hdf5": ("h5py",), "parquet": ("pyarrow", "pandas")}
+_GZIP_MAGIC = b"\x1f\x8b"
 
 #: FITS header keywords for the provenance items of ``table.meta``.
 _FITS_KEYWORDS = {
@@ -225,39 +236,50 @@ def _decode_provenance(key, text):
 
 
 # -- formats --------------------------------------------------------------------------------
-def guess_format(path, format=None):
+def guess_format(path, format=None, reading=False):
     """The format name for ``path`` (its extension), or ``format`` checked.
+
+    Parameters
+    ----------
+    path : path-like
+    format : str, optional
+    reading : bool
+        Also accept the formats that are only read (``ascii``).
 
     Raises
     ------
     ValueError
         For an unknown format or an extension that does not say.
     """
+    known = {**FORMATS, **READ_ONLY_FORMATS} if reading else FORMATS
     if format is not None:
         key = str(format).lower()
         key = {"vot": "votable", "xml": "votable", "fit": "fits", "h5": "hdf5",
-               "ascii.ecsv": "ecsv", "ascii.csv": "csv"}.get(key, key)
-        if key not in FORMATS:
+               "ascii.ecsv": "ecsv", "ascii.csv": "csv", "txt": "ascii", "text": "ascii",
+               "ascii.basic": "ascii"}.get(key, key)
+        if key not in known:
+            if key in READ_ONLY_FORMATS:
+                raise ValueError(f"{format!r} tables are read but not written; write one of "
+                                 f"{', '.join(FORMATS)}")
             raise ValueError(f"unknown table format {format!r}; choose one of "
-                             f"{', '.join(FORMATS)}")
+                             f"{', '.join(known)}")
         return key
     name = str(path).lower()
-    for key, extensions in FORMATS.items():
+    for key, extensions in known.items():
         if name.endswith(extensions):
             return key
     raise ValueError(f"cannot tell the table format of {str(path)!r} from its extension; "
-                     f"give it (format=/--format) as one of {', '.join(FORMATS)}")
+                     f"give it (format=/--format) as one of {', '.join(known)}")
 
 
-def _require(format):
-    module = _MODULE_FOR.get(format)
-    if module is None:
-        return
-    try:
-        __import__(module)
-    except ImportError as exc:
-        raise ValueError(f"{format} files need the optional package {module} "
-                         f"(pip install {module})") from exc
+def _require(format, reading=False):
+    modules = (_READ_MODULES if reading else _MODULE_FOR).get(format, ())
+    missing = [module for module in modules if importlib.util.find_spec(module) is None]
+    if missing:
+        what = "reading" if reading else "writing"
+        raise ValueError(f"{what} {format} files needs the optional "
+                         f"package{'s' if len(missing) > 1 else ''} {' and '.join(missing)} "
+                         f"(pip install {' '.join(missing)})")
 
 
 _MAGIC = [(b"SIMPLE  =", "fits"), (b"# %ECSV", "ecsv"), (b"PAR1", "parquet"),
@@ -265,12 +287,44 @@ _MAGIC = [(b"SIMPLE  =", "fits"), (b"# %ECSV", "ecsv"), (b"PAR1", "parquet"),
 
 
 def _sniff(head):
+    """The format the first bytes of a file show, or None.
+
+    Gzip-compressed content is looked at decompressed; text tables are told apart by
+    their first lines: commas make CSV, several whitespace-separated names ``ascii``.
+    """
+    if head.startswith(_GZIP_MAGIC):
+        with contextlib.suppress(OSError, EOFError, zlib.error):
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 8192)
     for magic, format in _MAGIC:
         if head.startswith(magic):
             return format
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"<?xml") or text[:9].upper().startswith(b"<VOTABLE"):
         return "votable"
+    return _sniff_text(text)
+
+
+def _sniff_text(head):
+    """``csv`` or ``ascii`` for a text table with a header line, else None."""
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not a character cut at the end: binary
+            return None
+        text = head[:exc.start].decode("utf-8")
+    if "\x00" in text:
+        return None
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if len(head) >= 8192:
+        lines = lines[:-1]  # perhaps cut short
+    if len(lines) < 2:
+        return None
+    header, first = lines[0], lines[1]
+    if "," in header and header.count(",") == first.count(","):
+        return "csv"
+    names = header.split()
+    if len(names) > 1 and all(name[:1].isalpha() or name[:1] == "_" for name in names):
+        return "ascii"
     return None
 
 
@@ -291,12 +345,15 @@ def detect_format(path, format=None):
         VOTable); else the one its extension says; None when neither tells.
     """
     if format is not None:
-        return guess_format(path, format)
+        return guess_format(path, format, reading=True)
     with open(path, "rb") as handle:
-        format = _sniff(handle.read(64))
-    if format is None:
+        head = handle.read(8192)
+    # Binary formats from their first bytes; text ones from their extension first (a
+    # CSV file is also a readable whitespace table), then their content.
+    format = _sniff(head)
+    if format in (None, "csv", "ascii"):
         with contextlib.suppress(ValueError):
-            format = guess_format(path)
+            return guess_format(path, reading=True)
     return format
 
 
@@ -339,7 +396,24 @@ def write_table(table, path_or_dash, format=None, overwrite=False):
     path = Path(path_or_dash)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot write {path}: folder {path.parent} does not exist")
-    atomic_write(path, lambda tmp: writer(table, Path(tmp)), overwrite=overwrite, mode=None)
+    if path.name.lower().endswith(".gz"):
+        atomic_write(path, lambda tmp: _write_gzip(writer, table, path, Path(tmp)),
+                     overwrite=overwrite, mode=None)
+    else:
+        atomic_write(path, lambda tmp: writer(table, Path(tmp)), overwrite=overwrite,
+                     mode=None)
+
+
+def _write_gzip(writer, table, path, tmp):
+    """Write ``table`` uncompressed beside ``tmp``, then gzip it into ``tmp``."""
+    inner = path.name[:-3]
+    with tempfile.TemporaryDirectory(dir=tmp.parent, prefix=f".{inner}.",
+                                     suffix=".part") as folder:
+        raw = Path(folder) / inner
+        writer(table, raw)
+        with open(raw, "rb") as source, open(tmp, "wb") as target, \
+                gzip.GzipFile(filename=inner, mode="wb", fileobj=target, mtime=0) as packed:
+            shutil.copyfileobj(source, packed, 1 << 20)
 
 
 def _write_votable(table, path):
@@ -591,7 +665,13 @@ def read_table(path_or_dash, format=None):
             data = data.encode()
         if not data.strip():
             raise TableReadError("standard input is empty: no table to read")
-        format = guess_format("-", format) if format else (_sniff(data[:64]) or "votable")
+        if data.startswith(_GZIP_MAGIC):
+            try:
+                data = gzip.decompress(data)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise TableReadError(f"standard input is not valid gzip data: {exc}") from exc
+        format = (guess_format("-", format, reading=True) if format
+                  else (_sniff(data[:8192]) or "votable"))
         with tempfile.TemporaryDirectory(prefix="astropy-smass-") as tmp:
             path = Path(tmp) / f"stdin.{format}"
             path.write_bytes(data)
@@ -606,7 +686,7 @@ def read_table(path_or_dash, format=None):
 
 def _read_path(path, format, label):
     if format is not None:
-        _require(format)
+        _require(format, reading=True)
     try:
         with warnings.catch_warnings():
             # Unit strings astropy cannot parse (log(solMass)) are repaired below.
@@ -618,6 +698,8 @@ def _read_path(path, format, label):
                 table = _read_fits(path)
             elif format is None:
                 table = Table.read(path)
+            elif format == "ascii":
+                table = _read_ascii(path)
             else:
                 table = Table.read(path, format=_ASTROPY_FORMAT[format])
                 if format == "parquet":
@@ -665,6 +747,33 @@ def _apply_dataset_metadata(table, path):
     table.meta.update({k: v for k, v in header.get("meta", {}).items()
                        if k != "__serialized_columns__"})
     return table
+
+
+def _read_ascii(path):
+    """A text table: as astropy guesses it, else one value per single space.
+
+    Some catalogues (the H-ATLAS file of the demo) separate values by exactly one
+    space and leave a field empty for a missing value, so a run of spaces is a run of
+    empty fields; whitespace-splitting readers then shift values between columns, and
+    astropy's guessing refuses the file. If every line has as many single-space fields
+    as the header, it is read that way, an empty field masked.
+    """
+    from astropy.io import ascii
+
+    try:
+        return Table.read(path, format="ascii")
+    except Exception as first:  # astropy's guessing raises many types
+        opener = gzip.open if str(path).lower().endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8") as handle:
+            lines = [line.rstrip("\r\n") for line in handle
+                     if line.strip() and not line.startswith("#")]
+        if not lines or any(quote in "".join(lines[:100]) for quote in "\"'"):
+            raise first
+        fields = len(lines[0].split(" "))
+        if fields < 2 or any(len(line.split(" ")) != fields for line in lines):
+            raise first
+        return ascii.read([line.replace(" ", ",") for line in lines], format="csv",
+                          fast_reader=False)
 
 
 def _one_line(exc):

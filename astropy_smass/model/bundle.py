@@ -214,13 +214,21 @@ def atomic_write(path, write, overwrite=False, mode="wb"):
         Called with an open file object (or, when ``mode`` is None, with the
         temporary path) to write the content.
     overwrite : bool
-        Replace an existing file; otherwise `FileExistsError`.
+        Replace an existing file; otherwise `FileExistsError`. A symbolic link is
+        followed: the file it points to is replaced, and the link stays.
     mode : str or None
         File mode for the temporary file.
+
+    Notes
+    -----
+    If ``write`` raises, or the process is interrupted (SIGINT; the command line turns
+    SIGTERM and SIGHUP into the same), the temporary file is removed.
     """
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
+    if path.is_symlink():
+        path = path.resolve()  # write where the link points (strict=False: even dangling)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         # mkstemp makes the file private (0600); give it the mode open() would.

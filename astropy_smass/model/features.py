@@ -7,7 +7,7 @@ two bands joined with a minus sign (the colour index, e.g. ``"g-r"``).
 
 import numpy as np
 
-from ..photometry.bands import BANDS, get_band
+from ..photometry.bands import ALL_BANDS, get_band
 
 __all__ = ["PUBLISHED_BANDS", "default_features", "feature_matrix", "build_features",
            "parse_feature"]
@@ -16,7 +16,7 @@ __all__ = ["PUBLISHED_BANDS", "default_features", "feature_matrix", "build_featu
 #: VISTA ZYJHK, WISE W1 W2.
 PUBLISHED_BANDS = ("FUV", "NUV", "u", "g", "r", "i", "Z", "Y", "J", "H", "K", "W1", "W2")
 
-_NEAR_IR = {"K", "Ks_2MASS"}
+_NEAR_IR = {"K", "Ks_2MASS", "ukirt_wfcam_K"}
 
 
 def default_features(bands):
@@ -36,7 +36,7 @@ def default_features(bands):
     -------
     list of str
     """
-    ordered = [b for b in BANDS if b in {get_band(x).name for x in bands}]
+    ordered = [b for b in ALL_BANDS if b in {get_band(x).name for x in bands}]
     colours = [f"{a}-{b}" for a, b in zip(ordered[:-1], ordered[1:])
                if not (a in _NEAR_IR and b == "W1")]
     return ordered + colours
@@ -44,13 +44,12 @@ def default_features(bands):
 
 def parse_feature(feature):
     """Split a feature name into ``(band, None)`` or ``(blue_band, red_band)``."""
-    for name in BANDS:
-        if feature == name:
-            return name, None
-    for name in BANDS:
-        if feature.startswith(name + "-") and feature[len(name) + 1:] in BANDS:
+    if feature in ALL_BANDS:
+        return feature, None
+    for name in ALL_BANDS:
+        if feature.startswith(name + "-") and feature[len(name) + 1:] in ALL_BANDS:
             return name, feature[len(name) + 1:]
-    raise ValueError(f"cannot parse feature {feature!r}: expected a band ({', '.join(BANDS)}) "
+    raise ValueError(f"cannot parse feature {feature!r}: expected a band ({', '.join(ALL_BANDS)}) "
                      "or two bands joined by '-'")
 
 

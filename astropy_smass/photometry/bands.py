@@ -1,12 +1,22 @@
 """The photometric bands astropy-smass understands, and how table columns map to them.
 
-One registry, `BANDS`, holds every supported band with its filter identity, pivot
-wavelength and, where the survey's native system is Vega, the Vega-to-AB offset.
-`find_band_columns` and `find_error_columns` recognise the column-naming
-conventions of common catalogues (GAMA, Shark/Viperfish, DustPedia, H-ATLAS, ECO,
-plain band names); an explicit ``columns={band: column}`` mapping always wins.
+One registry, `ALL_BANDS`, holds every supported band (GALEX, SDSS, DECam, BASS, MzLS,
+Pan-STARRS1, HSC, LSST, Subaru Suprime-Cam, VISTA, UKIDSS WFCAM, 2MASS, WISE, Euclid) with
+its filter curve, pivot wavelength, Vega-to-AB offset where the survey's native system is
+Vega, and Galactic extinction coefficient; `BANDS` is its part with the historical short
+names (GALEX, SDSS, VISTA, 2MASS, WISE). `SURVEY_FILTERS` lists the curves the training
+population is computed in, and `load_filter_curve` reads one (astro-sedpy or speclite,
+imported only there).
+
+`find_band_columns` and `find_error_columns` recognise the column-naming conventions of
+common catalogues (GAMA, Shark/Viperfish, DustPedia, H-ATLAS, ECO, plain band names) and
+of the big services (SDSS ``cModelMag_r``, 2MASS ``j_m``, WISE ``w1mpro``, Pan-STARRS
+``gKronMag``, HSC ``g_cmodel_mag``, Legacy Surveys ``flux_g``, DES ``MAG_AUTO_G``);
+``survey=`` (`SURVEYS`) names the system of columns whose names carry only a band
+letter, and an explicit ``columns={band: column}`` mapping always wins.
 """
 
+import re
 from dataclasses import dataclass, field
 
 import astropy.units as u
@@ -14,9 +24,12 @@ import numpy as np
 
 from ..exceptions import BandColumnError
 
-__all__ = ["Band", "BANDS", "ALL_BANDS", "SURVEY_FILTERS", "BandColumnError", "get_band",
-           "find_band_columns", "find_error_columns", "load_filter_curve", "filter_name",
-           "pivot_wavelength", "extinction_coefficient"]
+__all__ = ["Band", "BandMatch", "BANDS", "ALL_BANDS", "SURVEY_FILTERS", "SURVEYS",
+           "SURVEY_ALIASES", "CONVENTIONS", "EXTINCTION_LAW", "EXTINCTION_RV",
+           "BandColumnError", "get_band", "resolve_band", "normalise_survey",
+           "find_band_columns", "recognise_bands", "find_error_columns", "suggest_survey",
+           "load_filter_curve", "filter_name", "pivot_wavelength",
+           "extinction_coefficient", "recompute_registry"]
 
 
 @dataclass(frozen=True)
@@ -94,7 +107,7 @@ def _vista(letter, filter_letter, pivot, offset, a_over_ebv):
 
 
 def _survey_band(system, survey, filter_id, letter, pivot, a_over_ebv, vega_to_ab=0.0,
-                 tokens=(), key=None, curve_source="sedpy"):
+                 tokens=(), key=None, curve_source="sedpy", extra_stems=()):
     """A band of the survey systems added for observed-frame photometry.
 
     Its key is the sedpy filter name (or ``key``); it is recognised in column names as the
@@ -105,6 +118,7 @@ def _survey_band(system, survey, filter_id, letter, pivot, a_over_ebv, vega_to_a
     stems = tuple(f"{t}_{letter}" for t in tokens) + tuple(f"{letter}_{t}" for t in tokens)
     if filter_id != key:
         stems += (filter_id,)
+    stems += tuple(extra_stems)
     return _band(key, survey, filter_id, pivot, vega_to_ab, stems, system=system,
                  letter=letter, a_over_ebv=a_over_ebv, curve_source=curve_source)
 
@@ -117,7 +131,7 @@ def _survey_band(system, survey, filter_id, letter, pivot, a_over_ebv, vega_to_a
 # AB magnitudes (SDSS u is ~0.04 mag off AB, which we do not correct, as is common
 # practice). A/E(B-V) from `extinction_coefficient` (G23, R_V = 3.1); the test suite
 # recomputes every pivot and coefficient from the curves when sedpy, speclite and
-# dust_extinction are installed. Regenerate with ``python -m astropy_smass.photometry.bands``.
+# dust_extinction are installed. Check or regenerate with ``python -m validation.band_registry``.
 _BAND_LIST = [
     _band("FUV", "GALEX", "galex_FUV", 1535.1,
           stems=("galex_fuv", "fuv_galex", "fuv_mag"), system="galex", letter="FUV",
@@ -221,7 +235,7 @@ _SURVEY_BAND_LIST = [
     _survey_band("wfcam", "UKIDSS", "ukirt_wfcam_K", "K", 22059.8, 0.320, 1.900,
                  tokens=("wfcam", "ukidss", "ukirt")),
     _survey_band("euclid", "Euclid", "Euclid-VIS", "VIS", 7247.7, 2.247, key="euclid_vis",
-                 curve_source="speclite"),
+                 curve_source="speclite", extra_stems=("VIS",)),
     _survey_band("euclid", "Euclid", "Euclid-Y", "Y", 10803.3, 1.089, key="euclid_y",
                  tokens=("euclid", "nisp"), curve_source="speclite"),
     _survey_band("euclid", "Euclid", "Euclid-J", "J", 13638.7, 0.735, key="euclid_j",
@@ -361,21 +375,6 @@ def extinction_coefficient(filter_id, law=EXTINCTION_LAW, r_v=EXTINCTION_RV):
     return float(_trapezoid(weight * a_over_ebv, wave[ok]) / _trapezoid(weight, wave[ok]))
 
 
-# Prefixes and suffixes that decorate a band name in catalogue column names:
-# GAMA (absmag_r), Shark/Viperfish (total_ab_dust_r_sdss), ECO (rmag), DustPedia (SDSS_r).
-_PREFIXES = ("total_ab_dust_", "total_ab_nodust_", "total_ap_dust_", "mag_ab_dust_",
-             "mag_ab_nodust_", "mag_ap_dust_", "absmag_", "abs_mag_", "mag_", "m_", "flux_",
-             "f_")
-_SUFFIXES = ("_absmag", "_abmag", "_mag", "mag", "_flux", "flux")
-# Shark writes the survey after the band; these suffixes identify the survey.
-_SURVEY_SUFFIXES = {"galex": "GALEX", "sdss": "SDSS", "vista": "VISTA", "viking": "VISTA",
-                    "2mass": "2MASS", "wise": "WISE"}
-
-
-# Column names that are usually a redshift, though they are also band names.
-_REDSHIFT_NAMES = ("z", "Z")
-
-
 # Names longer than one letter are also understood in any case (DECAM_G, euclid_VIS).
 _LOWER_NAMES = {name.lower(): key for name, key in
                 list(_ALIASES.items()) + [(key, key) for key in ALL_BANDS] if len(name) > 2}
@@ -399,6 +398,260 @@ def get_band(name):
     return ALL_BANDS[key]
 
 
+# ----------------------------------------------------------------------------------------
+# Photometric systems that survey= names.
+
+_WISE = {"W1": "W1", "W2": "W2", "W3": "W3", "W4": "W4"}
+_SUPRIME = {"B": "subaru_suprimecam_B", "V": "subaru_suprimecam_V",
+            "r": "subaru_suprimecam_rp", "rp": "subaru_suprimecam_rp",
+            "r+": "subaru_suprimecam_rp", "i": "subaru_suprimecam_ip",
+            "ip": "subaru_suprimecam_ip", "i+": "subaru_suprimecam_ip",
+            "z": "subaru_suprimecam_zp", "zp": "subaru_suprimecam_zp",
+            "z+": "subaru_suprimecam_zp", "zpp": "subaru_suprimecam_zp",
+            "z++": "subaru_suprimecam_zp"}
+_VISTA = {"Z": "Z", "Y": "Y", "J": "J", "H": "H", "K": "K", "Ks": "K"}
+
+#: The photometric systems that ``survey=`` names, as ``{survey: {letter: band key}}``.
+#: With ``survey=``, a band letter in a column name that carries no system (``g``,
+#: ``mag_g``, ``FLUX_G``, ``MAG_AUTO_G``) is that survey's band. A letter mapped to None
+#: is a band of the survey without a supported filter curve (KiDS OmegaCAM u g r i).
+SURVEYS = {
+    "galex": {"FUV": "FUV", "NUV": "NUV"},
+    "sdss": {b: b for b in "ugriz"},
+    "decam": {b: f"decam_{b}" for b in ("u", "g", "r", "i", "z", "Y")},
+    "des": {b: f"decam_{b}" for b in ("g", "r", "i", "z", "Y")},
+    "legacy_south": {**{b: f"decam_{b}" for b in "griz"}, **_WISE},
+    "legacy_north": {"g": "bass_g", "r": "bass_r", "z": "mzls_z", **_WISE},
+    "bass": {"g": "bass_g", "r": "bass_r"},
+    "mzls": {"z": "mzls_z"},
+    "panstarrs": {b: f"panstarrs_{b}" for b in "grizy"},
+    "hsc": {b: f"hsc_{b}" for b in "grizy"},
+    "lsst": {b: f"lsst_{b}" for b in "ugrizy"},
+    "lsst_baseline": {b: f"lsst_baseline_{b}" for b in "ugrizy"},
+    "suprimecam": _SUPRIME,
+    "vista": _VISTA,
+    "ukidss": {"J": "ukirt_wfcam_J", "H": "ukirt_wfcam_H", "K": "ukirt_wfcam_K"},
+    "2mass": {"J": "J_2MASS", "H": "H_2MASS", "K": "Ks_2MASS", "Ks": "Ks_2MASS"},
+    "wise": _WISE,
+    "euclid": {"VIS": "euclid_vis", "Y": "euclid_y", "J": "euclid_j", "H": "euclid_h"},
+    "kids": {"u": None, "g": None, "r": None, "i": None, **_VISTA},
+}
+
+#: Other names of the surveys in `SURVEYS`.
+SURVEY_ALIASES = {
+    "decals": "legacy_south", "ls_south": "legacy_south", "legacy_surveys_south": "legacy_south",
+    "desi_south": "legacy_south", "ls_north": "legacy_north", "legacy_surveys_north":
+    "legacy_north", "desi_north": "legacy_north", "bass_mzls": "legacy_north",
+    "ps1": "panstarrs", "pan-starrs": "panstarrs", "pan-starrs1": "panstarrs",
+    "panstarrs1": "panstarrs", "suprime-cam": "suprimecam", "suprime": "suprimecam",
+    "subaru": "suprimecam", "viking": "vista", "vhs": "vista", "vircam": "vista",
+    "ultravista": "vista", "wfcam": "ukidss", "ukirt": "ukidss", "twomass": "2mass",
+    "allwise": "wise", "unwise": "wise", "kids-viking": "kids", "desy": "des",
+}
+
+_KIDS_NOTE = ("KiDS OmegaCAM u g r i have no filter curve in astro-sedpy, speclite or "
+              "any other filter-curve package on PyPI (pyphot, kcorrect, svo-filters, "
+              "sncosmo, eazy and lephare were checked: the last four fetch curves from the "
+              "network at run time), so they are not supported; VIKING Z Y J H Ks are the "
+              "VISTA bands (survey='viking')")
+
+# Letters of bands that several systems share: never resolved from a flux or pipeline
+# name without survey=. FUV, NUV, W1-W4 and VIS belong to one system each.
+_UNIQUE_LETTERS = {"fuv", "nuv", "w1", "w2", "w3", "w4", "vis"}
+_SHARED_LETTERS = {letter.lower() for table in SURVEYS.values() for letter in table
+                   if letter.lower() not in _UNIQUE_LETTERS}
+
+
+def normalise_survey(survey):
+    """The tuple of `SURVEYS` names that ``survey`` means (one name or several).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the known ones) or the bare
+        ``"legacy"``, which does not say which hemisphere's filters.
+    """
+    if survey is None:
+        return ()
+    if isinstance(survey, str):
+        survey = [part for part in survey.replace(",", " ").split() if part]
+    names = []
+    for name in survey:
+        key = str(name).strip().lower().replace(" ", "_")
+        key = SURVEY_ALIASES.get(key, key)
+        if key in ("legacy", "legacy_surveys", "ls", "desi"):
+            raise ValueError(
+                f"survey={name!r} does not say which filters: the Legacy Surveys are DECam "
+                "g r (i) z in the south (survey='legacy_south') and BASS g r + MzLS z in the "
+                "north, at Dec > 32.375 deg in the north Galactic cap "
+                "(survey='legacy_north'); a catalogue with both has a column saying which "
+                "(PHOTSYS 'S' or 'N'): split it and predict each part")
+        if key not in SURVEYS:
+            raise ValueError(f"unknown survey {name!r}; known: {', '.join(SURVEYS)} (and "
+                             f"{', '.join(sorted(SURVEY_ALIASES))})")
+        if key not in names:
+            names.append(key)
+    return tuple(names)
+
+
+def _survey_letter(letter, surveys):
+    """The band key of ``letter`` in the first of ``surveys`` that has it, else None.
+
+    The letter's case is matched first (VISTA Z, SDSS z), then any case (DES Y, y).
+    """
+    for exact in (True, False):
+        for survey in surveys:
+            for name, key in SURVEYS[survey].items():
+                if (name == letter) if exact else (name.lower() == letter.lower()):
+                    if key is None:
+                        raise BandColumnError(f"band {letter!r} of survey {survey!r}: "
+                                              f"{_KIDS_NOTE}")
+                    return key
+    return None
+
+
+def resolve_band(name, survey=None):
+    """The `Band` that ``name`` means, reading a bare band letter in ``survey``'s system.
+
+    Without ``survey`` (or for a letter the survey lacks) it is `get_band`: ``"g"`` is
+    SDSS g, ``"Z"`` VISTA Z, ``"Ks"`` 2MASS Ks, as always. With ``survey="des"``, ``"g"``
+    is ``decam_g``. Keys of ``columns=``, ``errors=``, ``units=`` and ``vega=`` are read
+    this way.
+    """
+    surveys = normalise_survey(survey)
+    if surveys and isinstance(name, str) and name.lower() in _SHARED_LETTERS:
+        key = _survey_letter(name, surveys)
+        if key is not None:
+            return ALL_BANDS[key]
+    return get_band(name)
+
+
+# ----------------------------------------------------------------------------------------
+# Column names.
+
+# Prefixes and suffixes that decorate a band name in catalogue column names:
+# GAMA (absmag_r, mag_ab_r), Shark/Viperfish (total_ab_dust_r_sdss), ECO (rmag), DustPedia
+# (SDSS_r). Those in _FLUX_AFFIXES name a flux (Legacy Surveys FLUX_G).
+_PREFIXES = ("total_ab_dust_", "total_ab_nodust_", "total_ap_dust_", "mag_ab_dust_",
+             "mag_ab_nodust_", "mag_ap_dust_", "absmag_", "abs_mag_", "mag_ab_", "mag_", "m_",
+             "flux_", "f_")
+_SUFFIXES = ("_absmag", "_abmag", "_mag", "mag", "_flux", "flux")
+_FLUX_AFFIXES = {"flux_", "f_", "_flux", "flux"}
+# Shark writes the survey after the band; these suffixes identify the survey.
+_SURVEY_SUFFIXES = {"galex": "GALEX", "sdss": "SDSS", "vista": "VISTA", "viking": "VISTA",
+                    "2mass": "2MASS", "wise": "WISE"}
+
+# Photometry kinds of survey pipelines (SExtractor MAG_AUTO_G, DES SOF_CM_MAG_G and
+# BDF_MAG_G, KiDS MAG_GAAP_G, COSMOS2015 V_MAG_AUTO), in order of preference for a galaxy's
+# total light: when a table has several for one band, the first is used (and reported).
+# Several surveys name their columns so: the band's system must be named (survey=).
+_PIPELINE_KINDS = ("bdf", "sof_cm", "gaap", "cmodel", "auto", "kron", "petro", "model",
+                   "detmodel", "iso", "psf", "wavg_psf")
+_PIPELINE_AFFIXES = {}
+for _rank, _kind in enumerate(_PIPELINE_KINDS):
+    for _flux, _word in enumerate(("mag", "flux")):
+        _PIPELINE_AFFIXES[f"{_word}_{_kind}_"] = (_kind, _rank, _flux, "prefix")
+        _PIPELINE_AFFIXES[f"_{_word}_{_kind}"] = (_kind, _rank, _flux, "suffix")
+        _PIPELINE_AFFIXES[f"{_kind}_{_word}_"] = (_kind, _rank, _flux, "prefix")
+    _PIPELINE_AFFIXES[f"wavg_mag_{_kind}_"] = ("wavg_" + _kind, len(_PIPELINE_KINDS), 0,
+                                               "prefix")
+    _PIPELINE_AFFIXES[f"wavg_flux_{_kind}_"] = ("wavg_" + _kind, len(_PIPELINE_KINDS), 1,
+                                                "prefix")
+del _rank, _kind, _flux, _word
+
+# Column names that are usually a redshift, though they are also band names.
+_REDSHIFT_NAMES = ("z", "Z")
+
+
+class _Convention:
+    """The column names of one service: a pattern, its band and its preference rank."""
+
+    def __init__(self, family, pattern, band, kinds, vega=False, errors=None, describe=""):
+        self.family = family
+        self.pattern = re.compile(pattern, re.IGNORECASE)
+        self._band = band
+        self.kinds = kinds
+        self.vega = vega
+        self._errors = errors
+        self.describe = describe
+
+    def match(self, colname):
+        """``(band key, rank)`` if ``colname`` follows this convention, else None."""
+        found = self.pattern.fullmatch(colname)
+        if found is None:
+            return None
+        band, kind, is_flux = self._band(found)
+        return band, (self.kinds.index(kind.lower()), is_flux)
+
+    def errors(self, colname):
+        found = self.pattern.fullmatch(colname)
+        return self._errors(found) if (found and self._errors) else ()
+
+
+def _letter(band_keys):
+    return lambda found: band_keys[found.group(1).lower()]
+
+
+_SDSS_KINDS = ("cmodel", "model", "petro", "dev", "exp", "psf", "fiber", "fiber2")
+_TWOMASS_KINDS = ("_ext", "_k20fe", "")
+_PS1_KINDS = ("kron", "meankron", "ap", "meanap", "psf", "meanpsf")
+_HSC_KINDS = ("cmodel", "kronflux", "psfflux", "gaap", "convolvedflux", "apertureflux")
+_EUCLID_KINDS = ("templfit", "sersic", "disk_sersic", "psf", "aper")
+_TWOMASS = {"j": "J_2MASS", "h": "H_2MASS", "k": "Ks_2MASS"}
+
+#: Column conventions of the big services, recognised without ``survey=``: each names its
+#: own photometric system. When a table has several kinds of photometry for one band,
+#: the first kind in the tuple is used and the choice is reported in the result's meta
+#: (``smass_band_choices``); ``columns=`` overrides it.
+CONVENTIONS = (
+    _Convention("SDSS", r"(cmodel|model|petro|dev|exp|psf|fiber2|fiber)mag_([ugriz])",
+                lambda f: (f.group(2).lower(), f.group(1), 0), _SDSS_KINDS,
+                describe="SDSS cModelMag > modelMag > petroMag > devMag > expMag > psfMag > "
+                         "fiberMag (modelMagErr_* etc. errors)"),
+    _Convention("2MASS", r"([jhk])_m(_ext|_k20fe)?",
+                lambda f: (_TWOMASS[f.group(1).lower()], f.group(2) or "", 0),
+                _TWOMASS_KINDS, vega=True,
+                errors=lambda f: ((f"{f.group(1)}_msig{f.group(2)}",) if f.group(2) else
+                                  (f"{f.group(1)}_msigcom", f"{f.group(1)}_cmsig")),
+                describe="2MASS j_m_ext > j_m_k20fe > j_m (Vega; errors *_msigcom, "
+                         "*_msig_ext, *_msig_k20fe)"),
+    _Convention("WISE", r"w([1-4])(gmag|mpro)",
+                lambda f: (f"W{f.group(1)}", f.group(2), 0), ("gmag", "mpro"), vega=True,
+                errors=lambda f: ((f"w{f.group(1)}gerr",) if f.group(2).lower() == "gmag"
+                                  else (f"w{f.group(1)}sigmpro",)),
+                describe="WISE w1gmag > w1mpro (Vega; errors w1gerr, w1sigmpro)"),
+    _Convention("Pan-STARRS1", r"([grizy])(meankron|meanap|meanpsf|kron|ap|psf)mag",
+                lambda f: (f"panstarrs_{f.group(1).lower()}", f.group(2), 0), _PS1_KINDS,
+                describe="Pan-STARRS1 gKronMag > gMeanKronMag > gApMag > gMeanApMag > "
+                         "gPSFMag > gMeanPSFMag (errors *MagErr)"),
+    _Convention("HSC", r"([grizy])_(cmodel|kronflux|psfflux|gaap\w*|convolvedflux\w*|"
+                       r"apertureflux\w*)_(mag|flux)",
+                lambda f: (f"hsc_{f.group(1).lower()}",
+                           next(k for k in _HSC_KINDS if f.group(2).lower().startswith(k)),
+                           int(f.group(3).lower() == "flux")), _HSC_KINDS,
+                describe="HSC g_cmodel_mag > g_kronflux_mag > g_psfflux_mag (errors "
+                         "*_magerr or *_magsigma; fluxes *_flux after magnitudes)"),
+    _Convention("Euclid", r"flux_(vis|y|j|h)_(templfit|sersic|disk_sersic|psf|\dfwhm_aper)",
+                lambda f: (f"euclid_{f.group(1).lower()}",
+                           "aper" if f.group(2).lower().endswith("aper") else f.group(2), 1),
+                _EUCLID_KINDS,
+                describe="Euclid MER flux_*_templfit > *_sersic > *_disk_sersic > *_psf > "
+                         "*_aper (errors fluxerr_*)"),
+)
+
+_PIPELINE_DESCRIBE = ("pipeline names (MAG_AUTO_G, SOF_CM_MAG_G, BDF_MAG_G, MAG_GAAP_G, "
+                      "V_MAG_AUTO): " + " > ".join(_PIPELINE_KINDS) + " > wavg_psf; "
+                      "magnitudes before fluxes")
+
+
+@dataclass
+class _Hit:
+    band: str
+    family: object = None  # preference family: a _Convention, "pipeline" or None
+    rank: tuple = None
+    vega: bool = False
+
+
 def _stem_matches(stem, band):
     for candidate in band.stems:
         if candidate in ("z", "Z"):
@@ -410,23 +663,75 @@ def _stem_matches(stem, band):
 
 
 def _candidate_stems(colname):
-    """The column name with each recognised decoration removed (itself included)."""
-    stems = {colname}
+    """The column name with each recognised decoration removed (itself included).
+
+    Returns ``{stem: (kind, rank)}``: kind ``""`` (no decoration or a magnitude one),
+    ``"flux"`` (a flux decoration) or ``"pipeline"`` (with its preference rank).
+    """
+    stems = {colname: ("", None)}
     lowered = colname.lower()
     for prefix in _PREFIXES:
         if lowered.startswith(prefix):
-            stems.add(colname[len(prefix):])
-    for stem in list(stems):
+            stems.setdefault(colname[len(prefix):], ("flux" if prefix in _FLUX_AFFIXES
+                                                     else "", None))
+    for stem, (kind, _) in list(stems.items()):
         for suffix in _SUFFIXES:
             if stem.lower().endswith(suffix) and len(stem) > len(suffix):
-                stems.add(stem[: -len(suffix)])
+                stems.setdefault(stem[: -len(suffix)],
+                                 ("flux" if suffix in _FLUX_AFFIXES or kind == "flux" else "",
+                                  None))
+    for affix, (_, rank, is_flux, where) in _PIPELINE_AFFIXES.items():
+        if where == "prefix" and lowered.startswith(affix) and len(colname) > len(affix):
+            stems[colname[len(affix):]] = ("pipeline", (rank, is_flux))
+        elif where == "suffix" and lowered.endswith(affix) and len(colname) > len(affix):
+            stems[colname[: -len(affix)]] = ("pipeline", (rank, is_flux))
     return stems
 
 
-def _column_bands(colname):
-    """Canonical band names that ``colname`` could hold."""
-    matches = set()
-    for stem in _candidate_stems(colname):
+# The WFCAM and VISTA science archives (UKIDSS LAS, VHS, VIKING): jPetroMag, ksAperMag3,
+# yHallMag, with errors *Err, in Vega magnitudes (converted to AB). VISTA and WFCAM share
+# the letters, so survey= must say which ('vista' or 'ukidss'). Petrosian first: the
+# archives' total magnitude.
+_ARCHIVE_KINDS = ("petro", "hall", "kron", "aper", "psf")
+_ARCHIVE = re.compile(r"(z|y|j|h|k|ks)(petro|hall|kron|aper|psf)mag\d*", re.IGNORECASE)
+_ARCHIVE_DESCRIBE = ("WFCAM/VISTA archives jPetroMag > jHallMag > jKronMag > jAperMag3 > "
+                     "jPsfMag (Vega; errors *Err)")
+
+
+def _column_hits(colname, surveys=()):
+    """What ``colname`` could hold: ``([_Hit], letter needing a survey or None)``."""
+    for convention in CONVENTIONS:
+        matched = convention.match(colname)
+        if matched is not None:
+            band, rank = matched
+            return [_Hit(band, convention, rank, convention.vega)], None
+    archive = _ARCHIVE.fullmatch(colname)
+    if archive is not None:
+        letter = archive.group(1)
+        if not surveys:
+            return [], letter
+        key = _survey_letter(letter.upper() if letter.lower() != "ks" else "Ks", surveys)
+        rank = (_ARCHIVE_KINDS.index(archive.group(2).lower()), 0)
+        vega = key is not None and ALL_BANDS[key].native_system == "Vega"
+        return ([_Hit(key, "archive", rank, vega)] if key else []), None
+    hits = {}
+    unresolved = None
+    for stem, (kind, rank) in _candidate_stems(colname).items():
+        family = "pipeline" if kind == "pipeline" else None
+        if stem.lower() in _SHARED_LETTERS:
+            if surveys:
+                key = _survey_letter(stem, surveys)
+                if key is not None:
+                    hits.setdefault(key, _Hit(key, family, rank))
+            elif kind:
+                # A flux or pipeline name of a shared letter (FLUX_G, MAG_AUTO_G): the
+                # survey's filters differ, and are never guessed.
+                unresolved = stem
+            else:
+                for band in BANDS.values():
+                    if _stem_matches(stem, band):
+                        hits.setdefault(band.name, _Hit(band.name))
+            continue
         # Shark/Viperfish: "<band>_<survey>", the survey fixing SDSS z vs VISTA Z.
         head, _, tail = stem.rpartition("_")
         survey = _SURVEY_SUFFIXES.get(tail.lower()) if head else None
@@ -434,13 +739,181 @@ def _column_bands(colname):
             if survey is not None and band.survey == survey and head.lower() in (
                     band.name.lower(), band.name.split("_")[0].lower(),
                     band.filter_id.rsplit("_", 1)[-1].lower()):
-                matches.add(band.name)
+                hits.setdefault(band.name, _Hit(band.name, family, rank))
             elif _stem_matches(stem, band):
-                matches.add(band.name)
-    return matches
+                hits.setdefault(band.name, _Hit(band.name, family, rank))
+    return list(hits.values()), (None if hits else unresolved)
 
 
-def find_band_columns(colnames, bands=None, columns=None):
+def _column_bands(colname):
+    """Canonical band names that ``colname`` could hold (plain names, no survey)."""
+    return {hit.band for hit in _column_hits(colname)[0]}
+
+
+@dataclass
+class BandMatch:
+    """Which column holds which band, and how that was decided.
+
+    Attributes
+    ----------
+    columns : dict
+        ``{band: column}`` in wavelength order (what `find_band_columns` returns).
+    vega : tuple of str
+        Bands whose column follows a convention of Vega magnitudes (2MASS ``j_m``, WISE
+        ``w1mpro``): converted to AB unless the column's unit says AB.
+    choices : dict
+        ``{band: {"column", "candidates", "preference"}}`` for bands that several columns
+        could hold, chosen by a service's documented preference order.
+    survey : tuple of str
+        The `SURVEYS` used for bare band letters (empty: their historical meaning).
+    """
+
+    columns: dict
+    vega: tuple = ()
+    choices: dict = field(default_factory=dict)
+    survey: tuple = ()
+
+    def systems(self):
+        """``{band: survey label}`` of the matched bands (e.g. ``{"decam_g": "DECam"}``)."""
+        return {band: ALL_BANDS[band].survey for band in self.columns}
+
+
+def _unresolved_message(unresolved):
+    cols = [col for col, _ in unresolved]
+    letters = [letter for _, letter in unresolved]
+    col, letter = unresolved[0]
+    # A survey band (not one of the historical short names) as the example key.
+    example = next((key for table in SURVEYS.values() for name, key in table.items()
+                    if key and key not in BANDS and name.lower() == letter.lower()),
+                   "decam_g")
+    legacy = any(c.lower().startswith("flux_") for c in cols)
+    what = ("the Legacy Surveys' flux_<band> is DECam in the south and BASS/MzLS in the "
+            "north" if legacy else "several surveys name their columns so")
+    plural = len(cols) > 1
+    return (f"column{'s' if plural else ''} {', '.join(map(repr, cols))} hold"
+            f"{'' if plural else 's'} band{'s' if plural else ''} {' '.join(letters)} of a "
+            f"photometric system that the name{'s do' if plural else ' does'} not give "
+            f"({what}), and astropy-smass does not guess it. Name the system with "
+            "survey=..., e.g. survey='legacy_south' (DECam g r z + WISE), "
+            "survey='legacy_north' (BASS g r + MzLS z + WISE), survey='des', 'hsc', "
+            "'panstarrs', 'lsst', 'suprimecam' (command line: --survey NAME; all: "
+            f"{', '.join(SURVEYS)}), or map each column to a band: "
+            f"columns={{{example!r}: {col!r}}}")
+
+
+def recognise_bands(colnames, bands=None, columns=None, survey=None):
+    """Map bands to the columns of a table that hold them, saying how.
+
+    Parameters are those of `find_band_columns`.
+
+    Returns
+    -------
+    `BandMatch`
+    """
+    colnames = list(colnames)
+    surveys = normalise_survey(survey)
+    explicit = {resolve_band(band, surveys).name: col for band, col in (columns or {}).items()}
+    for band, col in explicit.items():
+        if col not in colnames:
+            raise BandColumnError(f"column {col!r} given for band {band!r} is not in the table "
+                                  f"(columns: {', '.join(colnames)})")
+    wanted = ([resolve_band(b, surveys).name for b in bands] if bands is not None
+              else list(ALL_BANDS))
+    taken = set(explicit.values())
+    candidates = {}
+    unresolved = []
+    for col in colnames:
+        if col in taken:
+            continue
+        hits, letter = _column_hits(col, surveys)
+        if letter is not None:
+            unresolved.append((col, letter))
+        for hit in hits:
+            candidates.setdefault(hit.band, []).append((col, hit))
+    if unresolved:
+        raise BandColumnError(_unresolved_message(unresolved))
+    found, vega, choices = {}, [], {}
+    for band in ALL_BANDS:
+        if band not in wanted:
+            continue
+        if band in explicit:
+            found[band] = explicit[band]
+            continue
+        if band not in candidates:
+            continue
+        cols = candidates[band]
+        if len(cols) > 1:
+            # A bare "z" or "Z" beside another column of that band (GAMA: Z and
+            # absmag_Z; DESI: Z and FLUX_Z) is the redshift, not a magnitude.
+            cols = [c for c in cols if c[0] not in _REDSHIFT_NAMES] or cols
+        if len(cols) > 1:
+            families = {id(hit.family) for _, hit in cols}
+            ranks = [hit.rank for _, hit in cols]
+            if (cols[0][1].family is None or len(families) > 1
+                    or len(set(ranks)) < len(ranks)):
+                raise BandColumnError(
+                    f"band {band!r} is ambiguous: columns {', '.join(repr(c) for c, _ in cols)} "
+                    f"could all hold it; pass columns={{{band!r}: <column>}} to choose")
+            cols = sorted(cols, key=lambda c: c[1].rank)
+            family = cols[0][1].family
+            choices[band] = {
+                "column": cols[0][0], "candidates": [c for c, _ in cols],
+                "preference": (family.describe if isinstance(family, _Convention)
+                               else _ARCHIVE_DESCRIBE if family == "archive"
+                               else _PIPELINE_DESCRIBE)}
+        found[band] = cols[0][0]
+        if cols[0][1].vega:
+            vega.append(band)
+    # A column mapped by hand that follows a Vega convention for the same band (2MASS
+    # j_m as J_2MASS) is Vega all the same.
+    for band, col in explicit.items():
+        if band in found and any(hit.vega and hit.band == band
+                                 for hit in _column_hits(col)[0]):
+            vega.append(band)
+    vega = [band for band in found if band in vega]
+    return BandMatch(found, tuple(vega), choices, surveys)
+
+
+def suggest_survey(colnames):
+    """The `SURVEYS` that would read the most columns named by a band letter alone.
+
+    For the message of a table that no model can use: a COSMOS2015 table of ``mag_V``,
+    ``mag_r``, ``mag_ip``, ``mag_zpp`` read without ``survey=`` has only SDSS r.
+
+    Returns
+    -------
+    list of (str, list of str)
+        ``(survey, columns it reads)`` for the surveys that read more letter columns than
+        the historical meaning does, most first; empty if none does.
+    """
+    letter_columns = [col for col in colnames if col not in _REDSHIFT_NAMES
+                      and any(stem.lower() in _SHARED_LETTERS
+                             for stem in _candidate_stems(col))]
+    if not letter_columns:
+        return []
+    default = set()
+    for col in letter_columns:
+        hits, _ = _column_hits(col)
+        if hits:
+            default.add(col)
+    found = []
+    for survey, table in SURVEYS.items():
+        if None in table.values():
+            continue
+        read = []
+        for col in letter_columns:
+            try:
+                hits, _ = _column_hits(col, (survey,))
+            except BandColumnError:  # pragma: no cover - only KiDS raises
+                continue
+            if hits:
+                read.append(col)
+        if len(read) > len(default):
+            found.append((survey, read))
+    return sorted(found, key=lambda item: -len(item[1]))
+
+
+def find_band_columns(colnames, bands=None, columns=None, survey=None):
     """Map bands to the columns of a table that hold them.
 
     Parameters
@@ -451,7 +924,16 @@ def find_band_columns(colnames, bands=None, columns=None):
         Bands to look for; default all supported bands. Bands without a column are
         left out of the result.
     columns : dict, optional
-        Explicit ``{band: column}`` mapping; it always wins over recognition.
+        Explicit ``{band: column}`` mapping; it always wins over recognition. A band is
+        any name `get_band` knows: short (``"r"``), sedpy (``"decam_g"``) or speclite
+        (``"Euclid-VIS"``).
+    survey : str or sequence of str, optional
+        The photometric system (`SURVEYS`: ``"des"``, ``"legacy_south"``, ``"hsc"``...) of
+        columns whose names carry a band letter but no system (``g``, ``mag_g``,
+        ``FLUX_G``, ``MAG_AUTO_G``), and of bare letters among the keys of ``columns``.
+        Without it such names keep their historical meaning (SDSS u g r i z, VISTA Z Y J
+        H K, 2MASS Ks), except fluxes and pipeline names (``FLUX_G``, ``MAG_AUTO_G``),
+        which are never guessed.
 
     Returns
     -------
@@ -461,53 +943,46 @@ def find_band_columns(colnames, bands=None, columns=None):
     Raises
     ------
     BandColumnError
-        If an explicit column does not exist, or several columns could hold one
-        band; the message lists the candidates. A bare ``z`` or ``Z`` column beside
-        another column of the same band is taken to be a redshift and is no rival.
+        If an explicit column does not exist; if several columns could hold one band
+        (unless they follow one service's convention, whose preference order then
+        chooses: see `recognise_bands`); or if a flux or pipeline column names a band
+        letter without its system and no ``survey`` is given. The message says how to
+        resolve it. A bare ``z`` or ``Z`` column beside another column of the same band
+        is taken to be a redshift and is no rival.
     """
-    colnames = list(colnames)
-    explicit = {get_band(band).name: col for band, col in (columns or {}).items()}
-    for band, col in explicit.items():
-        if col not in colnames:
-            raise BandColumnError(f"column {col!r} given for band {band!r} is not in the table "
-                                  f"(columns: {', '.join(colnames)})")
-    wanted = [get_band(b).name for b in bands] if bands is not None else list(ALL_BANDS)
-    taken = set(explicit.values())
-    candidates = {}
-    for col in colnames:
-        if col in taken:
-            continue
-        for band in _column_bands(col):
-            candidates.setdefault(band, []).append(col)
-    found = {}
-    for band in ALL_BANDS:
-        if band not in wanted:
-            continue
-        if band in explicit:
-            found[band] = explicit[band]
-        elif band in candidates:
-            cols = candidates[band]
-            if len(cols) > 1 and band in _REDSHIFT_NAMES:
-                # A bare "z" or "Z" beside another column of that band (GAMA: Z and
-                # absmag_Z) is the redshift, not a magnitude.
-                cols = [col for col in cols if col not in _REDSHIFT_NAMES] or cols
-            if len(cols) > 1:
-                raise BandColumnError(
-                    f"band {band!r} is ambiguous: columns {', '.join(map(repr, cols))} could "
-                    f"all hold it; pass columns={{{band!r}: <column>}} to choose")
-            found[band] = cols[0]
-    return found
+    return recognise_bands(colnames, bands, columns, survey).columns
 
 
 _ERROR_PATTERNS = ("{}_err", "{}_error", "{}err", "{}_e", "e_{}", "del{}", "{}_sigma", "sigma_{}")
+_ERROR_WORDS = (("mag", ("err", "_err", "sigma", "_sigma")),
+                ("flux", ("err", "_err", "sigma", "_sigma")))
 
 
-def find_error_columns(colnames, band_columns, errors=None):
+def _error_candidates(col):
+    """Names of a band column's error column, most likely first; inverse variances last."""
+    yield from (pattern.format(col) for pattern in _ERROR_PATTERNS)
+    for convention in CONVENTIONS:
+        yield from convention.errors(col)
+    # DES magerr_auto_g, SDSS modelMagErr_r, Pan-STARRS gKronMagErr, HSC g_cmodel_magerr,
+    # COSMOS V_MAGERR_AUTO, Euclid fluxerr_vis_psf.
+    for word, inserts in _ERROR_WORDS:
+        for found in re.finditer(word, col, re.IGNORECASE):
+            for insert in inserts:
+                yield col[:found.end()] + insert + col[found.end():]
+    # Legacy Surveys flux_ivar_g: an inverse variance, read as such by the photometry.
+    for found in re.finditer("flux", col, re.IGNORECASE):
+        yield col[:found.end()] + "_ivar" + col[found.end():]
+
+
+def find_error_columns(colnames, band_columns, errors=None, survey=None):
     """Map bands to the columns holding their 1-sigma errors.
 
     A column ``<column>_err`` (also ``_error``, ``e_<column>``, GAMA's
-    ``del<column>``) beside a band's column is its error. An explicit
-    ``errors={band: column}`` mapping wins.
+    ``del<column>``) beside a band's column is its error, as are the errors of the
+    services' conventions: ``magerr_g`` for ``mag_g``, SDSS ``modelMagErr_r``, 2MASS
+    ``j_msigcom``, WISE ``w1sigmpro``, Pan-STARRS ``gKronMagErr``, HSC
+    ``g_cmodel_magerr``, and Legacy Surveys inverse variances ``flux_ivar_g`` (read as
+    1 / sqrt(ivar)). An explicit ``errors={band: column}`` mapping wins.
 
     Parameters
     ----------
@@ -517,6 +992,9 @@ def find_error_columns(colnames, band_columns, errors=None):
         ``{band: column}`` as returned by `find_band_columns`.
     errors : dict, optional
         Explicit ``{band: error_column}`` mapping.
+    survey : str or sequence of str, optional
+        As for `find_band_columns`: the system of bare letters among the keys of
+        ``errors``.
 
     Returns
     -------
@@ -525,7 +1003,7 @@ def find_error_columns(colnames, band_columns, errors=None):
     """
     colnames = list(colnames)
     lowered = {c.lower(): c for c in colnames}
-    explicit = {get_band(band).name: col for band, col in (errors or {}).items()}
+    explicit = {resolve_band(band, survey).name: col for band, col in (errors or {}).items()}
     for band, col in explicit.items():
         if col not in colnames:
             raise BandColumnError(f"error column {col!r} given for band {band!r} is not in the "
@@ -535,8 +1013,7 @@ def find_error_columns(colnames, band_columns, errors=None):
         if band in explicit:
             found[band] = explicit[band]
             continue
-        for pattern in _ERROR_PATTERNS:
-            name = pattern.format(col)
+        for name in _error_candidates(col):
             if name in colnames or name.lower() in lowered:
                 found[band] = name if name in colnames else lowered[name.lower()]
                 break
@@ -548,7 +1025,7 @@ def recompute_registry():
 
     Maintainer tooling (needs astro-sedpy, speclite and dust_extinction): the values
     stored in the registry were written from this function's output, and the test suite
-    compares them. ``python -m astropy_smass.photometry.bands`` prints the comparison.
+    compares them. ``python -m validation.band_registry`` prints the comparison.
 
     Returns
     -------
@@ -556,12 +1033,3 @@ def recompute_registry():
         ``{band key: (pivot_angstrom, a_over_ebv)}``.
     """
     return {key: (pivot_wavelength(key), extinction_coefficient(key)) for key in ALL_BANDS}
-
-
-if __name__ == "__main__":  # pragma: no cover - maintainer tooling
-    print(f"{'band':20s} {'filter':22s} {'pivot':>9s} {'(stored)':>9s} {'A/E(B-V)':>9s} "
-          f"{'(stored)':>9s}")
-    for key, (pivot, a_over_ebv) in recompute_registry().items():
-        band = ALL_BANDS[key]
-        print(f"{key:20s} {band.filter_id:22s} {pivot:9.1f} {band.pivot.value:9.1f} "
-              f"{a_over_ebv:9.3f} {band.a_over_ebv:9.3f}")

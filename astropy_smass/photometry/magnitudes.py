@@ -5,7 +5,10 @@ magnitudes when the caller says so) or flux densities (anything convertible to J
 including per-wavelength units through the band's pivot wavelength, and maggies). Apparent
 photometry needs a redshift (with an astropy cosmology, default Planck18) or a
 distance. No K-correction is applied: at the z < 0.1 of the catalogues this
-package targets it is a few hundredths of a magnitude in most bands.
+package targets it is a few hundredths of a magnitude in most bands. With ``ebv=`` every
+band is corrected for Galactic extinction, A_band = (A_band / E(B-V)) E(B-V), with the
+registry's coefficients (`~astropy_smass.bands.Band.a_over_ebv`). Flux errors may be
+inverse variances (Legacy Surveys ``flux_ivar_g``).
 
 Everything here works at the boundary: astropy columns come in, plain float arrays
 and flag bits go out, and every problem is either a clear exception naming the column
@@ -25,7 +28,7 @@ from ..model.uncertainty import flux_error_to_magnitude_error
 from .bands import BandColumnError, get_band
 
 __all__ = ["DEFAULT_SENTINELS", "absolute_magnitudes", "column_values", "distance_modulus",
-           "redshift_values"]
+           "extinction_values", "redshift_values"]
 
 #: Values that catalogues use for "no measurement" in magnitude columns. Exactly 0 is
 #: among them (ECO writes 0.00 for a missing magnitude); no galaxy has magnitude 0.
@@ -308,9 +311,46 @@ def distance_modulus(table, redshift=None, distance=None, cosmology=None, redshi
     return modulus
 
 
+def extinction_values(table, ebv):
+    """E(B-V) per row (mag) from a column name or values; NaN where masked.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+    ebv : str, array-like or `~astropy.units.Quantity`
+        Column name, or one value or a value per row, of the Galactic colour excess
+        E(B-V) in magnitudes (a unitless column or values are taken to be in mag).
+
+    Returns
+    -------
+    ndarray of float, shape (n,)
+
+    Raises
+    ------
+    BandColumnError
+        If the column or values have a unit that is not a magnitude.
+    """
+    n = len(table)
+    if isinstance(ebv, str):
+        if ebv not in table.colnames:
+            raise BandColumnError(f"E(B-V) column {ebv!r} is not in the table")
+        values, mask, unit = column_values(table, ebv)
+        values = np.where(mask, np.nan, values)
+        what = f"E(B-V) column {ebv!r}"
+    else:
+        unit = getattr(ebv, "unit", None)
+        values = np.asarray(getattr(_nan_filled(ebv), "value", _nan_filled(ebv)), dtype=float)
+        what = "ebv="
+    if not _unitless(unit):
+        if isinstance(unit, u.MagUnit) or not unit.is_equivalent(u.mag):
+            raise BandColumnError(f"{what} has unit {unit}; a colour excess is in mag")
+        values = values * unit.to(u.mag)
+    return np.array(np.broadcast_to(values, (n,)), dtype=float)
+
+
 def absolute_magnitudes(table, band_columns, error_columns=None, units=None, vega=(),
                         kind=None, redshift=None, distance=None, cosmology=None,
-                        sentinels=DEFAULT_SENTINELS, redshift_unit=None):
+                        sentinels=DEFAULT_SENTINELS, redshift_unit=None, ebv=None):
     """Read bands from a table as absolute AB magnitudes.
 
     Parameters
@@ -331,6 +371,10 @@ def absolute_magnitudes(table, band_columns, error_columns=None, units=None, veg
         See `distance_modulus`.
     sentinels : iterable of float
         Magnitude values meaning "no measurement".
+    ebv : str, array-like or `~astropy.units.Quantity`, optional
+        Galactic E(B-V) (column name or values, mag): every band is corrected by
+        ``Band.a_over_ebv * E(B-V)`` (Gordon et al. 2023 law, R_V = 3.1). A row whose
+        E(B-V) is missing or not finite gets NaN magnitudes, flagged NONFINITE.
 
     Returns
     -------
@@ -343,12 +387,13 @@ def absolute_magnitudes(table, band_columns, error_columns=None, units=None, veg
         caller can choose, per galaxy, a model whose bands are all usable.
     """
     return _read_magnitudes(table, band_columns, error_columns, units, vega, kind, redshift,
-                            distance, cosmology, sentinels, redshift_unit=redshift_unit)[:3]
+                            distance, cosmology, sentinels, redshift_unit=redshift_unit,
+                            ebv=ebv)[:3]
 
 
 def _read_magnitudes(table, band_columns, error_columns=None, units=None, vega=(), kind=None,
                      redshift=None, distance=None, cosmology=None,
-                     sentinels=DEFAULT_SENTINELS, redshift_unit=None, info=None):
+                     sentinels=DEFAULT_SENTINELS, redshift_unit=None, info=None, ebv=None):
     """`absolute_magnitudes`, and which bands raised a flag (bool array, n_bands).
 
     A band that raised none has an all-zero column in ``flags``: the caller need not
@@ -427,6 +472,15 @@ def _read_magnitudes(table, band_columns, error_columns=None, units=None, vega=(
         elif errors is not None:
             errors[:, k] = np.nan
 
+    if ebv is not None:
+        excess = extinction_values(table, ebv)
+        no_excess = ~np.isfinite(excess)
+        for k, band in enumerate(bands):
+            magnitudes[:, k] -= get_band(band).a_over_ebv * excess
+        if no_excess.any():
+            flags[no_excess, :] |= SmassFlag.NONFINITE
+            flagged[:] = True
+
     if apparent.any():
         if redshift is None and distance is None:
             fluxes = [band_columns[b] for b, app in zip(bands, apparent) if app]
@@ -442,10 +496,38 @@ def _read_magnitudes(table, band_columns, error_columns=None, units=None, vega=(
     return magnitudes, errors, flags, flagged
 
 
+def _is_inverse_variance(err_name, err_unit, flux_unit):
+    """Whether an error column of a flux holds inverse variances (by name or unit)."""
+    if "ivar" in err_name.lower():
+        return True
+    if _unitless(err_unit) or isinstance(err_unit, u.MagUnit) or _unitless(flux_unit):
+        return False
+    try:
+        return (err_unit * flux_unit ** 2).decompose().physical_type == "dimensionless"
+    except (u.UnitsError, ValueError, TypeError):
+        return False
+
+
 def _read_errors(table, err_name, name, unit, column_kind, flux, band, negative_sentinels,
                  out):
     """Write the magnitude errors of one band, from its error column, into ``out``."""
     data, err_mask, err_unit = _column_data(table, err_name)
+    if column_kind == "flux" and _is_inverse_variance(err_name, err_unit, unit):
+        # Legacy Surveys flux_ivar_g: 1 / sigma**2, in the flux unit**-2.
+        ivar = np.array(data, dtype=float)
+        if err_mask is not None:
+            ivar[err_mask] = np.nan
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sigma = np.where(ivar > 0, 1.0 / np.sqrt(ivar), np.nan)
+        sigma_unit = unit if _unitless(err_unit) else err_unit ** -0.5
+        try:
+            flux_err = (sigma * sigma_unit).to_value(u.Jy, _flux_equivalencies(band))
+        except u.UnitConversionError as exc:
+            raise BandColumnError(f"inverse-variance column {err_name!r} has unit {err_unit}, "
+                                  f"which is not the inverse square of the flux column "
+                                  f"{name!r} ({unit})") from exc
+        out[:] = flux_error_to_magnitude_error(flux, flux_err)
+        return
     if _unitless(err_unit):
         err_unit = unit if column_kind == "flux" else u.mag
     if isinstance(err_unit, u.MagUnit):

@@ -22,7 +22,7 @@ reads them, on top of the name conventions of `astropy_smass.bands`:
   prediction's ``meta['smass_band_choices']``), and ``columns=`` overrides it.
 
 A table without UCDs is recognised by its column names alone, exactly as
-`~astropy_smass.bands.find_band_columns` does.
+`~astropy_smass.photometry.bands.recognise_bands` does.
 """
 
 import functools
@@ -32,7 +32,13 @@ from dataclasses import dataclass, field
 import astropy.units as u
 
 from .bands import ALL_BANDS as BANDS
-from .bands import BandColumnError, find_band_columns, find_error_columns, get_band
+from .bands import (
+    BandColumnError,
+    BandMatch,
+    find_error_columns,
+    recognise_bands,
+    resolve_band,
+)
 
 __all__ = ["ColumnRecognition", "recognise_columns", "ucd_atoms", "photometric_ucd",
            "em_range", "redshift_column", "is_apparent", "default_redshift"]
@@ -262,7 +268,7 @@ def _narrow(name, description, candidates):
             # (``r`` is SDSS r, see astropy_smass.bands), so modelMag_r is SDSS r.
             plain = set()
             for token in tokens:
-                plain |= _name_bands(token) & set(remaining)
+                plain |= (_name_bands(token) or set()) & set(remaining)
             remaining = sorted(plain) if len(plain) == 1 else remaining
     if len(remaining) > 1:
         waves = [float(v) * _WAVELENGTH_UNITS[unit.lower()]
@@ -292,23 +298,16 @@ def _family(name):
 
 # -- recognition ----------------------------------------------------------------------------
 @dataclass
-class ColumnRecognition:
-    """What `recognise_columns` found in a table.
+class ColumnRecognition(BandMatch):
+    """What `recognise_columns` found in a table: a `~astropy_smass.photometry.bands.BandMatch`
+    (``columns``, ``vega``, ``choices``, ``survey``) and more.
 
     Attributes
     ----------
-    band_columns : dict
-        ``{band: column}`` in wavelength order.
     error_columns : dict
         ``{band: error column}``.
-    choices : dict
-        ``{band: {"column": chosen, "candidates": [...], "reason": text}}`` for each
-        band that several columns could hold.
     kinds : dict
         ``{band: 'apparent' | 'absolute' | 'flux'}`` where a UCD says so.
-    vega : list
-        Bands whose magnitude column is described as Vega (the word "Vega" in its
-        description, and not "AB").
     not_bands : list
         Columns left out because their UCD is not photometric (``src.redshift``...).
     unresolved : dict
@@ -316,41 +315,45 @@ class ColumnRecognition:
         nothing in their name or description to choose; they are not used.
     """
 
-    band_columns: dict = field(default_factory=dict)
     error_columns: dict = field(default_factory=dict)
-    choices: dict = field(default_factory=dict)
     kinds: dict = field(default_factory=dict)
-    vega: list = field(default_factory=list)
     not_bands: list = field(default_factory=list)
     unresolved: dict = field(default_factory=dict)
 
+    @property
+    def band_columns(self):
+        """``{band: column}`` (the same as ``columns``)."""
+        return self.columns
 
-def _name_bands(name):
+
+def _name_bands(name, survey=None):
+    """The bands a column's name alone gives (None: a band letter of no known survey)."""
     try:
-        return set(find_band_columns([name]))
+        return set(recognise_bands([name], survey=survey).columns)
     except BandColumnError:
-        return set()
+        return None
 
 
-def _candidate_bands(table, name):
-    """The bands a column could hold, from its UCD, name and description."""
+def _ucd_band(table, name, survey):
+    """What a photometric UCD says of a column: ``(bands, kind)``.
+
+    ``bands`` is None when the names decide (no wavelength in the UCD, or the name's
+    band agrees with it), else the bands the UCD, the name and the description leave
+    (one: the column's band; several: unresolved; none: not a band of ours).
+    """
     column = table[name]
-    phot = _photometric(column)
-    by_name = _name_bands(name)
-    if phot is None:
-        return by_name, None
-    kind, em, is_error = phot
+    kind, em, is_error = _photometric(column)
     if is_error:
-        return set(), kind
+        return [], kind
     in_range = _bands_in(em, list(BANDS))
     if in_range is None:
-        return by_name, kind  # a photometric UCD without a wavelength: names decide
-    agreed = by_name & set(in_range)
+        return None, kind
+    by_name = _name_bands(name, survey)
     surveys = _surveys_named(name, _column_text(column))
-    if agreed and (not surveys or any(BANDS[b].survey in surveys for b in agreed)):
-        return agreed, kind
-    narrowed = _narrow(name, _column_text(column), in_range)
-    return set(narrowed) if len(narrowed) <= 1 else set(narrowed) | {None}, kind
+    if by_name and by_name <= set(in_range) and (
+            not surveys or any(BANDS[b].survey in surveys for b in by_name)):
+        return None, kind
+    return _narrow(name, _column_text(column), in_range), kind
 
 
 def _choose(band, names, table):
@@ -367,8 +370,14 @@ def _choose(band, names, table):
     return None, None
 
 
-def recognise_columns(table, bands=None, columns=None, errors=None, exclude=()):
-    """Recognise the band, error and (indirectly) redshift columns of a table.
+def recognise_columns(table, bands=None, columns=None, errors=None, exclude=(), survey=None):
+    """Recognise the band and error columns of a table by UCD, name and description.
+
+    The names are read by `~astropy_smass.photometry.bands.recognise_bands` (service
+    conventions, Vega conventions, the choice among a service's magnitude kinds);
+    the UCDs add to that: a column whose UCD is not photometric is never a band, a
+    photometric column whose name says no band (or a band its UCD's wavelength range
+    excludes) gets the band its UCD, name and description point to.
 
     Parameters
     ----------
@@ -382,7 +391,9 @@ def recognise_columns(table, bands=None, columns=None, errors=None, exclude=()):
     errors : dict, optional
         ``{band: error column}``; always wins.
     exclude : iterable of str
-        Columns that are not photometry (the redshift or distance column in use).
+        Columns that are not photometry (the redshift, distance or E(B-V) column).
+    survey : str or sequence of str, optional
+        As for `~astropy_smass.photometry.bands.find_band_columns`.
 
     Returns
     -------
@@ -395,58 +406,58 @@ def recognise_columns(table, bands=None, columns=None, errors=None, exclude=()):
         columns could hold one band and nothing tells which to use.
     """
     exclude = {name for name in exclude if isinstance(name, str)}
-    result = ColumnRecognition()
-    wanted = [get_band(b).name for b in bands] if bands is not None else list(BANDS)
-    explicit = {get_band(b).name: c for b, c in (columns or {}).items()}
-    for band, col in explicit.items():
-        if col not in table.colnames:
-            raise BandColumnError(f"column {col!r} given for band {band!r} is not in the table "
-                                  f"(columns: {', '.join(table.colnames)})")
-    taken = set(explicit.values())
-    candidates = {}
+    wanted = None if bands is None else {resolve_band(b, survey).name for b in bands}
+    explicit = {resolve_band(b, survey).name: c for b, c in (columns or {}).items()}
+    kinds, not_bands, unresolved, by_ucd, drop = {}, [], {}, {}, set()
     for name in table.colnames:
-        if name in exclude or name in taken:
+        if name in exclude:
             continue
         if _non_photometric(table[name]):
-            result.not_bands.append(name)
+            not_bands.append(name)
             continue
-        found, kind = _candidate_bands(table, name)
-        if None in found:  # several bands and nothing to choose: never guessed
-            result.unresolved[name] = [b for b in BANDS if b in found]
+        if _photometric(table[name]) is None or name in explicit.values():
             continue
-        for band in found:
-            candidates.setdefault(band, []).append(name)
-            if kind is not None:
-                result.kinds.setdefault(band, {})[name] = kind
-    for band in BANDS:
-        if band not in wanted:
+        found, kind = _ucd_band(table, name, survey)
+        kinds[name] = kind
+        if found is None:
             continue
-        if band in explicit:
-            result.band_columns[band] = explicit[band]
+        drop.add(name)  # the UCD decides this column, not the name
+        if len(found) == 1:
+            by_ucd.setdefault(found[0], []).append(name)
+        elif len(found) > 1:
+            unresolved[name] = list(found)
+    names = [n for n in table.colnames if n not in exclude and n not in not_bands
+             and n not in drop]
+    match = recognise_bands(names, bands=bands, columns=columns, survey=survey)
+    found, choices = dict(match.columns), dict(match.choices)
+    for band, cols in by_ucd.items():
+        if band in explicit or (wanted is not None and band not in wanted):
             continue
-        names = candidates.get(band)
-        if not names:
-            continue
-        if len(names) > 1 and band in ("z", "Z"):
-            names = [n for n in names if n not in ("z", "Z")] or names
-        if len(names) > 1:
-            chosen, reason = _choose(band, names, table)
+        rivals = ([found[band]] if band in found else []) + cols
+        if len(rivals) > 1:
+            chosen, reason = _choose(band, rivals, table)
             if chosen is None:
                 raise BandColumnError(
-                    f"band {band!r} is ambiguous: columns {', '.join(map(repr, names))} could "
-                    f"all hold it; pass columns={{{band!r}: <column>}} to choose")
-            result.choices[band] = {"column": chosen, "candidates": list(names),
-                                    "reason": reason}
-            names = [chosen]
-        result.band_columns[band] = names[0]
-    result.kinds = {b: result.kinds[b][c] for b, c in result.band_columns.items()
-                    if c in result.kinds.get(b, {})}
-    result.error_columns = _error_columns(table, result.band_columns, errors)
-    for band, name in result.band_columns.items():
+                    f"band {band!r} is ambiguous: columns {', '.join(map(repr, rivals))} "
+                    f"could all hold it; pass columns={{{band!r}: <column>}} to choose")
+            choices[band] = {"column": chosen, "candidates": rivals, "preference": reason}
+            found[band] = chosen
+        else:
+            found[band] = cols[0]
+    order = {band: k for k, band in enumerate(BANDS)}
+    found = dict(sorted(found.items(), key=lambda item: order[item[0]]))
+    vega = list(match.vega)
+    for band, name in found.items():
         words = set(re.findall(r"[A-Za-z]+", _column_text(table[name])))
-        if "Vega" in words and "AB" not in words and result.kinds.get(band) != "flux":
-            result.vega.append(band)
-    return result
+        if "Vega" in words and "AB" not in words and kinds.get(name) != "flux" \
+                and band not in vega:
+            vega.append(band)
+    return ColumnRecognition(
+        columns=found, vega=tuple(b for b in found if b in vega),
+        choices={b: c for b, c in choices.items() if b in found}, survey=match.survey,
+        error_columns=_error_columns(table, found, errors, survey),
+        kinds={b: kinds[c] for b, c in found.items() if kinds.get(c)},
+        not_bands=not_bands, unresolved=unresolved)
 
 
 def _stripped(name):
@@ -454,8 +465,8 @@ def _stripped(name):
     return _norm(_ERROR_WORDS.sub("", re.sub(r"^e_", "", str(name), flags=re.IGNORECASE)))
 
 
-def _error_columns(table, band_columns, errors):
-    found = find_error_columns(table.colnames, band_columns, errors)
+def _error_columns(table, band_columns, errors, survey=None):
+    found = find_error_columns(table.colnames, band_columns, errors, survey=survey)
     for band, name in band_columns.items():
         if band in found:
             continue
@@ -520,7 +531,9 @@ def default_redshift(table, predict_kwargs):
             or predict_kwargs.get("distance") is not None):
         return predict_kwargs
     found = recognise_columns(table, columns=predict_kwargs.get("columns"),
-                              errors=predict_kwargs.get("errors"))
+                              errors=predict_kwargs.get("errors"),
+                              exclude=[predict_kwargs.get("ebv")],
+                              survey=predict_kwargs.get("survey"))
     if is_apparent(table, found, predict_kwargs.get("units")):
         name = redshift_column(table, exclude=found.band_columns.values())
         if name is not None:

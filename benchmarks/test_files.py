@@ -1,0 +1,181 @@
+"""File to file at survey scale: the command line and Dask against the pyarrow I/O floor.
+
+The catalogue is the streaming benchmark's (13 absolute magnitudes, 13 errors and an
+id: 27 columns, 216 bytes a row), once as one Parquet file and once as a folder of 20
+files. Every path is timed against the **floor** measured in the same run on the same
+files: pyarrow reading the file in record batches of 250,000 rows and writing the
+same columns plus four numeric ones (the size of the predictions) with the writer
+options the package uses. Times are wall-clock on the whole machine (the CLI and the
+Dask workers may use every core; the floor's reader uses pyarrow's threads).
+
+- ``files_floor_one`` / ``files_cli_one``: one file; the CLI is a fresh
+  ``astropy-smass predict IN OUT`` process, start-up included.
+- ``files_floor_folder`` / ``files_cli_folder``: the folder of 20 files, in one CLI
+  run (``astropy-smass predict FOLDER OUT``).
+- ``files_dask_1`` / ``files_dask_2``: `astropy_smass.dask.write_parquet` of
+  `~astropy_smass.dask.predict_dask` over the folder (``read_parquet``, one partition
+  per file), on a running ``LocalCluster`` of 1 or 2 single-threaded worker processes
+  (cluster start-up not included: the compute-and-write part); peak RSS per worker.
+
+``SMASS_BENCH_FILE_ROWS`` sets the catalogue's rows (default 2,000,000; the scaling
+page's figures use 20,000,000: 4.3 GB a copy). ``python benchmarks/report.py
+benchmarks/results.json --files`` prints the ratios.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from astropy.table import Table
+
+from .common import magnitude_table
+
+ROWS = int(float(os.environ.get("SMASS_BENCH_FILE_ROWS", "2e6")))
+N_FILES = 20
+BATCH = 250_000
+FLOORS = {}
+
+pq = pytest.importorskip("pyarrow.parquet")
+pa = pytest.importorskip("pyarrow")
+
+
+def _slices(n, model, step=1_000_000, start=0):
+    for first in range(0, n, step):
+        part = Table(magnitude_table(min(step, n - first), errors=True, model=model,
+                                     seed=start + first))
+        part["id"] = np.arange(start + first, start + first + len(part))
+        yield part
+
+
+def _write(path, n, model, start=0):
+    from astropy_smass.stream import _ParquetWriter
+
+    writer = None
+    for part in _slices(n, model, start=start):
+        writer = writer or _ParquetWriter(path, part, n)
+        writer.write(part)
+    writer.close()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, model):
+    root = tmp_path_factory.mktemp("files")
+    one = root / "survey.parquet"
+    _write(one, ROWS, model)
+    folder = root / "survey"
+    folder.mkdir()
+    per_file = ROWS // N_FILES
+    for k in range(N_FILES):
+        _write(folder / f"part{k:02d}.parquet", per_file, model, start=k * per_file)
+    bundle = model.save(root / "model")
+    yield {"one": one, "folder": folder, "bundle": bundle, "root": root,
+           "folder_rows": per_file * N_FILES}
+
+
+def floor(source, target):
+    """pyarrow: read in record batches, write the same columns and four more."""
+    from astropy_smass.stream import parquet_write_options
+
+    reader = pq.ParquetFile(source, pre_buffer=False)
+    writer = None
+    for batch in reader.iter_batches(batch_size=BATCH):
+        n = batch.num_rows
+        extra = [batch.column(0), batch.column(1), batch.column(2),
+                 pa.array(np.zeros(n, np.int32))]
+        table = pa.Table.from_arrays(list(batch.columns) + extra,
+                                     names=batch.schema.names + ["p0", "p1", "p2", "p3"])
+        if writer is None:
+            writer = pq.ParquetWriter(target, table.schema,
+                                      **parquet_write_options(table.schema))
+        writer.write_table(table)
+    writer.close()
+
+
+def _record(benchmark, kind, rows, seconds_of, floor_kind=None, **info):
+    benchmark.group = "files"
+    benchmark.extra_info.update(rows=rows, kind=kind, **info)
+    if floor_kind is not None and floor_kind in FLOORS:
+        benchmark.extra_info["floor_seconds"] = FLOORS[floor_kind]
+        benchmark.extra_info["vs_floor"] = seconds_of / FLOORS[floor_kind]
+
+
+def _timed(benchmark, func):
+    times = []
+
+    def run():
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    return min(times)
+
+
+def test_floor_one(benchmark, files, tmp_path):
+    seconds = _timed(benchmark, lambda: floor(files["one"], tmp_path / "floor.parquet"))
+    FLOORS["one"] = seconds
+    _record(benchmark, "files_floor_one", ROWS, seconds, "one")
+
+
+def test_floor_folder(benchmark, files, tmp_path):
+    def run():
+        for path in sorted(files["folder"].glob("*.parquet")):
+            floor(path, tmp_path / path.name)
+
+    seconds = _timed(benchmark, run)
+    FLOORS["folder"] = seconds
+    _record(benchmark, "files_floor_folder", files["folder_rows"], seconds, "folder")
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "astropy_smass", "predict", *map(str, args),
+                           "--overwrite"], check=True, capture_output=True, text=True)
+
+
+def test_cli_one(benchmark, files, tmp_path):
+    out = tmp_path / "masses.parquet"
+    seconds = _timed(benchmark, lambda: _cli(files["one"], out, "--model", files["bundle"]))
+    _record(benchmark, "files_cli_one", ROWS, seconds, "one")
+    assert pq.ParquetFile(out).metadata.num_rows == ROWS
+
+
+def test_cli_folder(benchmark, files, tmp_path):
+    out = tmp_path / "masses"
+    seconds = _timed(benchmark, lambda: _cli(files["folder"], out, "--model",
+                                             files["bundle"]))
+    _record(benchmark, "files_cli_folder", files["folder_rows"], seconds, "folder")
+    assert len(list(out.glob("*.parquet"))) == N_FILES
+
+
+def _peak_rss_mb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status
+                    if line.startswith("VmHWM")) / 1024
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_dask(benchmark, files, tmp_path, workers, model):
+    distributed = pytest.importorskip("dask.distributed")
+    from astropy_smass.dask import predict_dask, read_parquet, write_parquet
+
+    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        client.run(lambda: None)  # workers up
+        out = tmp_path / "masses"
+
+        def run():
+            write_parquet(predict_dask(read_parquet(files["folder"]), model), out,
+                          overwrite=True)
+
+        seconds = _timed(benchmark, run)
+        rss = max(client.run(_peak_rss_mb).values())
+    _record(benchmark, f"files_dask_{workers}", files["folder_rows"], seconds, "folder",
+            workers=workers, peak_rss_mb_per_worker=rss)
+    FLOORS[f"dask_{workers}"] = seconds
+    if workers == 2 and "dask_1" in FLOORS:
+        benchmark.extra_info["speedup_1_to_2"] = FLOORS["dask_1"] / seconds
+    assert len(list(out.glob("part.*.parquet"))) == N_FILES
