@@ -430,6 +430,14 @@ def recognise_columns(table, bands=None, columns=None, errors=None, exclude=(), 
              and n not in drop]
     match = recognise_bands(names, bands=bands, columns=columns, survey=survey)
     found, choices = dict(match.columns), dict(match.choices)
+    for band, choice in list(choices.items()):
+        # A service that marks one of the candidates meta.main says which it means.
+        main = [c for c in choice["candidates"]
+                if "meta.main" in ucd_atoms(_column_ucd(table[c]))]
+        if len(main) == 1 and main[0] != found[band]:
+            found[band] = main[0]
+            choices[band] = dict(choice, column=main[0],
+                                 preference="its UCD is marked meta.main")
     for band, cols in by_ucd.items():
         if band in explicit or (wanted is not None and band not in wanted):
             continue
