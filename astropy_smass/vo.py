@@ -804,7 +804,7 @@ def _service_positions(service, table_name, given=None):
 def crossmatch_tap(service_or_url, table_name, match, radius=2 * u.arcsec,
                    match_columns=None, service_positions=None, async_=False, timeout=None,
                    job_timeout=DEFAULT_JOB_TIMEOUT, progress=None, session=None,
-                   execution_duration=None, keep_job=False, suffix="_tap"):
+                   execution_duration=None, keep_job=False, suffix="_tap", maxrec=None):
     """Cross-match a table of positions against a TAP table: the nearest counterpart each.
 
     The positions (only they, with a row number) go up to the service as a TAP upload;
@@ -830,6 +830,9 @@ def crossmatch_tap(service_or_url, table_name, match, radius=2 * u.arcsec,
         ``pos.eq.ra;meta.main`` and ``pos.eq.dec;meta.main`` in ``TAP_SCHEMA``.
     suffix : str
         Appended to the service's column names that ``match`` has too.
+    maxrec : int, optional
+        Most rows the service may return (counterparts, not your rows); a warning says
+        when the result was cut short (DaCHS returns 20,000 unless told more).
     async_, timeout, job_timeout, progress, session, execution_duration, keep_job
         As for `annotate_tap`.
 
@@ -874,7 +877,8 @@ def crossmatch_tap(service_or_url, table_name, match, radius=2 * u.arcsec,
            f"{radius.to_value(u.arcsec):g} arcsec ...")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "the TAP query returned no rows", SmassWarning)
-        found = run_tap(service_or_url, adql, async_=async_, timeout=timeout,
+        warnings.filterwarnings("ignore", "the TAP result was truncated", SmassWarning)
+        found = run_tap(service_or_url, adql, maxrec=maxrec, async_=async_, timeout=timeout,
                         job_timeout=job_timeout, progress=progress,
                         uploads={_UPLOAD_NAME: positions}, session=session,
                         execution_duration=execution_duration, keep_job=keep_job)
@@ -1028,7 +1032,7 @@ def annotate_tap(service_or_url, adql, columns=None, maxrec=None, async_=False,
                                service_positions=service_positions, async_=async_,
                                timeout=timeout, job_timeout=job_timeout, progress=progress,
                                session=session, execution_duration=execution_duration,
-                               keep_job=keep_job)
+                               keep_job=keep_job, maxrec=maxrec)
         service_part = [c for c in table.colnames if c not in match.colnames]
         _annotate(table, columns, progress, predict_kwargs, only=service_part)
         no_match = np.asarray(table["smass_match_count"]) == 0

@@ -356,6 +356,22 @@ def test_stilts_sees_units_and_ucds(annotated, tmp_path, format):
 
 
 @pytest.mark.services
+def test_stilts_reads_fits_from_a_pipe(annotated, monkeypatch):
+    """STILTS cannot read FITS-plus from standard input: a pipe gets plain FITS, with the
+    standard FITS unit strings."""
+    out = _Stream()
+    monkeypatch.setattr(sys, "stdout", out)
+    write_table(annotated, "-", format="fits")
+    data = out.buffer.getvalue()
+    meta = svc.run_stilts("tpipe", "in=-", "ifmt=fits", "cmd=keepcols 'logmstar logmstar_err'",
+                          "cmd=meta Name Units", "omode=out", "ofmt=csv-noheader",
+                          stdin=data).stdout.decode().split()
+    assert meta == ["logmstar,log(solMass)", "logmstar_err,dex"]
+    monkeypatch.setattr(sys, "stdin", _Stream(data))
+    assert read_table("-")["logmstar"].unit == u.dex(u.Msun)
+
+
+@pytest.mark.services
 def test_stilts_reads_zero_rows(annotated, tmp_path):
     for name in ("empty.vot", "empty.fits"):
         write_table(annotated[:0], tmp_path / name)

@@ -166,6 +166,14 @@ def vo_unit_string(unit, fits=False):
     return unit.to_string()
 
 
+def _log_tunit(unit):
+    """The standard FITS string of a logarithmic unit: ``log(solMass)``, or ``dex``."""
+    physical = getattr(unit, "physical_unit", u.dimensionless_unscaled)
+    if physical == u.dimensionless_unscaled:
+        return "dex"
+    return f"log({vo_unit_string(physical, fits=True)})"
+
+
 def _is_log_unit(unit):
     """True for ``dex`` and ``dex(X)`` (astropy's logarithmic units other than mag)."""
     return isinstance(unit, u.DexUnit) or (not isinstance(unit, u.FunctionUnitBase)
@@ -383,6 +391,8 @@ def write_table(table, path_or_dash, format=None, overwrite=False):
     format = guess_format(path_or_dash, format if format or not to_stdout else "votable")
     _require(format)
     writer = _WRITERS[format]
+    if to_stdout and format == "fits":
+        writer = _write_fits_stream
     if to_stdout:
         with tempfile.TemporaryDirectory(prefix="astropy-smass-") as tmp:
             path = Path(tmp) / f"out.{format}"
@@ -418,6 +428,19 @@ def _write_gzip(writer, table, path, tmp):
 
 def _write_votable(table, path):
     Path(path).write_bytes(votable_bytes(table))
+
+
+def _write_fits_stream(table, path):
+    """FITS for a pipe: STILTS cannot read the FITS-plus layout from standard input
+    ("Illegal seek"), so a plain primary HDU, and ``TUNITn`` ``log(solMass)`` / ``dex``
+    (standard FITS, which STILTS shows; plain astropy leaves them unrecognised, and
+    `read_table` turns them into ``dex(solMass)`` and ``dex``)."""
+    from astropy.io import fits
+
+    hdu = fits_table_hdu(table, pipe=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+        fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(path, overwrite=True)
 
 
 def _write_fits(table, path):
@@ -484,7 +507,7 @@ def _votmeta_first(block):
     return b"".join(cards)
 
 
-def fits_table_hdu(table, metadata=True):
+def fits_table_hdu(table, metadata=True, pipe=False):
     """A FITS binary table of ``table``, with the header cards that VO tools read.
 
     The one place where astropy-smass makes FITS headers: `write_table` writes this
@@ -497,6 +520,9 @@ def fits_table_hdu(table, metadata=True):
     metadata : bool
         Make the header's metadata; False when only the rows' encoding is wanted (the
         chunks of a stream after the first).
+    pipe : bool
+        For standard output: logarithmic units as ``TUNITn`` (``log(solMass)``,
+        ``dex``), not in astropy's serialized-column block.
 
     Returns
     -------
@@ -509,7 +535,10 @@ def fits_table_hdu(table, metadata=True):
     from astropy.io import fits
 
     plain, units = _plain_copy(table, fits=True)
-    if metadata:
+    if pipe:
+        units.update({name: _log_tunit(col.unit) for name, col in table.columns.items()
+                      if _is_log_unit(getattr(col, "unit", None))})
+    elif metadata:
         plain = _serialized_log_units(table, plain)
     with warnings.catch_warnings():
         # "could not be saved in native FITS format": they are, in the serialized block.
