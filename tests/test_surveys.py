@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from validation import data_dir, residual_statistics
-from validation import surveys
+from validation import data_dir, residual_statistics, surveys
 
 ROOT = Path(__file__).resolve().parents[1]
 
