@@ -49,8 +49,8 @@ import numpy as np
 from astropy.table import Column, MaskedColumn, QTable, Table
 from astropy.utils.exceptions import AstropyUserWarning
 
+from .._utils import atomic_write
 from ..exceptions import SmassWarning, TableReadError
-from ..model.bundle import atomic_write
 from .votable import (
     SERVICE_DESCRIPTION,
     SERVICE_INFOS,

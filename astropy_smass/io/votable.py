@@ -27,7 +27,7 @@ import warnings
 
 import astropy.units as u
 
-from ..model.bundle import json_default
+from .._utils import json_default
 
 __all__ = ["VOTABLE_VERSION", "to_votable", "votable_bytes", "provenance_items",
            "SERVICE_INFOS", "SERVICE_DESCRIPTION"]
