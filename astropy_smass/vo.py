@@ -40,7 +40,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Column, MaskedColumn, Table
 
-from .exceptions import VOError, VOTimeoutError
+from .exceptions import InputError, VOError, VOTimeoutError
 from .flags import SmassFlag, SmassWarning
 from .io.readwrite import read_table, write_table
 from .io.votable import SERVICE_DESCRIPTION, SERVICE_INFOS, to_votable, votable_bytes
@@ -120,7 +120,7 @@ def _split_url(url):
     parameters (sent with every request to the service), and ``(user, password)``."""
     parts = urllib.parse.urlsplit(str(url).strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{redact(url)!r} is not a TAP service URL (http:// or https://)")
+        raise InputError(f"{redact(url)!r} is not a TAP service URL (http:// or https://)")
     auth = None
     if parts.username is not None:
         auth = (urllib.parse.unquote(parts.username),
@@ -573,7 +573,7 @@ def _parse_destruction(value):
             seconds = (delay if delay.unit != u.dimensionless_unscaled
                        else delay * u.s).to_value(u.s)
         except (TypeError, ValueError, u.UnitsError):
-            raise ValueError(f"destruction must be an ISO 8601 time or a delay such as "
+            raise InputError(f"destruction must be an ISO 8601 time or a delay such as "
                              f"'2d' or '12h', got {value!r}") from None
         return datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
             seconds=seconds)
@@ -710,7 +710,7 @@ def _position_columns(table, given=None):
     if given is not None:
         names = list(given.split(",") if isinstance(given, str) else given)
         if len(names) != 2:
-            raise ValueError(f"match_columns takes two column names (RA, Dec), got {given!r}")
+            raise InputError(f"match_columns takes two column names (RA, Dec), got {given!r}")
         for name in names:
             if name.strip() not in table.colnames:
                 raise BandColumnError(f"position column {name.strip()!r} is not in the "
@@ -749,7 +749,10 @@ def _degrees(column, what):
         return values
     values = np.ma.filled(np.ma.asarray(data, dtype=float), np.nan)
     if unit is not None and unit != u.dimensionless_unscaled:
-        values = (values * u.Unit(unit)).to_value(u.deg)
+        try:
+            values = (values * u.Unit(unit)).to_value(u.deg)
+        except (u.UnitsError, ValueError, TypeError) as exc:
+            raise InputError(f"the {what} column is in {unit}, not an angle") from exc
     return np.asarray(values, dtype=float)
 
 
@@ -757,7 +760,7 @@ def _identifier(name):
     """An ADQL table or column name, checked (quoted when it is not a plain identifier)."""
     parts = str(name).split(".")
     if not (1 <= len(parts) <= 3) or not all(parts):
-        raise ValueError(f"{name!r} is not a TAP table name such as schema.table")
+        raise InputError(f"{name!r} is not a TAP table name such as schema.table")
     out = []
     for part in parts:
         if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
@@ -765,7 +768,7 @@ def _identifier(name):
         elif re.fullmatch(r'"[^"]+"', part):
             out.append(part)
         else:
-            raise ValueError(f"{name!r} is not a TAP table name such as schema.table")
+            raise InputError(f"{name!r} is not a TAP table name such as schema.table")
     return ".".join(out)
 
 
@@ -849,13 +852,13 @@ def crossmatch_tap(service_or_url, table_name, match, radius=2 * u.arcsec,
     radius = u.Quantity(radius, u.arcsec) if not isinstance(radius, u.Quantity) else radius
     radius_deg = float(radius.to_value(u.deg))
     if not 0 < radius_deg < 10:
-        raise ValueError(f"the match radius must be positive and below 10 deg, got {radius}")
+        raise InputError(f"the match radius must be positive and below 10 deg, got {radius}")
     ra_name, dec_name = _position_columns(match, match_columns)
     ra, dec = _degrees(match[ra_name], "ra"), _degrees(match[dec_name], "dec")
     usable = np.isfinite(ra) & np.isfinite(dec) & (np.abs(dec) <= 90)
     n = len(match)
     if not usable.any():
-        raise ValueError(f"no row of the table to match has a position in {ra_name}, "
+        raise InputError(f"no row of the table to match has a position in {ra_name}, "
                          f"{dec_name}")
     positions = Table({"smass_row": np.flatnonzero(usable).astype(np.int64),
                        "ra": ra[usable] % 360.0, "dec": dec[usable]})
