@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from .._utils import atomic_write, json_default, warn_once
-from ..exceptions import ModelFormatError
+from ..conf import conf
+from ..exceptions import InputError, ModelFormatError, OutputExistsError
 from ..flags import IMPLAUSIBLE_MAG, MAX_ERROR_MAG, NO_MASS, OUT_OF_DOMAIN, SmassFlag
 from .correction import BiasCorrection
 from .domain import TrainingDomain
@@ -273,10 +274,10 @@ class StellarMassModel:
         """
         magnitudes = np.asarray(magnitudes, dtype=float)
         if magnitudes.ndim != 2 or magnitudes.shape[1] != len(self.bands):
-            raise ValueError(f"magnitudes must have shape (n, {len(self.bands)}) for bands "
+            raise InputError(f"magnitudes must have shape (n, {len(self.bands)}) for bands "
                              f"{self.bands}, got {magnitudes.shape}")
         if uncertainty not in (None, "analytic", "montecarlo"):
-            raise ValueError(f"uncertainty must be None, 'analytic' or 'montecarlo', got "
+            raise InputError(f"uncertainty must be None, 'analytic' or 'montecarlo', got "
                              f"{uncertainty!r}")
         analytic = uncertainty == "analytic"
         if errors is not None:
@@ -432,7 +433,7 @@ class StellarMassModel:
         npz_path = directory / f"{self.name}.npz"
         for path in (json_path, npz_path):
             if path.exists() and not overwrite:
-                raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+                raise OutputExistsError(f"{path} exists; pass overwrite=True to replace it")
         arrays = self.arrays()
         spec = self.to_dict()
         problems = validate_bundle(spec, arrays)
@@ -514,14 +515,6 @@ class StellarMassModel:
             raise ModelFormatError(f"{path}: inconsistent model bundle: {exc}") from exc
 
 
-# Galaxies per block of the fused pass (rounded up to a multiple of 16). Measured with
-# numpy 2.4 and OpenBLAS on AVX-512: a block's intermediates stay in the level-2 cache;
-# numpy broadcasts a per-row constant along rows of more than 4096 values several times
-# faster than along shorter ones; and OpenBLAS multiplies these thin matrices about twice
-# as fast up to some 4600 columns as beyond.
-_BLOCK = 4608
-
-
 def _bits(mask, flag):
     """``flag`` (int32) where ``mask`` is true, else 0.
 
@@ -534,7 +527,7 @@ def _bits(mask, flag):
 def _block_size():
     # Whole multiples of 16 columns: no BLAS kernel's edge case for a partial tile, and
     # whole 8-byte words of booleans.
-    return max(16, -(-_BLOCK // 16) * 16)
+    return max(16, -(-int(conf.block_rows) // 16) * 16)
 
 
 def _range_plan(feature_matrix, lower, upper):
@@ -569,7 +562,7 @@ def _range_plan(feature_matrix, lower, upper):
     for row, low, high in zip(feature_matrix, lower, upper):
         plus, minus = np.flatnonzero(row == 1.0), np.flatnonzero(row == -1.0)
         if len(plus) + len(minus) != np.count_nonzero(row) or len(plus) > 1 or len(minus) > 1:
-            raise ValueError(f"feature coefficients {row} are not a magnitude or a colour")
+            raise ModelFormatError(f"feature coefficients {row} are not a magnitude or a colour")
         if len(plus) and len(minus):
             a, b = int(plus[0]), int(minus[0])
             if a < b:
@@ -651,7 +644,7 @@ class _MagnitudePass:
     Blocks are stored transposed (one row of the block per band, hidden unit or
     whitened coordinate, one column per galaxy), so the weighted sums run along
     contiguous rows in numpy's own loops (no BLAS) and every per-unit constant is
-    broadcast along a row. Every matrix product has the same shape, ``_BLOCK``
+    broadcast along a row. Every matrix product has the same shape, ``conf.block_rows``
     columns, whatever the number of rows: the last block of a table is padded. BLAS
     picks its kernels by shape, and a kernel treats every column of a full tile alike,
     so each galaxy's result depends on that galaxy alone, not on the table or chunk it

@@ -1,12 +1,16 @@
 """The network's input vector: absolute magnitudes and colour indices.
 
-Training and prediction both call `build_features`, so the two can never disagree.
 A feature is named either by a band (its absolute AB magnitude, e.g. ``"r"``) or by
-two bands joined with a minus sign (the colour index, e.g. ``"g-r"``).
+two bands joined with a minus sign (the colour index, e.g. ``"g-r"``). Features are
+linear in magnitudes, and `feature_matrix` is that map, the one definition of the
+features: training applies it with `build_features`, and prediction folds it into the
+network's first layer and the training-domain bounds (the forward pass runs on
+magnitudes, see `~astropy_smass.model.network`), so the two cannot disagree.
 """
 
 import numpy as np
 
+from ..exceptions import ModelFormatError
 from ..photometry.bands import ALL_BANDS, get_band
 
 __all__ = ["PUBLISHED_BANDS", "default_features", "feature_matrix", "build_features",
@@ -49,8 +53,8 @@ def parse_feature(feature):
     for name in ALL_BANDS:
         if feature.startswith(name + "-") and feature[len(name) + 1:] in ALL_BANDS:
             return name, feature[len(name) + 1:]
-    raise ValueError(f"cannot parse feature {feature!r}: expected a band ({', '.join(ALL_BANDS)}) "
-                     "or two bands joined by '-'")
+    raise ModelFormatError(f"cannot parse feature {feature!r}: expected a band "
+                           f"({', '.join(ALL_BANDS)}) or two bands joined by '-'")
 
 
 def feature_matrix(features, bands):
@@ -78,8 +82,8 @@ def feature_matrix(features, bands):
             if band is None:
                 continue
             if band not in index:
-                raise ValueError(f"feature {feature!r} needs band {band!r}, which is not among "
-                                 f"the bands given ({', '.join(bands)})")
+                raise ModelFormatError(f"feature {feature!r} needs band {band!r}, which is not "
+                                       f"among the bands given ({', '.join(bands)})")
             matrix[row, index[band]] = sign
     return matrix
 
@@ -102,6 +106,6 @@ def build_features(magnitudes, bands, features):
     """
     magnitudes = np.asarray(magnitudes, dtype=float)
     if magnitudes.ndim != 2 or magnitudes.shape[1] != len(bands):
-        raise ValueError(f"magnitudes must have shape (n, {len(bands)}) for bands "
-                         f"{list(bands)}, got {magnitudes.shape}")
+        raise ModelFormatError(f"magnitudes must have shape (n, {len(bands)}) for bands "
+                               f"{list(bands)}, got {magnitudes.shape}")
     return magnitudes @ feature_matrix(features, bands).T

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from ..exceptions import ModelFormatError
+
 __all__ = ["OneHiddenLayerNetwork", "ACTIVATIONS"]
 
 
@@ -60,11 +62,11 @@ class OneHiddenLayerNetwork:
         b1 = np.asarray(bias_hidden, dtype=float)
         w2 = np.asarray(weights_output, dtype=float).reshape(-1)
         if w1.ndim != 2 or b1.shape != (w1.shape[1],) or w2.shape != (w1.shape[1],):
-            raise ValueError(f"inconsistent weight shapes: hidden {w1.shape}, bias {b1.shape}, "
-                             f"output {w2.shape}")
+            raise ModelFormatError(f"inconsistent weight shapes: hidden {w1.shape}, bias "
+                                   f"{b1.shape}, output {w2.shape}")
         if activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {activation!r}; use one of "
-                             f"{', '.join(ACTIVATIONS)}")
+            raise ModelFormatError(f"unknown activation {activation!r}; use one of "
+                                   f"{', '.join(ACTIVATIONS)}")
         n_features = w1.shape[0]
         mean = np.zeros(n_features) if input_mean is None else np.asarray(input_mean, float)
         scale = np.ones(n_features) if input_scale is None else np.asarray(input_scale, float)

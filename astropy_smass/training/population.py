@@ -137,6 +137,8 @@ from astropy.table import Table
 from scipy.integrate import cumulative_trapezoid
 from scipy.interpolate import RegularGridInterpolator
 
+from ..exceptions import InputError, MissingDependencyError, MissingFileError
+
 __all__ = ["GENERATOR_VERSION", "BAND_FILTERS", "DEFAULT_PRIORS", "KROUPA_TO_CHABRIER_DEX",
            "gama_data_dir",
            "SFR_KROUPA_TO_CHABRIER_DEX", "gsmf", "read_gsmf", "passive_fraction",
@@ -246,7 +248,7 @@ def gama_data_dir(data_dir=None):
         data_dir = os.environ.get("ASTROPY_SMASS_GAMA_DIR") or _DATA_DIR
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
-        raise FileNotFoundError(f"GAMA data directory {data_dir} does not exist")
+        raise MissingFileError(f"GAMA data directory {data_dir} does not exist")
     return data_dir
 
 
@@ -427,13 +429,13 @@ def draw_parameters(n, seed=0, priors=None):
 
 def _check_seed(seed):
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     return int(seed)
 
 
 def _check_n(n):
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+        raise InputError(f"n must be a positive integer, got {n!r}")
     return int(n)
 
 
@@ -668,13 +670,13 @@ def generate_population(n, seed=0, n_workers=2, progress=False, priors=None):
         import bagpipes  # noqa: F401
         import sedpy  # noqa: F401
     except ImportError as exc:
-        raise ImportError("generate_population needs the optional dependencies bagpipes "
-                          "and astro-sedpy: pip install astropy-smass[train]") from exc
+        raise MissingDependencyError("generate_population needs the optional dependencies bagpipes "
+                                     "and astro-sedpy: pip install astropy-smass[train]") from exc
     n = _check_n(n)
     seed = _check_seed(seed)
     if isinstance(n_workers, bool) or not isinstance(n_workers, (int, np.integer)) \
             or n_workers < 1:
-        raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
+        raise InputError(f"n_workers must be a positive integer, got {n_workers!r}")
     priors = json.loads(json.dumps(priors or DEFAULT_PRIORS))
 
     params = draw_parameters(n, seed=seed, priors=priors)
@@ -789,7 +791,7 @@ def load_or_generate_population(path, n, seed=0, n_workers=2, progress=False,
     """
     path = Path(path)
     if path.suffix.lower() not in (".h5", ".hdf5"):
-        raise ValueError(f"population cache must be an .h5/.hdf5 file, got {path}")
+        raise InputError(f"population cache must be an .h5/.hdf5 file, got {path}")
     n = _check_n(n)
     seed = _check_seed(seed)
     priors = json.loads(json.dumps(priors or DEFAULT_PRIORS))
