@@ -123,7 +123,8 @@ class _Plan:
         context = [c if isinstance(c, str) else None for c in context]
         resolved = _resolve_inputs(
             proto, model, predict_kwargs.get("columns"), predict_kwargs.get("errors"),
-            context[0], context[1], predict_kwargs.get("survey"), context[2])
+            context[0], context[1], predict_kwargs.get("survey"), context[2],
+            predict_kwargs.get("kind"))
         _, band_columns, error_columns, _ = resolved
         names = list(dict.fromkeys([*band_columns.values(), *error_columns.values(),
                                     *(c for c in context if c is not None)]))

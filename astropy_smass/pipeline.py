@@ -123,15 +123,21 @@ def output_columns(input_colnames, names=tuple(OUTPUT_COLUMNS), *, prefix="",
 
 
 def _model_rank(model):
-    # Fewest bands first: on real galaxies the simulated population's optical colours
-    # transfer best, and every extra band adds its own simulation-to-survey mismatch
-    # (on ECO's calibration half, 'sdss' scatters 0.071 dex about the SED masses and
-    # 'sdss_2mass' 0.082 dex on the same galaxies; see docs/method.rst). On a tie the
+    # Observed-frame models first: they learned the K-correction, which a rest-frame
+    # model of apparent magnitudes minus the distance modulus lacks (they are candidates
+    # only for apparent photometry with a redshift). Then fewest bands: the simulated
+    # population's optical colours transfer best, and every extra band adds its own
+    # simulation-to-survey mismatch and shrinks the training domain (on ECO's
+    # calibration half, 'sdss' scatters 0.071 dex about the SED masses and 'sdss_2mass'
+    # 0.082 dex on the same galaxies; the observed-frame 'sdss_ugriz_z' gives 0.062 dex
+    # on ECO's evaluation half where 'sdss_2mass_z' gives 0.073 and a mass to 10 per
+    # cent fewer galaxies; see docs/method.rst and docs/redshift.rst). On a tie the
     # package's own models win over plugins', whatever their names.
     scores = model.metadata.get("scores", {})
     source = getattr(model, "source", None)
     bundled = source is not None and source.bundled and source.distribution == "astropy-smass"
-    return (len(model.bands), scores.get("heldout_rms_dex", np.inf), not bundled, model.name)
+    return (not model.observed_frame, len(model.bands), scores.get("heldout_rms_dex", np.inf),
+            not bundled, model.name)
 
 
 def _is_auto(model):
@@ -163,7 +169,7 @@ def _plugins_in_auto():
     return bool(conf.plugins_in_auto)
 
 
-def select_models(band_columns, model="auto"):
+def select_models(band_columns, model="auto", observed=False):
     """The models to use for a table, best first.
 
     Parameters
@@ -172,9 +178,12 @@ def select_models(band_columns, model="auto"):
         Recognised ``{band: column}`` of the table.
     model : str, path, `~astropy_smass.model.bundle.StellarMassModel` or list of them
         ``"auto"`` for every model of `auto_candidates` whose bands the table has;
-        a list for those of its models whose bands the table has; both fewest bands
-        first, then by held-out accuracy, then the package's own models before
-        plugins'. Otherwise that one model.
+        a list for those of its models whose bands the table has; both observed-frame
+        models first (when ``observed``), then fewest bands, then by held-out accuracy,
+        then the package's own models before plugins'. Otherwise that one model.
+    observed : bool
+        The photometry is apparent and each row has a redshift: observed-frame
+        (redshift-aware) models can be used, and come first.
 
     Returns
     -------
@@ -195,12 +204,17 @@ def select_models(band_columns, model="auto"):
                 f"model {chosen.name!r} needs bands {', '.join(missing)}, which have no column "
                 f"in the table (recognised: {_describe(band_columns)}); map them with "
                 "columns={band: column}")
+        if chosen.observed_frame and not observed:
+            raise InputError(
+                f"model {chosen.name!r} takes apparent magnitudes and a redshift: give "
+                "redshift= (a column or values; --redshift on the command line)")
         return [chosen]
     models = auto_candidates() if _is_auto(model) else [load_model(m) for m in model]
     if not models:
         raise ModelNotFoundError("no stellar-mass models are installed; pass model= a bundle "
                                  "path or a loaded StellarMassModel")
-    usable = sorted((m for m in models if set(m.bands) <= have), key=_model_rank)
+    usable = sorted((m for m in models if set(m.bands) <= have
+                     and (observed or not m.observed_frame)), key=_model_rank)
     if not usable:
         needs = "; ".join(f"{m.name}: {' '.join(m.bands)}" for m in sorted(models,
                                                                            key=_model_rank))
@@ -237,8 +251,14 @@ def _photometry_colnames(table, redshift=None, distance=None, ebv=None):
     return [name for name in table.colnames if name not in context]
 
 
+def _observed(kind, redshift, distance):
+    """Whether observed-frame models can read the photometry: apparent magnitudes whose
+    distance comes from a redshift (they take the redshift as an input)."""
+    return kind in (None, "apparent") and redshift is not None and distance is None
+
+
 def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None, survey=None,
-                    ebv=None):
+                    ebv=None, kind=None):
     """Models, ``{band: column}``, ``{band: error column}`` and the `BandMatch`."""
     if not isinstance(table, Table):
         raise InputTypeError(f"expected an astropy Table, got {type(table).__name__}")
@@ -257,7 +277,7 @@ def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None,
         match = recognise_bands(colnames, bands=model.bands, columns=columns, survey=survey)
     band_columns = match.columns
     try:
-        models = select_models(band_columns, model)
+        models = select_models(band_columns, model, _observed(kind, redshift, distance))
     except BandColumnError as exc:
         hint = _survey_hint(colnames) if survey is None else ""
         if hint:
@@ -376,14 +396,14 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     `~astropy_smass.SmassWarning`
         When most rows get no mass; the message names the likely cause.
     """
+    if kind is None:
+        kind = "apparent" if (redshift is not None or distance is not None) else "absolute"
     models, band_columns, error_columns, match = _resolved or _resolve_inputs(
-        table, model, columns, errors, redshift, distance, survey, ebv)
+        table, model, columns, errors, redshift, distance, survey, ebv, kind)
     vega = (vega,) if isinstance(vega, str) else tuple(vega or ())
     vega = _vega_bands(table, vega, match, band_columns, survey)
     if isinstance(units, dict):
         units = {resolve_band(b, survey).name: unit for b, unit in units.items()}
-    if kind is None:
-        kind = "apparent" if (redshift is not None or distance is not None) else "absolute"
     # The redshift once, as values (velocities converted, the column checked).
     z = None if redshift is None else redshift_values(table, redshift, redshift_unit)
     # The best model's bands first, in its order: its magnitudes are then a view.
@@ -442,15 +462,22 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
             if rows.all():
                 rows = slice(None)  # one model for every row: no copies
         cols = [index[b] for b in candidate.bands]
+        inputs = _take(mags, rows, cols)
+        input_errors = None if errs is None else _take(errs, rows, cols)
+        if candidate.observed_frame:
+            # The redshift is the last input, taken as exact.
+            inputs = np.column_stack([inputs, z[rows]])
+            if input_errors is not None:
+                input_errors = np.column_stack([input_errors, np.zeros(len(inputs))])
         result = candidate.predict_magnitudes(
-            _take(mags, rows, cols), None if errs is None else _take(errs, rows, cols),
+            inputs, input_errors,
             uncertainty=uncertainty, n_draws=n_draws, seed=seed, correct=correct,
             exclude_out_of_domain=exclude_out_of_domain,
             flags=None if model_flags[j] is None else model_flags[j][rows])
         if check_units:
             flux = [k for k, b in enumerate(candidate.bands)
                     if b in read_info.get("flux_bands", ())]
-            check_flux_units(candidate, _take(mags, rows, cols), result["flags"], flux,
+            check_flux_units(candidate, inputs, result["flags"], flux,
                              {b: band_columns[b] for b in candidate.bands}, units)
         if isinstance(rows, slice):
             out = {key: result[key] for key in keys}

@@ -1076,7 +1076,7 @@ def predict_file(in_path, out_path, chunk_rows=None, format=None,
 def _shared_resolution(table, model, kwargs):
     """`_resolve_inputs` for a table's columns (shared by files of the same columns)."""
     args = [kwargs.get(k) for k in ("columns", "errors", "redshift", "distance", "survey",
-                                    "ebv")]
+                                    "ebv", "kind")]
 
     def make():
         return _resolve_inputs(table, model, *args)

@@ -466,6 +466,18 @@ def classical_masses(table, *, columns=None, units=None, vega=(), kind=None, red
 
 
 # -- the network as "auto" uses it --------------------------------------------------------
+def rest_frame_models():
+    """The installed rest-frame models, ``{name: path}``: the models this module
+    calibrates and validates on the z ~ 0 catalogues, and among which its ``"auto"``
+    chooses (the observed-frame models have `validation.surveys` and
+    ``scripts/calibrate_surveys.py``)."""
+    from astropy_smass.model.registry import available_models
+
+    return {name: path for name, path in available_models().items()
+            if not load_model(path).observed_frame}
+
+
+
 def auto_assignment(table, **predict_kwargs):
     """Which installed model ``model="auto"`` gives each galaxy.
 
@@ -489,7 +501,8 @@ def _auto_base(table, predict_kwargs):
     """The ``"auto"`` prediction without uncertainties, and its choice."""
     kwargs = {k: v for k, v in predict_kwargs.items()
               if k not in ("uncertainty", "n_draws", "seed")}
-    base = predict_table(table, "auto", uncertainty=None, **kwargs)
+    base = predict_table(table, [load_model(path) for path in rest_frame_models().values()],
+                         uncertainty=None, **kwargs)
     assigned = np.asarray(base["smass_model"] if "smass_model" in base.colnames else
                           np.full(len(table), base.meta["smass_model"])).astype(object)
     assigned[~np.isfinite(base["logmstar"].value)] = ""
@@ -559,6 +572,8 @@ def predict_as_auto(table, models, **predict_kwargs):
 def _predict(table, model, **kwargs):
     if isinstance(model, dict):
         return predict_as_auto(table, model, **kwargs)
+    if isinstance(model, str) and model == "auto":
+        model = [load_model(path) for path in rest_frame_models().values()]
     return predict_table(table, model, **kwargs)
 
 
@@ -968,9 +983,7 @@ def calibrate_bundled(models=None, *, degree=1, seed=SPLIT_SEED, directory=None,
     dict
         ``{name: StellarMassModel}`` of calibrated models.
     """
-    from astropy_smass.model.registry import available_models
-
-    present = dict(models) if isinstance(models, dict) else available_models()
+    present = dict(models) if isinstance(models, dict) else rest_frame_models()
     plan = {**CALIBRATION_PLAN, **BORROWED_CORRECTIONS}
     names = [m for m in (models if models is not None else plan) if m in present and m in plan]
     if anchor is not None and bridge in present and bridge not in names:
@@ -1135,9 +1148,7 @@ def calibrate_on_catalogue(name, *, degree=1, seed=SPLIT_SEED, models=None):
         ``{model name: StellarMassModel}``; ``provenance["galaxies"]`` of each
         correction says which galaxies it was fitted on. Use with `predict_as_auto`.
     """
-    from astropy_smass.model.registry import available_models
-
-    present = dict(models) if models is not None else available_models()
+    present = dict(models) if models is not None else rest_frame_models()
     spec, (calibration, _) = _calibration_halves(name, seed)
     if spec.reference is None:
         raise ValueError(f"{spec.name} has no reference masses to calibrate on")
@@ -1210,9 +1221,7 @@ def validation_report(*, seed=SPLIT_SEED, models=None, n_draws=200):
         ``census`` (``{catalogue: flag_census}`` on whole catalogues, H-ATLAS
         included) and ``domain`` (``{catalogue: {model: domain_report}}``).
     """
-    from astropy_smass.model.registry import available_models
-
-    installed = available_models()
+    installed = rest_frame_models()
     bundled = {name: load_model(path) for name, path in (models or {}).items()}
     report = {"comparison": {}, "per_model": {}, "calibrated": {}, "census": {},
               "domain": {}, "scale_offsets": {}}
@@ -1589,9 +1598,7 @@ DOCS_END = ".. END GENERATED"
 
 def report_rst(seed=SPLIT_SEED):
     """The generated part of the validation page, for the installed bundled models."""
-    from astropy_smass.model.registry import available_models
-
-    present = available_models()
+    present = rest_frame_models()
     models = {name: load_model(path) for name, path in present.items()
               if name in CALIBRATION_PLAN or name in BORROWED_CORRECTIONS}
     return format_report_rst(validation_report(seed=seed), models=models)

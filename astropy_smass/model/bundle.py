@@ -24,7 +24,7 @@ from ..exceptions import InputError, ModelFormatError, OutputExistsError
 from ..flags import IMPLAUSIBLE_MAG, MAX_ERROR_MAG, NO_MASS, OUT_OF_DOMAIN, SmassFlag
 from .correction import BiasCorrection
 from .domain import TrainingDomain
-from .features import build_features, feature_matrix
+from .features import REDSHIFT_INPUT, build_features, feature_matrix
 from .network import OneHiddenLayerNetwork
 from .uncertainty import monte_carlo_uncertainty, total_uncertainty
 
@@ -200,12 +200,28 @@ class StellarMassModel:
         propagated uncertainty.
     metadata : dict, optional
         Description, mass definition, IMF, training provenance, scores, report.
+    redshift_range : tuple of float, optional
+        For an observed-frame model, the redshifts it was trained on: it then takes
+        apparent magnitudes minus the distance modulus in its bands, with the
+        redshift as the last input (`~astropy_smass.features.REDSHIFT_INPUT`), and
+        learns the K-correction. None (the default) for a rest-frame model, which
+        takes absolute magnitudes.
     """
 
     def __init__(self, name, bands, features, network, domain, correction=None,
-                 intrinsic_scatter=0.0, metadata=None):
+                 intrinsic_scatter=0.0, metadata=None, redshift_range=None):
         self.name = name
         self.bands = list(bands)
+        self.redshift_range = (None if redshift_range is None
+                               else tuple(float(z) for z in redshift_range))
+        if self.redshift_range is not None and not (
+                len(self.redshift_range) == 2
+                and 0 <= self.redshift_range[0] < self.redshift_range[1]):
+            raise ModelFormatError(f"model {name!r}: redshift_range must be (zmin, zmax) with "
+                                   f"0 <= zmin < zmax, got {redshift_range!r}")
+        #: Columns of the input array: the bands, then the redshift for observed-frame
+        #: models.
+        self.inputs = self.bands + ([REDSHIFT_INPUT] if self.redshift_range else [])
         self.features = list(features)
         self.network = network
         self.domain = domain
@@ -216,20 +232,29 @@ class StellarMassModel:
         #: `~astropy_smass.model.registry.load_model`; None for a
         #: model made in memory).
         self.source = None
-        self._feature_matrix = feature_matrix(self.features, self.bands)
+        self._feature_matrix = feature_matrix(self.features, self.inputs)
         if network.n_features != len(self.features):
             raise ModelFormatError(f"model {name!r}: network takes {network.n_features} inputs "
                                    f"but {len(self.features)} features are defined")
 
+    @property
+    def observed_frame(self):
+        """True for a redshift-aware model of apparent magnitudes."""
+        return self.redshift_range is not None
+
     def __repr__(self):
+        frame = (f", observed frame {self.redshift_range[0]:g} <= z <= "
+                 f"{self.redshift_range[1]:g}" if self.observed_frame else "")
         return (f"<StellarMassModel {self.name!r}: {len(self.bands)} bands "
-                f"({' '.join(self.bands)}), {len(self.features)} features, "
+                f"({' '.join(self.bands)}){frame}, {len(self.features)} features, "
                 f"{self.network.n_hidden} hidden {self.network.activation} units>")
 
     # -- numerics on plain arrays -----------------------------------------------------
     def features_from_magnitudes(self, magnitudes):
-        """Feature array (n, n_features) from absolute AB magnitudes (n, n_bands)."""
-        return build_features(magnitudes, self.bands, self.features)
+        """Feature array (n, n_features) from the inputs (n, n_inputs): absolute AB
+        magnitudes, or for observed-frame models apparent magnitudes minus the distance
+        modulus followed by the redshift."""
+        return build_features(magnitudes, self.inputs, self.features)
 
     @functools.cached_property
     def _magnitude_pass(self):
@@ -247,10 +272,13 @@ class StellarMassModel:
 
         Parameters
         ----------
-        magnitudes : ndarray, shape (n, n_bands)
-            Absolute AB magnitudes (mag) in the order of ``self.bands``.
-        errors : ndarray, shape (n, n_bands), optional
-            1-sigma magnitude errors (mag).
+        magnitudes : ndarray, shape (n, n_inputs)
+            Absolute AB magnitudes (mag) in the order of ``self.bands``; for an
+            observed-frame model apparent AB magnitudes minus the distance modulus
+            (mag), then the redshift (see ``self.inputs``).
+        errors : ndarray, shape (n, n_inputs), optional
+            1-sigma magnitude errors (mag); the redshift's error last, where the model
+            takes it.
         uncertainty : {None, 'analytic', 'montecarlo'}
             How to propagate ``errors``.
         n_draws : int
@@ -273,9 +301,9 @@ class StellarMassModel:
             ``uncertainty``) and ``flags``.
         """
         magnitudes = np.asarray(magnitudes, dtype=float)
-        if magnitudes.ndim != 2 or magnitudes.shape[1] != len(self.bands):
-            raise InputError(f"magnitudes must have shape (n, {len(self.bands)}) for bands "
-                             f"{self.bands}, got {magnitudes.shape}")
+        if magnitudes.ndim != 2 or magnitudes.shape[1] != len(self.inputs):
+            raise InputError(f"magnitudes must have shape (n, {len(self.inputs)}) for inputs "
+                             f"{self.inputs}, got {magnitudes.shape}")
         if uncertainty not in (None, "analytic", "montecarlo"):
             raise InputError(f"uncertainty must be None, 'analytic' or 'montecarlo', got "
                              f"{uncertainty!r}")
@@ -363,7 +391,7 @@ class StellarMassModel:
         return np.linalg.lstsq(self._feature_matrix, self.domain.center, rcond=None)[0]
 
     def domain_center_magnitudes(self):
-        """Magnitudes (n_bands,) of a typical training galaxy."""
+        """Inputs (n_inputs,) of a typical training galaxy."""
         return self._center_magnitudes
 
     def saliency_magnitudes(self, magnitudes):
@@ -388,7 +416,7 @@ class StellarMassModel:
         fields = {"name": self.name, "bands": self.bands, "features": self.features,
                   "network": self.network, "domain": self.domain,
                   "correction": self.correction, "intrinsic_scatter": self.intrinsic_scatter,
-                  "metadata": self.metadata}
+                  "metadata": self.metadata, "redshift_range": self.redshift_range}
         fields.update(changes)
         return type(self)(**fields)
 
@@ -408,6 +436,8 @@ class StellarMassModel:
             "format_version": FORMAT_VERSION,
             "name": self.name,
             "bands": self.bands,
+            "redshift_range": (None if self.redshift_range is None
+                               else list(self.redshift_range)),
             "features": self.features,
             "activation": self.network.activation,
             "hidden_units": self.network.n_hidden,
@@ -510,7 +540,7 @@ class StellarMassModel:
                           if spec.get("correction") else None)
             return cls(spec["name"], spec["bands"], spec["features"], network, domain,
                        correction, spec.get("intrinsic_scatter_dex", 0.0),
-                       spec.get("metadata", {}))
+                       spec.get("metadata", {}), spec.get("redshift_range"))
         except (KeyError, ValueError) as exc:
             raise ModelFormatError(f"{path}: inconsistent model bundle: {exc}") from exc
 

@@ -112,6 +112,8 @@ class BiasCorrection:
             poly = np.polynomial.Polynomial.fit(x[good], resid[good], degree).convert()
             dev = resid - poly(x)
             sigma = mad_std(dev[good])
+            if not sigma > 0:  # most residuals equal: nothing stands out to clip
+                break
             keep = good & (np.abs(dev) <= clip_sigma * sigma)
             if np.array_equal(keep, good):
                 break
