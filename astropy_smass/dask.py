@@ -207,7 +207,12 @@ def _values(series):
 
     dtype = series.dtype
     if isinstance(dtype, pd.ArrowDtype):
-        values = series.array.__arrow_array__().to_numpy()
+        from .stream import _to_numpy
+
+        chunked = series.array.__arrow_array__()
+        # One chunk (a partition read from one file): its buffer, without a copy.
+        values = (_to_numpy(chunked.chunk(0)) if chunked.num_chunks == 1
+                  else chunked.to_numpy())
     elif isinstance(dtype, np.dtype):
         values = series.to_numpy()
     elif getattr(dtype, "kind", "O") not in "biuf":
@@ -481,7 +486,8 @@ def _write_partition(frame, path, metadata):
             fields.append(field.with_type(pa.string()))
         else:
             fields.append(field)
-    table = table.cast(pa.schema(fields))
+    if any(a.type != b.type for a, b in zip(fields, table.schema)):
+        table = table.cast(pa.schema(fields))
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
     pq.write_table(table, path, **parquet_write_options(table.schema))
     return len(frame)
