@@ -41,8 +41,8 @@ EXIT_ERROR, EXIT_USAGE, EXIT_NO_MASS = 1, 2, 3
 
 # -- errors and messages --------------------------------------------------------------------
 def _known_errors():
+    from .exceptions import ModelFormatError
     from .io import TableReadError
-    from .model.bundle import ModelFormatError
     from .photometry.bands import BandColumnError
     from .vo import VOError
 
@@ -319,7 +319,7 @@ def _predict_kwargs(args):
     if args.redshift_unit is not None and args.redshift is None:
         raise CommandError("--redshift-unit needs --redshift COLUMN")
     if args.model == "auto":
-        from .model.bundle import available_models
+        from .model.registry import available_models
 
         if not available_models():
             raise CommandError("no models are installed; give a bundle with --model PATH")
@@ -355,12 +355,9 @@ def annotate(table, kwargs, prefix="", progress=None):
 
 
 def _check_clashes(colnames, prefix):
-    from .accessor import OUTPUT_COLUMNS
+    from .pipeline import output_columns
 
-    clashes = [prefix + name for name in OUTPUT_COLUMNS if prefix + name in colnames]
-    if clashes:
-        raise CommandError(f"the table already has columns {', '.join(clashes)}; use --prefix "
-                           "to add the new ones beside them")
+    output_columns(colnames, prefix=prefix, remedy="use --prefix to add the new ones beside them")
 
 
 def _stream_formats(input, output, in_format, out_format):
@@ -745,7 +742,7 @@ def _demo_plot(table, png, prefix, overwrite):
     """Predicted mass against absolute W1 magnitude; False if matplotlib is missing."""
     import numpy as np
 
-    from .model.bundle import atomic_write
+    from ._utils import atomic_write
     from .photometry.magnitudes import absolute_magnitudes
 
     try:
@@ -777,8 +774,8 @@ def _demo_plot(table, png, prefix, overwrite):
 
 # -- models ---------------------------------------------------------------------------------
 def run_models(args):
-    from .accessor import _plugins_in_auto
-    from .model.bundle import load_model, model_sources, source_text
+    from .model.registry import load_model, model_sources, source_text
+    from .pipeline import _plugins_in_auto
 
     if args.bundles:
         entries = [(str(path), load_model(path), None) for path in args.bundles]

@@ -9,8 +9,9 @@ that caught those keeps working. Warnings derive from `SmassWarning`, itself an
 
 from astropy.utils.exceptions import AstropyUserWarning
 
-__all__ = ["SmassError", "BandColumnError", "ImplausiblePhotometryError", "InputError",
-           "ModelFormatError", "TableReadError", "UnstreamableError", "VOError",
+__all__ = ["SmassError", "BandColumnError", "ColumnClashError", "ImplausiblePhotometryError",
+           "InputError", "ModelFormatError", "ModelNotFoundError", "TableReadError",
+           "UnstreamableError", "VOError",
            "VOTimeoutError", "TrainError", "CommandError", "SmassWarning"]
 
 
@@ -20,6 +21,18 @@ class SmassError(Exception):
 
 class BandColumnError(SmassError, ValueError):
     """A band's column is missing, ambiguous or of the wrong kind."""
+
+
+class ColumnClashError(SmassError, ValueError):
+    """New columns would take the names of columns the table already has."""
+
+
+class ModelNotFoundError(SmassError, FileNotFoundError, ValueError):
+    """No model of that name or path, or none installed at all.
+
+    Also a `FileNotFoundError` (a bundle path that does not exist) and a `ValueError`
+    (an unknown model name), as before this class existed.
+    """
 
 
 class ImplausiblePhotometryError(BandColumnError):

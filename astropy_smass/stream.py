@@ -31,12 +31,12 @@ from astropy.io import fits
 from astropy.table import Column, MaskedColumn, Table, hstack, meta, serialize
 from astropy.utils.data_info import serialize_context_as
 
-from .accessor import _resolve_inputs, predict_table
+from ._utils import atomic_write
 from .diagnostics import RunSummary
 from .exceptions import UnstreamableError
 from .io import FORMATS as IO_FORMATS
 from .io import fits_table_hdu, restore_metadata
-from .model.bundle import atomic_write
+from .pipeline import _resolve_inputs, output_columns, predict_table
 
 __all__ = ["predict_file", "read_schema", "format_of", "FORMATS", "COMPRESSED_SUFFIXES",
            "DEFAULT_CHUNK_ROWS", "UnstreamableError",
@@ -898,23 +898,16 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
     def combine(chunk, result, widths):
         # A Table, not a QTable, as `SmassAccessor.annotate` makes it: columns with units.
         result = Table(result, copy=False)
-        for name in result.colnames:
-            result.rename_column(name, prefix + name)
+        kept, names = output_columns(chunk.colnames, result.colnames, prefix=prefix,
+                                     keep_columns=keep_columns)
+        for name, new_name in names.items():
+            result.rename_column(name, new_name)
+        selected = None
         if keep_columns is True:
             selected = chunk
-        elif keep_columns is False:
-            selected = None
-        else:
-            missing = [c for c in keep_columns if c not in chunk.colnames]
-            if missing:
-                raise ValueError(f"keep_columns names {', '.join(missing)}, which the input "
-                                 "does not have")
-            selected = chunk[list(keep_columns)]
+        elif keep_columns is not False:
+            selected = chunk[kept]
         if selected is not None:
-            clashes = [c for c in result.colnames if c in selected.colnames]
-            if clashes:
-                raise ValueError(f"the input already has columns {', '.join(clashes)}; pass "
-                                 "prefix= or keep_columns=False")
             provenance = dict(result.meta)
             out = hstack([selected, result], join_type="exact", metadata_conflicts="silent")
             out.meta = {**selected.meta, **extra_meta, **provenance}
@@ -1081,7 +1074,7 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
 def _shared_resolution(table, model, kwargs):
     """`_resolve_inputs` for a table's columns (shared by files of the same columns)."""
     args = [kwargs.get(k) for k in ("columns", "errors", "redshift", "distance", "survey",
-                                    "ebv")]
+                                    "ebv", "kind")]
 
     def make():
         return _resolve_inputs(table, model, *args)
