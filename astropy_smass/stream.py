@@ -200,7 +200,7 @@ class _ParquetReader:
 
     def batches(self, chunk_rows):
         """The file's record batches, the next one read in a thread while this one is used."""
-        return _read_ahead(self.file.iter_batches(batch_size=chunk_rows, use_threads=False))
+        return _read_ahead(self.file.iter_batches(batch_size=chunk_rows, use_threads=True))
 
     def chunks(self, chunk_rows):
         for batch in self.batches(chunk_rows):
