@@ -17,11 +17,13 @@ import astropy.units as u
 import numpy as np
 from astropy.table import QTable, Table
 
+from .conf import conf
 from .diagnostics import check_flux_units, explain_no_mass
 from .exceptions import (
     BandColumnError,
     ColumnClashError,
     InputError,
+    InputTypeError,
     ModelNotFoundError,
     SmassWarning,
 )
@@ -163,11 +165,7 @@ def auto_candidates():
 
 
 def _plugins_in_auto():
-    try:
-        from .conf import conf
-    except ImportError:
-        return False
-    return bool(getattr(conf, "plugins_in_auto", False))
+    return bool(conf.plugins_in_auto)
 
 
 def select_models(band_columns, model="auto", observed=False):
@@ -262,7 +260,7 @@ def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None,
                     ebv=None, kind=None):
     """Models, ``{band: column}``, ``{band: error column}`` and the `BandMatch`."""
     if not isinstance(table, Table):
-        raise TypeError(f"expected an astropy Table, got {type(table).__name__}")
+        raise InputTypeError(f"expected an astropy Table, got {type(table).__name__}")
     colnames = _photometry_colnames(table, redshift, distance, ebv)
     # Names, and the UCDs and descriptions of VOTable/TAP columns (a src.redshift "z" is
     # never the z band): astropy_smass.photometry.ucd.

@@ -40,6 +40,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Column, MaskedColumn, Table
 
+from .conf import Conf, conf
 from .exceptions import InputError, VOError, VOTimeoutError
 from .flags import SmassFlag, SmassWarning
 from .io.readwrite import read_table, write_table
@@ -58,10 +59,11 @@ __all__ = ["VOError", "VOTimeoutError", "annotate_tap", "annotate_tap_job", "run
            "send_to_topcat", "check_samp_hub", "session_from_environment", "redact",
            "to_votable", "redshift_column", "DEFAULT_TIMEOUT", "DEFAULT_JOB_TIMEOUT"]
 
-#: Seconds each HTTP request to a TAP service may take by default.
-DEFAULT_TIMEOUT = 60.0
-#: Seconds an asynchronous job is waited for by default.
-DEFAULT_JOB_TIMEOUT = 600.0
+#: Seconds each HTTP request to a TAP service may take by default (``conf.tap_timeout``
+#: changes it; see `astropy_smass.conf`).
+DEFAULT_TIMEOUT = Conf.tap_timeout.defaultvalue
+#: Seconds an asynchronous job is waited for by default (``conf.tap_job_timeout``).
+DEFAULT_JOB_TIMEOUT = Conf.tap_job_timeout.defaultvalue
 #: Seconds a job may report the UWS phase UNKNOWN before that is an error.
 UNKNOWN_PHASE_GRACE = 5.0
 
@@ -250,7 +252,7 @@ class _ServiceSession:
         self.owned = session is None
         self.session = requests.Session() if session is None else session
         keep = timeout is None and not self.owned and _has_own_timeout(self.session)
-        self.timeout = None if keep else (DEFAULT_TIMEOUT if timeout is None else timeout)
+        self.timeout = None if keep else (conf.tap_timeout if timeout is None else timeout)
         self.base = base
         self.safe = _safe_url(base, params)
         self.netloc = urllib.parse.urlsplit(base).netloc
@@ -420,7 +422,7 @@ def _reporter(progress):
 
 
 # -- uploads --------------------------------------------------------------------------------
-def _fetch_table(url, timeout=DEFAULT_TIMEOUT, session=None):
+def _fetch_table(url, timeout=None, session=None):
     """A table read from an http(s) URL (any format `~astropy_smass.io.read_table` reads)."""
     import requests
 
@@ -444,7 +446,7 @@ def _fetch_table(url, timeout=DEFAULT_TIMEOUT, session=None):
         return read_table(path)
 
 
-def _upload_files(uploads, timeout=DEFAULT_TIMEOUT):
+def _upload_files(uploads, timeout=None):
     """``{name: VOTable bytes}``: tables, files and http(s) URLs are all sent as VOTables.
 
     A URL is read here (as STILTS does), so the service needs no access to it.
@@ -465,7 +467,7 @@ def _upload_files(uploads, timeout=DEFAULT_TIMEOUT):
 
 # -- TAP ------------------------------------------------------------------------------------
 def run_tap(service_or_url, adql, maxrec=None, async_=False, timeout=None,
-            job_timeout=DEFAULT_JOB_TIMEOUT, progress=None, uploads=None, session=None,
+            job_timeout=None, progress=None, uploads=None, session=None,
             execution_duration=None, destruction=None, keep_job=False):
     """Run an ADQL query and return its result as a `~astropy.table.Table`.
 
@@ -483,7 +485,7 @@ def run_tap(service_or_url, adql, maxrec=None, async_=False, timeout=None,
     from pyvo.dal import DALOverflowWarning
 
     report = _reporter(progress)
-    files = _upload_files(uploads, DEFAULT_TIMEOUT if timeout is None else timeout)
+    files = _upload_files(uploads, timeout)
     start = time.monotonic()
     with _tap_service(service_or_url, timeout, session) as (service, wrapped), \
             warnings.catch_warnings():
@@ -613,6 +615,7 @@ def _finish_job(job, job_url, job_timeout, report, start, keep_job):
 
 
 def _wait(job, job_url, job_timeout, report, start):
+    job_timeout = conf.tap_job_timeout if job_timeout is None else job_timeout
     interval, reported, last_report, unknown_since = 0.2, None, 0.0, None
     try:
         while True:
@@ -648,7 +651,7 @@ def _wait(job, job_url, job_timeout, report, start):
         raise
 
 
-def fetch_tap_job(job_url, timeout=None, job_timeout=DEFAULT_JOB_TIMEOUT, progress=None,
+def fetch_tap_job(job_url, timeout=None, job_timeout=None, progress=None,
                   session=None, keep_job=False):
     """Pick up an asynchronous TAP job again: start it if pending, wait, fetch its result.
 
@@ -806,7 +809,7 @@ def _service_positions(service, table_name, given=None):
 
 def crossmatch_tap(service_or_url, table_name, match, radius=2 * u.arcsec,
                    match_columns=None, service_positions=None, async_=False, timeout=None,
-                   job_timeout=DEFAULT_JOB_TIMEOUT, progress=None, session=None,
+                   job_timeout=None, progress=None, session=None,
                    execution_duration=None, keep_job=False, suffix="_tap", maxrec=None):
     """Cross-match a table of positions against a TAP table: the nearest counterpart each.
 
@@ -949,7 +952,7 @@ def _nearest_rows(match, found, n, suffix):
 
 # -- annotating -----------------------------------------------------------------------------
 def annotate_tap(service_or_url, adql, columns=None, maxrec=None, async_=False,
-                 timeout=None, progress=None, uploads=None, job_timeout=DEFAULT_JOB_TIMEOUT,
+                 timeout=None, progress=None, uploads=None, job_timeout=None,
                  match=None, radius=2 * u.arcsec, match_columns=None, service_positions=None,
                  session=None, execution_duration=None, destruction=None, keep_job=False,
                  **predict_kwargs):
@@ -975,8 +978,9 @@ def annotate_tap(service_or_url, adql, columns=None, maxrec=None, async_=False,
         (also after an error) unless ``keep_job``; one that does not finish within
         ``job_timeout`` is kept, and the error says how to resume it.
     timeout : float, optional
-        Seconds each HTTP request may take; default 60, or, for a service or session
-        whose session class sets its own time limit, that one.
+        Seconds each HTTP request may take; default ``conf.tap_timeout`` (60 s, see
+        `astropy_smass.conf`), or, for a service or session whose session class sets its
+        own time limit, that one.
     progress : bool or callable, optional
         Report progress (phase and elapsed time of a job): True prints to standard
         error, a callable gets each message (a str).
@@ -984,8 +988,9 @@ def annotate_tap(service_or_url, adql, columns=None, maxrec=None, async_=False,
         ``{name: table}`` uploaded with the query (an `~astropy.table.Table`, a file
         name or an http(s) URL of a table, read here); refer to it as
         ``TAP_UPLOAD.<name>`` in the ADQL.
-    job_timeout : float
-        Seconds to wait for an asynchronous job (s).
+    job_timeout : float, optional
+        Seconds to wait for an asynchronous job; default ``conf.tap_job_timeout`` (600 s,
+        see `astropy_smass.conf`).
     match : `~astropy.table.Table`, optional
         Your table of positions: cross-match it with the table named by ``adql`` (see
         `crossmatch_tap`) and give every row of it, in order, the nearest counterpart's
@@ -1053,7 +1058,7 @@ def annotate_tap(service_or_url, adql, columns=None, maxrec=None, async_=False,
 
 
 def annotate_tap_job(job_url, columns=None, timeout=None, progress=None,
-                     job_timeout=DEFAULT_JOB_TIMEOUT, session=None, keep_job=False,
+                     job_timeout=None, session=None, keep_job=False,
                      **predict_kwargs):
     """`annotate_tap` for an asynchronous job that already exists (see `fetch_tap_job`).
 
