@@ -7,7 +7,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-REPORT = Path(__file__).resolve().parents[2] / "validation" / "surveys_report.json"
+import validation
+
+REPORT = Path(validation.__file__).parent / "surveys_report.json"
 LABELS = {"network": "network (calibrated)", "network_raw": "network (raw)",
           "linear": "linear fit to real masses", "colour": "colour relation, no K-corr."}
 STYLES = {"network": ("C0", "-"), "network_raw": ("C0", ":"), "linear": ("C2", "--"),
