@@ -209,8 +209,8 @@ def _add_predict_options(parser):
                        choices=("living+remnants", "living"),
                        help="count stellar remnants (default) or living stars only")
     group.add_argument("--systematic", type=float, metavar="DEX",
-                       help="scale systematic in logmstar_err (default "
-                            "astropy_smass.massscale.SYSTEMATIC_DEX; 0 leaves it out)")
+                       help="scale systematic in logmstar_err (default: the "
+                            "systematic_dex configuration item; 0 leaves it out)")
     group.add_argument("--draws", type=int, default=100, help="Monte Carlo draws per galaxy")
     group.add_argument("--seed", type=int, help="seed of the Monte Carlo draws")
     group.add_argument("--keep-out-of-domain", action="store_true",

@@ -53,13 +53,17 @@ more (SPS models, star-formation histories, dust, photometry). `SYSTEMATIC_DEX` 
 1-sigma size of that residual scale difference; it is reported as ``logmstar_err_sys``
 and included in ``logmstar_err`` (see `total_uncertainty`). **Its value is
 provisional** until measured from the spread of the catalogues' median offsets after
-conversion (``validation.coverage.scale_offsets``).
+conversion (``validation.coverage.scale_offsets``). It is the default of the
+configuration item ``astropy_smass.conf.conf.systematic_dex``, which users may change
+(``conf.set_temp``, or ``~/.astropy/config/astropy_smass.cfg``).
 """
 
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .exceptions import InputError
 
 __all__ = ["IMF", "MassDefinition", "ReferenceScale", "IMFS", "MASS_DEFINITIONS",
            "PACKAGE_IMF", "PACKAGE_MASS_DEFINITION", "SYSTEMATIC_DEX", "REFERENCE_SCALES",
@@ -328,7 +332,7 @@ def _lookup(name, table, what, allow_reference):
     entry = table.get(key)
     allowed = [k for k, v in table.items() if allow_reference or getattr(v, "user", True)]
     if entry is None or key not in allowed:
-        raise ValueError(f"unknown {what} {name!r}; choose one of {', '.join(allowed)}")
+        raise InputError(f"unknown {what} {name!r}; choose one of {', '.join(allowed)}")
     return entry
 
 
@@ -348,7 +352,7 @@ def resolve_scale(imf=None, mass_definition=None):
 
     Raises
     ------
-    ValueError
+    `~astropy_smass.exceptions.InputError`
         For an unknown name; the message lists the accepted ones.
     """
     imf_entry = _lookup(PACKAGE_IMF if imf is None else imf, IMFS, "imf", False)
@@ -399,12 +403,12 @@ def to_package_scale(logmstar, catalogue):
 
     Raises
     ------
-    ValueError
+    `~astropy_smass.exceptions.InputError`
         If the catalogue's IMF or mass definition is unknown (no conversion is guessed).
     """
     scale = REFERENCE_SCALES[catalogue] if isinstance(catalogue, str) else catalogue
     if scale.imf is None or scale.mass_definition is None:
-        raise ValueError(f"the IMF or mass definition of {scale.catalogue} is not known; "
+        raise InputError(f"the IMF or mass definition of {scale.catalogue} is not known; "
                          "no conversion is applied")
     return np.asarray(logmstar, dtype=float) - scale.offset_dex
 

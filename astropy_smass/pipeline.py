@@ -28,7 +28,7 @@ from .exceptions import (
     SmassWarning,
 )
 from .flags import NO_MASS, SmassFlag
-from .massscale import SYSTEMATIC_DEX, resolve_scale, total_uncertainty
+from .massscale import resolve_scale, total_uncertainty
 from .model.correction import BiasCorrection
 from .model.registry import load_model, model_sources, source_text
 from .model.uncertainty import intrinsic_scatter
@@ -102,7 +102,7 @@ def _uncertainty_mode(uncertainty):
     """``uncertainty=`` checked: "auto", "analytic", "montecarlo" or None (for "none")."""
     mode = "none" if uncertainty is None else uncertainty
     if not isinstance(mode, str) or mode.lower() not in UNCERTAINTY_MODES:
-        raise ValueError(f"uncertainty must be one of {', '.join(UNCERTAINTY_MODES)} (or None), "
+        raise InputError(f"uncertainty must be one of {', '.join(UNCERTAINTY_MODES)} (or None), "
                          f"got {uncertainty!r}")
     mode = mode.lower()
     return None if mode == "none" else mode
@@ -110,9 +110,14 @@ def _uncertainty_mode(uncertainty):
 
 def _systematic_dex(systematic, scale):
     """The scale systematic (dex): the reference-system term and the conversion's own."""
-    value = SYSTEMATIC_DEX if systematic is None else u.Quantity(systematic, u.dex).value
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"systematic must be a non-negative number of dex, got {systematic!r}")
+    if systematic is None:
+        systematic = conf.systematic_dex  # read at call time: conf.set_temp works
+    try:
+        value = u.Quantity(systematic, u.dex).value
+    except (TypeError, ValueError, u.UnitsError):
+        value = np.nan
+    if not np.isscalar(value) or not np.isfinite(value) or value < 0:
+        raise InputError(f"systematic must be a non-negative number of dex, got {systematic!r}")
     return float(np.hypot(value, scale.conversion_scatter_dex))
 
 
@@ -439,9 +444,9 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
         spread (0.015 dex) is added to ``logmstar_err_sys``
         (`~astropy_smass.massscale.MASS_DEFINITIONS`).
     systematic : float or `~astropy.units.Quantity`, optional
-        The scale systematic in dex (default
-        `~astropy_smass.massscale.SYSTEMATIC_DEX`); 0 leaves it out of
-        ``logmstar_err``.
+        The scale systematic in dex (default ``conf.systematic_dex``, which is
+        `~astropy_smass.massscale.SYSTEMATIC_DEX` unless configured); 0 leaves it out
+        of ``logmstar_err``.
     _resolved : tuple, optional
         Private: what ``_resolve_inputs`` returned for a table of the same columns, so
         that a stream of chunks resolves its models and columns once.

@@ -83,3 +83,22 @@ def test_scale_table():
     assert table["offset_dex"][list(table["catalogue"]).index("DustPedia")] == pytest.approx(
         -math.log10(0.61))
     assert all(table["imf_status"]) and all(table["definition_status"])
+
+
+def test_systematic_is_a_configuration_item():
+    from astropy_smass.conf import conf
+    from astropy_smass.pipeline import _systematic_dex
+
+    assert conf.systematic_dex == massscale.SYSTEMATIC_DEX
+    package = resolve_scale()
+    assert _systematic_dex(None, package) == massscale.SYSTEMATIC_DEX
+    with conf.set_temp("systematic_dex", 0.07):
+        assert _systematic_dex(None, package) == pytest.approx(0.07)
+        assert _systematic_dex(0.0, package) == 0.0  # the argument wins
+    living = resolve_scale(mass_definition="living")
+    assert _systematic_dex(0.0, living) == pytest.approx(living.conversion_scatter_dex)
+    from astropy_smass.exceptions import InputError
+
+    for bad in (-0.1, float("nan"), "lots", [0.1, 0.2]):
+        with pytest.raises(InputError, match="systematic must be"):
+            _systematic_dex(bad, package)
