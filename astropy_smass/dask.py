@@ -528,10 +528,10 @@ def _write_partition(frame, path, metadata, behind=False):
         if _BEHIND["pool"] is None:
             _BEHIND["pool"] = ThreadPoolExecutor(1, thread_name_prefix="smass-write")
         pending = _BEHIND["pending"]
-    while True:  # at most one write waiting behind the one being written
+    while True:  # one partition written behind at a time: memory of two partitions
         with _BEHIND["lock"]:
             busy = [f for f in pending if not f.done()]
-            if len(busy) < 2:
+            if not busy:
                 break
         busy[0].result()
     with _BEHIND["lock"]:
