@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .exceptions import InputError, MissingFileError, OutputExistsError
 from .model.bundle import StellarMassModel
 from .model.registry import load_model
 from .pipeline import _resolve_inputs, output_columns, predict_table
@@ -62,7 +63,7 @@ def parquet_files(path):
     if path.is_file():
         return [path]
     if not path.is_dir():
-        raise FileNotFoundError(f"{path}: no such file or folder")
+        raise MissingFileError(f"{path}: no such file or folder")
     if (path / "dataset").is_dir():
         path = path / "dataset"
     files = []
@@ -79,7 +80,7 @@ def _reader(source):
 
     files = parquet_files(source)
     if not files:
-        raise FileNotFoundError(f"{source} holds no Parquet files")
+        raise MissingFileError(f"{source} holds no Parquet files")
     return _ParquetReader(files[0])
 
 
@@ -135,14 +136,14 @@ class _Plan:
         if reader is not None:
             plan = reader.column_plan(names)
             if plan is None:
-                raise ValueError(f"columns {', '.join(names)} of {schema} are not plain or "
+                raise InputError(f"columns {', '.join(names)} of {schema} are not plain or "
                                  "masked columns of numbers")
         else:
             plan = [(n, n, None, getattr(proto[n], "unit", None) if n in proto.colnames
                      else None) for n in names]
         missing = [c for entry in plan for c in entry[1:3] if c is not None and c not in present]
         if missing:
-            raise ValueError(f"the catalogue has no columns {', '.join(missing)}")
+            raise InputError(f"the catalogue has no columns {', '.join(missing)}")
         self.columns = plan
         # Models and columns resolved once, on the catalogue's columns, for every partition.
         self.kwargs = {**predict_kwargs, "_resolved": resolved}
@@ -551,7 +552,7 @@ def _flush_writes():
 def _temporary_folder(target):
     target = Path(target)
     if not target.parent.is_dir():
-        raise FileNotFoundError(f"cannot write {target}: folder {target.parent} does not exist")
+        raise MissingFileError(f"cannot write {target}: folder {target.parent} does not exist")
     return Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
 
 
@@ -559,7 +560,7 @@ def _move_into_place(tmp, target, overwrite):
     target = Path(target)
     if target.exists():
         if not overwrite:
-            raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+            raise OutputExistsError(f"{target} exists; pass overwrite=True to replace it")
         old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.",
                                     suffix=".old"))
         os.replace(target, old / "replaced")
@@ -635,7 +636,7 @@ def write_parquet(ddf, path, *, overwrite=False, progress=False, write_behind=Fa
 
     target = Path(path)
     if target.exists() and not overwrite:
-        raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+        raise OutputExistsError(f"{target} exists; pass overwrite=True to replace it")
     metadata = _header_for(ddf._meta.attrs.get(ATTRS_KEY), list(ddf.columns))
     tmp = _temporary_folder(target)
     client = None
@@ -699,7 +700,7 @@ def write_lsdb(catalog, path, *, overwrite=False, progress=False, **write_kwargs
 
     target = Path(path)
     if target.exists() and not overwrite:
-        raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+        raise OutputExistsError(f"{target} exists; pass overwrite=True to replace it")
     tmp = _temporary_folder(target)
     try:
         write_kwargs.setdefault("catalog_name", target.name)
