@@ -621,7 +621,7 @@ class SmassAccessor:
         result = self.predict(model, **kwargs)
         clashes = [prefix + n for n in result.colnames if prefix + n in self._table.colnames]
         if clashes and not overwrite:
-            raise ValueError(f"the table already has columns {', '.join(clashes)}; pass "
+            raise InputError(f"the table already has columns {', '.join(clashes)}; pass "
                              "overwrite=True or a prefix")
         for name in result.colnames:
             col = result[name]

@@ -41,13 +41,14 @@ EXIT_ERROR, EXIT_USAGE, EXIT_NO_MASS = 1, 2, 3
 
 # -- errors and messages --------------------------------------------------------------------
 def _known_errors():
+    from .exceptions import SmassError
     from .io import TableReadError
     from .model.bundle import ModelFormatError
     from .photometry.bands import BandColumnError
     from .vo import VOError
 
-    errors = [CommandError, BandColumnError, ModelFormatError, TableReadError, VOError,
-              OSError, ValueError, KeyError, ImportError]
+    errors = [SmassError, CommandError, BandColumnError, ModelFormatError, TableReadError,
+              VOError, OSError, ValueError, KeyError, ImportError]
     with contextlib.suppress(ImportError):
         from pyvo.dal import DALServiceError
         errors.append(DALServiceError)

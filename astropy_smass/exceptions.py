@@ -11,7 +11,8 @@ from astropy.utils.exceptions import AstropyUserWarning
 
 __all__ = ["SmassError", "BandColumnError", "ImplausiblePhotometryError", "InputError",
            "ModelFormatError", "TableReadError", "UnstreamableError", "VOError",
-           "VOTimeoutError", "TrainError", "CommandError", "SmassWarning"]
+           "VOTimeoutError", "TrainError", "CommandError", "UnknownBandError",
+           "SmassWarning"]
 
 
 class SmassError(Exception):
@@ -29,6 +30,13 @@ class ImplausiblePhotometryError(BandColumnError):
 
 class InputError(SmassError, ValueError):
     """An argument that cannot be used: values of the wrong length, an unknown option."""
+
+
+class UnknownBandError(SmassError, KeyError):
+    """A band name that is not in the registry (also a `KeyError`)."""
+
+    def __str__(self):  # the message, not KeyError's quoted repr of it
+        return str(self.args[0]) if self.args else ""
 
 
 class ModelFormatError(SmassError, ValueError):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import ModelFormatError
+from ..exceptions import InputError, ModelFormatError
 from ..flags import (
     IMPLAUSIBLE_MAG,
     MAX_ERROR_MAG,
@@ -345,10 +345,10 @@ class StellarMassModel:
         """
         magnitudes = np.asarray(magnitudes, dtype=float)
         if magnitudes.ndim != 2 or magnitudes.shape[1] != len(self.bands):
-            raise ValueError(f"magnitudes must have shape (n, {len(self.bands)}) for bands "
+            raise InputError(f"magnitudes must have shape (n, {len(self.bands)}) for bands "
                              f"{self.bands}, got {magnitudes.shape}")
         if uncertainty not in (None, "analytic", "montecarlo"):
-            raise ValueError(f"uncertainty must be None, 'analytic' or 'montecarlo', got "
+            raise InputError(f"uncertainty must be None, 'analytic' or 'montecarlo', got "
                              f"{uncertainty!r}")
         analytic = uncertainty == "analytic"
         if errors is not None:
@@ -1270,14 +1270,14 @@ def load_model(name_or_path):
         if path.is_dir():
             bundles = _bundles_in(path)
             if len(bundles) != 1:
-                raise ValueError(f"{path} holds {len(bundles)} model bundles; name the JSON file")
+                raise InputError(f"{path} holds {len(bundles)} model bundles; name the JSON file")
             path = bundles[0]
         if not path.exists():
             raise FileNotFoundError(f"model file {path} does not exist")
     else:
         models = model_sources()
         if str(name_or_path) not in models:
-            raise ValueError(f"unknown model {name_or_path!r}; available: "
+            raise InputError(f"unknown model {name_or_path!r}; available: "
                              f"{', '.join(models) or 'none'}")
         source = models[str(name_or_path)]
         path = source.path

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import astropy.units as u
 import numpy as np
 
-from ..exceptions import BandColumnError
+from ..exceptions import BandColumnError, InputError, UnknownBandError
 
 __all__ = ["Band", "BandMatch", "BANDS", "ALL_BANDS", "SURVEY_FILTERS", "SURVEYS",
            "SURVEY_ALIASES", "CONVENTIONS", "EXTINCTION_LAW", "EXTINCTION_RV",
@@ -394,7 +394,8 @@ def get_band(name):
     if key not in ALL_BANDS:
         key = _LOWER_NAMES.get(str(name).lower(), key)
     if key not in ALL_BANDS:
-        raise KeyError(f"unknown band {name!r}; supported bands: {', '.join(ALL_BANDS)}")
+        raise UnknownBandError(f"unknown band {name!r}; supported bands: "
+                               f"{', '.join(ALL_BANDS)}")
     return ALL_BANDS[key]
 
 
@@ -480,14 +481,14 @@ def normalise_survey(survey):
         key = str(name).strip().lower().replace(" ", "_")
         key = SURVEY_ALIASES.get(key, key)
         if key in ("legacy", "legacy_surveys", "ls", "desi"):
-            raise ValueError(
+            raise InputError(
                 f"survey={name!r} does not say which filters: the Legacy Surveys are DECam "
                 "g r (i) z in the south (survey='legacy_south') and BASS g r + MzLS z in the "
                 "north, at Dec > 32.375 deg in the north Galactic cap "
                 "(survey='legacy_north'); a catalogue with both has a column saying which "
                 "(PHOTSYS 'S' or 'N'): split it and predict each part")
         if key not in SURVEYS:
-            raise ValueError(f"unknown survey {name!r}; known: {', '.join(SURVEYS)} (and "
+            raise InputError(f"unknown survey {name!r}; known: {', '.join(SURVEYS)} (and "
                              f"{', '.join(sorted(SURVEY_ALIASES))})")
         if key not in names:
             names.append(key)

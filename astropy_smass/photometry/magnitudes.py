@@ -15,6 +15,7 @@ and flag bits go out, and every problem is either a clear exception naming the c
 or a per-row flag.
 """
 
+import functools
 import re
 
 import astropy.units as u
@@ -113,7 +114,7 @@ def _parse_unit(spec, what):
     try:
         return u.Unit(spec)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"cannot understand unit {spec!r} given for {what}: {exc}") from exc
+        raise InputError(f"cannot understand unit {spec!r} given for {what}: {exc}") from exc
 
 
 def _isin(values, candidates):
@@ -300,7 +301,7 @@ def distance_modulus(table, redshift=None, distance=None, cosmology=None, redshi
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(values > 0, 5 * np.log10(values / 10.0), np.nan)
     if redshift is None:
-        raise ValueError("apparent photometry needs redshift= or distance=")
+        raise InputError("apparent photometry needs redshift= or distance=")
     z = redshift_values(table, redshift, redshift_unit)
     if cosmology is None:
         from astropy.cosmology import Planck18 as cosmology
@@ -391,6 +392,17 @@ def absolute_magnitudes(table, band_columns, error_columns=None, units=None, veg
                             ebv=ebv)[:3]
 
 
+def _quiet_floats(function):
+    """Run ``function`` without numpy's floating-point warnings: at the boundary, NaN,
+    infinite and absurd inputs (a flux of 1e300) are flagged per row, not warned about."""
+    @functools.wraps(function)
+    def quiet(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return function(*args, **kwargs)
+    return quiet
+
+
+@_quiet_floats
 def _read_magnitudes(table, band_columns, error_columns=None, units=None, vega=(), kind=None,
                      redshift=None, distance=None, cosmology=None,
                      sentinels=DEFAULT_SENTINELS, redshift_unit=None, info=None, ebv=None):
@@ -408,7 +420,7 @@ def _read_magnitudes(table, band_columns, error_columns=None, units=None, vega=(
     units = {get_band(b).name: _parse_unit(spec, f"band {b}") for b, spec in units.items()}
     vega = {get_band(b).name for b in ((vega,) if isinstance(vega, str) else vega or ())}
     if kind not in (None, "absolute", "apparent"):
-        raise ValueError(f"kind must be 'absolute' or 'apparent', got {kind!r}")
+        raise InputError(f"kind must be 'absolute' or 'apparent', got {kind!r}")
     if kind is None:
         kind = "apparent" if (redshift is not None or distance is not None) else "absolute"
 
@@ -484,7 +496,7 @@ def _read_magnitudes(table, band_columns, error_columns=None, units=None, vega=(
     if apparent.any():
         if redshift is None and distance is None:
             fluxes = [band_columns[b] for b, app in zip(bands, apparent) if app]
-            raise ValueError(f"columns {', '.join(map(repr, fluxes))} hold apparent photometry "
+            raise InputError(f"columns {', '.join(map(repr, fluxes))} hold apparent photometry "
                              "(fluxes, or kind='apparent'): pass redshift= (a column or values) "
                              "or distance=")
         modulus = distance_modulus(table, redshift, distance, cosmology, redshift_unit)
