@@ -11,16 +11,18 @@ except ImportError:  # running from a source tree that was never installed
     __version__ = "0.0.dev0"
 
 from . import _moved
-from .accessor import SmassAccessor, predict_table, register
+from .accessor import SmassAccessor, register
 from .exceptions import BandColumnError, ModelFormatError, SmassError, SmassWarning
 from .flags import SmassFlag
-from .model.bundle import StellarMassModel, available_models, load_model
+from .model.bundle import StellarMassModel
 from .model.correction import BiasCorrection
+from .model.registry import available_models, load_model
 from .photometry.bands import BANDS, Band
+from .pipeline import calibrate_model, predict_table
 
 __all__ = ["BANDS", "Band", "BandColumnError", "BiasCorrection", "ModelFormatError",
            "SmassAccessor", "SmassError", "SmassFlag", "SmassWarning", "StellarMassModel",
-           "available_models", "load_model", "predict_table"]
+           "available_models", "calibrate_model", "load_model", "predict_table"]
 
 _moved.install()
 register()

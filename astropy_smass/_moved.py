@@ -5,7 +5,10 @@ documentation): ``astropy_smass.bands`` became ``astropy_smass.photometry.bands`
 ``astropy_smass.bundle`` became ``astropy_smass.model.bundle``, and so on (`MOVED`).
 Importing an old path still works for one release: it emits an
 `~astropy.utils.exceptions.AstropyDeprecationWarning` and returns the module at its new
-place (the same module object, so monkeypatching either name patches both).
+place (the same module object, so monkeypatching either name patches both). A module
+that was split (``astropy_smass.bundle``: `~astropy_smass.model.bundle`,
+`~astropy_smass.model.registry` and file utilities) is a read-only view of the new
+modules instead: its names can be imported, but patching it patches nothing.
 
 This is done with an import hook rather than with small modules at the old paths, so
 that no file remains at an old path: git then follows each move as a rename when
@@ -16,16 +19,18 @@ import importlib
 import importlib.abc
 import importlib.util
 import sys
+import types
 import warnings
 
 from astropy.utils.exceptions import AstropyDeprecationWarning
 
 __all__ = ["MOVED", "install"]
 
-#: Old module name -> new module name.
+#: Old module name -> new module name (or names, in lookup order, for a split module).
 MOVED = {
     "astropy_smass.bands": "astropy_smass.photometry.bands",
-    "astropy_smass.bundle": "astropy_smass.model.bundle",
+    "astropy_smass.bundle": ("astropy_smass.model.bundle", "astropy_smass.model.registry",
+                             "astropy_smass.exceptions", "astropy_smass._utils"),
     "astropy_smass.correction": "astropy_smass.model.correction",
     "astropy_smass.domain": "astropy_smass.model.domain",
     "astropy_smass.features": "astropy_smass.model.features",
@@ -42,16 +47,37 @@ class _MovedLoader(importlib.abc.Loader):
         self.spec = None
 
     def create_module(self, spec):
-        warnings.warn(f"{spec.name} has moved to {self.new}; import it from there (the old "
+        if isinstance(self.new, str):
+            where, module = self.new, importlib.import_module(self.new)
+            self.spec = module.__spec__
+        else:
+            where, module = " and ".join(self.new[:2]), _SplitModule(spec.name, self.new)
+        warnings.warn(f"{spec.name} has moved to {where}; import it from there (the old "
                       "name will be removed in a future version)", AstropyDeprecationWarning,
                       stacklevel=2)
-        module = importlib.import_module(self.new)
-        self.spec = module.__spec__
         return module
 
     def exec_module(self, module):
-        # the import system has set the module's __spec__ to the old name's: restore it
-        module.__spec__ = self.spec
+        if self.spec is not None:
+            # the import system has set the module's __spec__ to the old name's: restore it
+            module.__spec__ = self.spec
+
+
+class _SplitModule(types.ModuleType):
+    """The names of several modules, looked up in order, as one read-only module."""
+
+    def __init__(self, name, targets):
+        super().__init__(name)
+        self._targets = [importlib.import_module(target) for target in targets]
+
+    def __getattr__(self, name):
+        for target in self._targets:
+            if hasattr(target, name):
+                return getattr(target, name)
+        raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
+
+    def __dir__(self):
+        return sorted({name for target in self._targets for name in dir(target)})
 
 
 class _MovedFinder(importlib.abc.MetaPathFinder):

@@ -1,4 +1,4 @@
-"""The ``.smass`` accessor on astropy tables, and the table-level prediction it runs.
+"""The ``.smass`` accessor on astropy tables.
 
 Importing `astropy_smass` registers ``smass`` on `~astropy.table.Table` (and so on
 `~astropy.table.QTable` and every other subclass)::
@@ -7,476 +7,29 @@ Importing `astropy_smass` registers ``smass`` on `~astropy.table.Table` (and so 
     >>> from astropy.table import QTable
     >>> hasattr(QTable, "smass")
     True
+
+The accessor is a thin layer over `astropy_smass.pipeline`: ``table.smass.predict(...)``
+is ``predict_table(table, ...)``.
 """
 
+import inspect
 import warnings
 
 import astropy.units as u
 import numpy as np
 from astropy.table import Column, QTable, Table
+from astropy.utils.exceptions import AstropyDeprecationWarning
 from astropy.utils.masked import Masked
 
-from .diagnostics import check_flux_units, explain_no_mass
-from .exceptions import InputError
-from .flags import NO_MASS, SmassFlag, SmassWarning
-from .model.bundle import load_model, model_sources, source_text
-from .photometry.bands import (
-    BandColumnError,
-    find_band_columns,
-    find_error_columns,
-    get_band,
-    recognise_bands,
-    resolve_band,
-    suggest_survey,
-)
-from .photometry.magnitudes import (
-    DEFAULT_SENTINELS,
-    _read_magnitudes,
-    absolute_magnitudes,
-    column_values,
-    redshift_values,
-)
+from . import pipeline
+from .exceptions import SmassWarning
+from .photometry.bands import find_band_columns
+from .pipeline import output_columns, predict_table, saliency_table
 
-__all__ = ["SmassAccessor", "predict_table", "select_models", "OUTPUT_COLUMNS"]
+__all__ = ["SmassAccessor", "register"]
 
-#: Description and UCD of each output column.
-OUTPUT_COLUMNS = {
-    "logmstar": ("log10 of the stellar mass predicted by the astropy-smass network",
-                 "phys.mass"),
-    "logmstar_err": ("Total 1-sigma uncertainty of logmstar: propagated photometric errors "
-                     "and the model's intrinsic scatter in quadrature", "stat.error;phys.mass"),
-    "logmstar_err_phot": ("Part of logmstar_err propagated from the photometric errors",
-                          "stat.error;phys.mass"),
-    "smass_flag": ("astropy-smass quality bits: 1 missing band, 2 non-finite input, "
-                   "4 non-positive flux, 8 no distance, 16 feature out of training range, "
-                   "32 out of training distribution, 64 bad photometric error, "
-                   "128 bias correction held constant, 256 implausible photometry, "
-                   "512 redshift outside the model's range", "meta.code.qual"),
-    "smass_model": ("Name of the astropy-smass model that gave the mass", "meta.code"),
-}
-
-
-def _model_rank(model):
-    # Fewest bands first: on real galaxies the simulated population's optical colours
-    # transfer best, and every extra band adds its own simulation-to-survey mismatch
-    # (on ECO's calibration half, 'sdss' scatters 0.071 dex about the SED masses and
-    # 'sdss_2mass' 0.082 dex on the same galaxies; see docs/method.rst). On a tie the
-    # package's own models win over plugins', whatever their names.
-    scores = model.metadata.get("scores", {})
-    source = getattr(model, "source", None)
-    bundled = source is not None and source.bundled and source.distribution == "astropy-smass"
-    return (len(model.bands), scores.get("heldout_rms_dex", np.inf), not bundled, model.name)
-
-
-def _is_auto(model):
-    return isinstance(model, str) and model == "auto"
-
-
-def _is_list(model):
-    return isinstance(model, (list, tuple))
-
-
-def auto_candidates():
-    """The models ``model="auto"`` chooses among.
-
-    The bundled models, plugin models whose distribution lists them in the
-    ``astropy_smass.auto_models`` entry-point group, and, when the configuration item
-    ``plugins_in_auto`` is set (see `astropy_smass.conf`), every plugin model. Other
-    plugin models are used when named, alone or in a list given to ``model=``.
-
-    Returns
-    -------
-    list of `~astropy_smass.model.bundle.StellarMassModel`
-    """
-    everyone = _plugins_in_auto()
-    return [load_model(name) for name, source in model_sources().items()
-            if source.auto or everyone]
-
-
-def _plugins_in_auto():
-    try:
-        from .conf import conf
-    except ImportError:
-        return False
-    return bool(getattr(conf, "plugins_in_auto", False))
-
-
-def select_models(band_columns, model="auto"):
-    """The models to use for a table, best first.
-
-    Parameters
-    ----------
-    band_columns : dict
-        Recognised ``{band: column}`` of the table.
-    model : str, path, `~astropy_smass.model.bundle.StellarMassModel` or list of them
-        ``"auto"`` for every model of `auto_candidates` whose bands the table has;
-        a list for those of its models whose bands the table has; both fewest bands
-        first, then by held-out accuracy, then the package's own models before
-        plugins'. Otherwise that one model.
-
-    Returns
-    -------
-    list of `~astropy_smass.model.bundle.StellarMassModel`
-
-    Raises
-    ------
-    BandColumnError
-        If no model can use the table's bands; the message says which bands each
-        model needs.
-    """
-    have = set(band_columns)
-    if not (_is_auto(model) or _is_list(model)):
-        chosen = load_model(model)
-        missing = [b for b in chosen.bands if b not in have]
-        if missing:
-            raise BandColumnError(
-                f"model {chosen.name!r} needs bands {', '.join(missing)}, which have no column "
-                f"in the table (recognised: {_describe(band_columns)}); map them with "
-                "columns={band: column}")
-        return [chosen]
-    models = auto_candidates() if _is_auto(model) else [load_model(m) for m in model]
-    if not models:
-        raise BandColumnError("no stellar-mass models are installed; pass model= a bundle path "
-                              "or a loaded StellarMassModel")
-    usable = sorted((m for m in models if set(m.bands) <= have), key=_model_rank)
-    if not usable:
-        needs = "; ".join(f"{m.name}: {' '.join(m.bands)}" for m in sorted(models,
-                                                                           key=_model_rank))
-        raise BandColumnError(f"no model can use this table: recognised bands "
-                              f"{_describe(band_columns)}; the models need {needs}. Map columns "
-                              "with columns={band: column}")
-    return usable
-
-
-def _survey_hint(colnames):
-    """A sentence naming the survey that would read more of the table, or ``""``."""
-    suggestions = suggest_survey(colnames)
-    if not suggestions:
-        return ""
-    best, read = suggestions[0]
-    others = ", ".join(repr(name) for name, _ in suggestions[1:4])
-    return (f"Columns named by a band letter alone are read as SDSS u g r i z, VISTA Z Y J "
-            f"H K and 2MASS Ks unless survey= names their system: survey={best!r} would "
-            f"read {', '.join(map(repr, read))}" + (f" (also possible: {others})"
-                                                    if others else ""))
-
-
-def _describe(band_columns):
-    return ", ".join(f"{b}={c!r}" for b, c in band_columns.items()) or "none"
-
-
-def _photometry_colnames(table, redshift=None, distance=None, ebv=None):
-    """Column names that may hold photometry: all but the redshift, distance and E(B-V)
-    columns.
-
-    A redshift column is often called ``z`` or ``Z``, which are also band names.
-    """
-    context = {name for name in (redshift, distance, ebv) if isinstance(name, str)}
-    return [name for name in table.colnames if name not in context]
-
-
-def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None, survey=None,
-                    ebv=None):
-    """Models, ``{band: column}``, ``{band: error column}`` and the `BandMatch`."""
-    if not isinstance(table, Table):
-        raise TypeError(f"expected an astropy Table, got {type(table).__name__}")
-    colnames = _photometry_colnames(table, redshift, distance, ebv)
-    if _is_auto(model):
-        match = recognise_bands(colnames, columns=columns, survey=survey)
-    elif _is_list(model):
-        if not model:
-            raise InputError("model= is an empty list; give models, or 'auto'")
-        model = [load_model(m) for m in model]
-        bands = list(dict.fromkeys(b for m in model for b in m.bands))
-        match = recognise_bands(colnames, bands=bands, columns=columns, survey=survey)
-    else:
-        # One model: only its bands matter, so a clash in another band is no error.
-        model = load_model(model)
-        match = recognise_bands(colnames, bands=model.bands, columns=columns, survey=survey)
-    band_columns = match.columns
-    try:
-        models = select_models(band_columns, model)
-    except BandColumnError as exc:
-        hint = _survey_hint(colnames) if survey is None else ""
-        if hint:
-            raise BandColumnError(f"{exc}. {hint}") from None
-        raise
-    needed = [b for b in band_columns if any(b in m.bands for m in models)]
-    band_columns = {b: band_columns[b] for b in needed}
-    error_columns = find_error_columns(table.colnames, band_columns, errors, survey=survey)
-    return models, band_columns, error_columns, match
-
-
-def _vega_bands(table, vega, match, band_columns, survey):
-    """Bands to convert from Vega: those named in ``vega=``, and those whose column follows
-    a Vega convention (2MASS j_m, WISE w1mpro) unless its unit says AB."""
-    bands = {resolve_band(b, survey).name for b in vega}
-    for band in match.vega:
-        if band in band_columns:
-            unit = getattr(table[band_columns[band]], "unit", None)
-            if not (isinstance(unit, u.MagUnit) and unit.physical_unit != u.dimensionless_unscaled):
-                bands.add(band)
-    return bands
-
-
-def predict_table(table, model="auto", *, columns=None, errors=None, units=None, vega=(),
-                  kind=None, redshift=None, distance=None, cosmology=None,
-                  sentinels=DEFAULT_SENTINELS, uncertainty="auto", n_draws=100, seed=None,
-                  correct=True, exclude_out_of_domain=True, redshift_unit=None,
-                  check_units=True, survey=None, ebv=None, _resolved=None):
-    """Predict stellar masses for every row of a table.
-
-    Parameters are those of `SmassAccessor.predict`. (``_resolved``: what
-    ``_resolve_inputs`` returned for a table of the same columns, so that a stream of
-    chunks resolves its models and columns once.)
-
-    Returns
-    -------
-    `~astropy.table.QTable`
-        One row per input row, in order.
-    """
-    models, band_columns, error_columns, match = _resolved or _resolve_inputs(
-        table, model, columns, errors, redshift, distance, survey, ebv)
-    vega = (vega,) if isinstance(vega, str) else tuple(vega or ())
-    vega = _vega_bands(table, vega, match, band_columns, survey)
-    if isinstance(units, dict):
-        units = {resolve_band(b, survey).name: unit for b, unit in units.items()}
-    if kind is None:
-        kind = "apparent" if (redshift is not None or distance is not None) else "absolute"
-    # The redshift once, as values (velocities converted, the column checked).
-    z = None if redshift is None else redshift_values(table, redshift, redshift_unit)
-    # The best model's bands first, in its order: its magnitudes are then a view.
-    order = list(models[0].bands) + [b for b in band_columns if b not in models[0].bands]
-    band_columns = {b: band_columns[b] for b in order}
-    if uncertainty == "auto":
-        uncertainty = "analytic" if error_columns else None
-    if uncertainty is not None and not error_columns:
-        warnings.warn("no photometric error columns were found: logmstar_err is the model's "
-                      "intrinsic scatter alone", SmassWarning)
-    # As absolute_magnitudes, and which bands raised any flag at all.
-    read_info = {}
-    mags, errs, band_flags, flagged = _read_magnitudes(
-        table, band_columns, error_columns, units=units, vega=vega, kind=kind,
-        redshift=z, distance=distance, cosmology=cosmology, sentinels=sentinels,
-        info=read_info, ebv=ebv)
-    if errs is not None:
-        # A band without an error column contributes no propagated error.
-        missing_err = [k for k, b in enumerate(band_columns) if b not in error_columns]
-        errs[:, missing_err] = 0.0
-
-    n = len(table)
-    index = {band: k for k, band in enumerate(band_columns)}
-    model_flags = []
-    for candidate in models:
-        # Column by column (band_flags is band-major), and only bands that raised a flag:
-        # most tables raise none, and then no galaxy needs its flags gathered.
-        row_flags = None
-        for b in candidate.bands:
-            if flagged[index[b]]:
-                row_flags = band_flags[:, index[b]] | (0 if row_flags is None else row_flags)
-        row_flags = _redshift_flags(candidate, z, row_flags)
-        model_flags.append(row_flags)
-    if model_flags[0] is None:
-        assigned = None  # the first model takes every galaxy
-    else:
-        assigned = np.full(n, -1)
-        for j, row_flags in enumerate(model_flags):
-            free = assigned < 0
-            if row_flags is not None:
-                free &= (row_flags & int(NO_MASS)) == 0
-            assigned[free] = j
-        # A galaxy no model can take reports the first model's flags. One outside the
-        # training domain of its model is not handed to a later one: later models use as
-        # many bands or more, and adding bands cannot make the rejected photometry typical.
-        assigned[assigned < 0] = 0
-
-    keys = ["logmstar", "flags"] + ([] if uncertainty is None
-                                    else ["logmstar_err", "logmstar_err_phot"])
-    out = {}
-    for j, candidate in enumerate(models):
-        rows = slice(None) if assigned is None else assigned == j
-        if assigned is not None:
-            if not rows.any():
-                continue
-            if rows.all():
-                rows = slice(None)  # one model for every row: no copies
-        cols = [index[b] for b in candidate.bands]
-        result = candidate.predict_magnitudes(
-            _take(mags, rows, cols), None if errs is None else _take(errs, rows, cols),
-            uncertainty=uncertainty, n_draws=n_draws, seed=seed, correct=correct,
-            exclude_out_of_domain=exclude_out_of_domain,
-            flags=None if model_flags[j] is None else model_flags[j][rows])
-        if check_units:
-            flux = [k for k, b in enumerate(candidate.bands)
-                    if b in read_info.get("flux_bands", ())]
-            check_flux_units(candidate, _take(mags, rows, cols), result["flags"], flux,
-                             {b: band_columns[b] for b in candidate.bands}, units)
-        if isinstance(rows, slice):
-            out = {key: result[key] for key in keys}
-            break
-        for key in keys:
-            if key not in out:
-                out[key] = np.zeros(n, np.int32) if key == "flags" else np.full(n, np.nan)
-            out[key][rows] = result[key]
-    if not out:  # an empty table
-        out = {key: np.zeros(0, np.int32 if key == "flags" else float) for key in keys}
-    n_no_mass = int(np.count_nonzero(np.isnan(out["logmstar"])))
-    if n_no_mass and 2 * n_no_mass > n:
-        context = {"magnitudes": mags, "bands": list(band_columns), "model": models[0],
-                   "kind": kind, "has_distance": distance is not None or z is not None,
-                   "flux_bands": read_info.get("flux_bands", ()),
-                   "vega": {get_band(b).name for b in vega}, "band_columns": band_columns,
-                   "redshift": z, "redshift_range": redshift_range(models[0]),
-                   "raw_medians": _raw_medians(table, band_columns,
-                                               read_info.get("flux_bands", ()))}
-        warnings.warn(explain_no_mass(n, out["flags"], out["logmstar"], context),
-                      SmassWarning)
-
-    # The arrays are this call's own: the table takes them without copies.
-    columns = {"logmstar": out["logmstar"] << u.dex(u.Msun)}
-    if uncertainty is not None:
-        columns["logmstar_err"] = out["logmstar_err"] << u.dex
-        columns["logmstar_err_phot"] = out["logmstar_err_phot"] << u.dex
-    columns["smass_flag"] = out["flags"]
-    if len(models) > 1:
-        names = np.array([m.name for m in models])
-        columns["smass_model"] = names[np.zeros(n, int) if assigned is None else assigned] \
-            if n else np.array([], dtype="U1")
-    result = QTable(columns, copy=False)
-    for name in result.colnames:
-        result[name].info.description, ucd = OUTPUT_COLUMNS[name]
-        result[name].info.meta = {"ucd": ucd}
-    result.meta.update(_provenance(models, band_columns, error_columns, uncertainty, correct,
-                                   cosmology, redshift, distance, n_draws, seed,
-                                   exclude_out_of_domain))
-    result.meta.update(_band_provenance(match, band_columns, vega, ebv))
-    return result
-
-
-def _raw_medians(table, band_columns, flux_bands):
-    """Median value of each magnitude column, as stored (for the no-mass diagnosis)."""
-    medians = {}
-    for band, name in band_columns.items():
-        if band not in flux_bands:
-            values, mask, _ = column_values(table, name)
-            values = values[~mask & np.isfinite(values)]
-            medians[band] = float(np.median(values)) if len(values) else np.nan
-    return medians
-
-
-#: Redshift range of models that record none: the bundled z ~ 0 models, trained on
-#: rest-frame magnitudes without K-corrections (a few hundredths of a magnitude at z < 0.1).
-DEFAULT_REDSHIFT_RANGE = (0.0, 0.1)
-
-
-def redshift_range(model):
-    """The redshifts ``(low, high)`` a model was trained for."""
-    found = getattr(model, "redshift_range", None)
-    if found is None:
-        found = model.metadata.get("redshift_range", DEFAULT_REDSHIFT_RANGE)
-    return float(found[0]), float(found[1])
-
-
-def _redshift_flags(model, z, row_flags):
-    """``row_flags`` with `SmassFlag.REDSHIFT_OUT_OF_RANGE` where ``z`` lies outside the
-    model's range (a missing redshift is NO_DISTANCE's business, not this flag's)."""
-    if z is None:
-        return row_flags
-    low, high = redshift_range(model)
-    with np.errstate(invalid="ignore"):
-        outside = (z < low) | (z > high)
-    if not outside.any():
-        return row_flags
-    bits = np.multiply(outside, np.int32(SmassFlag.REDSHIFT_OUT_OF_RANGE), dtype=np.int32)
-    return bits if row_flags is None else row_flags | bits
-
-
-def _take(array, rows, cols):
-    """``array[rows][:, cols]`` with one copy at most (none for all rows, leading columns)."""
-    if cols == list(range(cols[0], cols[0] + len(cols))):
-        return array[rows, cols[0]:cols[0] + len(cols)]
-    if isinstance(rows, slice):
-        return array[:, cols]
-    return array[np.ix_(np.flatnonzero(rows), cols)]
-
-
-def _provenance(models, band_columns, error_columns, uncertainty, correct, cosmology,
-                redshift, distance, n_draws, seed, exclude):
-    from . import __version__
-
-    meta = {
-        "smass_version": __version__,
-        "smass_model": models[0].name if len(models) == 1 else "auto",
-        "smass_models": [m.name for m in models],
-        "smass_model_sources": {m.name: source_text(m) for m in models},
-        "smass_band_columns": dict(band_columns),
-        "smass_error_columns": dict(error_columns),
-        "smass_correction": {m.name: (m.correction.to_dict() if correct and m.correction
-                                      else None) for m in models},
-        "smass_intrinsic_scatter_dex": {m.name: m.intrinsic_scatter for m in models},
-        "smass_uncertainty": uncertainty or "none",
-        "smass_out_of_domain": "excluded" if exclude else "kept (flagged)",
-        "smass_flag_bits": {flag.name: int(flag) for flag in SmassFlag},
-    }
-    if uncertainty == "montecarlo":
-        meta["smass_mc"] = {"n_draws": n_draws, "seed": seed}
-    if redshift is not None and distance is None:
-        meta["smass_cosmology"] = cosmology.name if cosmology is not None else "Planck18"
-    return meta
-
-
-def _band_provenance(match, band_columns, vega, ebv):
-    """What the columns were read as: systems, choices, Vega conversion, extinction."""
-    from .photometry.bands import EXTINCTION_LAW, EXTINCTION_RV
-
-    meta = {"smass_survey": list(match.survey) or "none",
-            "smass_band_systems": {b: get_band(b).survey for b in band_columns}}
-    choices = {b: c for b, c in match.choices.items() if b in band_columns}
-    if choices:
-        meta["smass_band_choices"] = choices
-    converted = [b for b in band_columns if b in vega]
-    if converted:
-        meta["smass_vega_bands"] = converted
-    if ebv is not None:
-        meta["smass_ebv"] = {
-            "source": ebv if isinstance(ebv, str) else "values",
-            "law": f"{EXTINCTION_LAW} (Gordon et al. 2023), R_V = {EXTINCTION_RV}",
-            "a_over_ebv": {b: get_band(b).a_over_ebv for b in band_columns}}
-    return meta
-
-
-def reference_log_mass(table, name):
-    """Reference log10(M*/Msun) from a column in dex(Msun), Msun, or unitless log."""
-    values, mask, unit = column_values(table, name)
-    values = np.where(mask, np.nan, values)
-    # A plain "dex" (as many catalogues write log masses) is a log10 mass, too.
-    if unit is None or unit in (u.dimensionless_unscaled, u.dex) or isinstance(unit, u.DexUnit):
-        return values
-    if unit.is_equivalent(u.Msun):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log10((values * unit).to_value(u.Msun))
-    raise BandColumnError(f"reference column {name!r} has unit {unit}; expected dex(Msun), "
-                          "Msun or a plain log10 mass")
-
-
-def saliency_table(table, model, *, columns=None, **kwargs):
-    """Per-galaxy feature importance (see `StellarMassModel.saliency_magnitudes`)."""
-    model = load_model(model)
-    survey = kwargs.pop("survey", None)
-    colnames = _photometry_colnames(table, kwargs.get("redshift"), kwargs.get("distance"),
-                                    kwargs.get("ebv"))
-    band_columns = find_band_columns(colnames, bands=model.bands, columns=columns,
-                                     survey=survey)
-    select_models(band_columns, model)
-    mags, _, band_flags = absolute_magnitudes(table, band_columns, **kwargs)
-    mags = mags[:, [list(band_columns).index(b) for b in model.bands]]
-    usable = ((band_flags & NO_MASS) == 0).all(axis=1) & np.isfinite(mags).all(axis=1)
-    saliency = np.full((len(table), len(model.features)), np.nan)
-    if usable.any():
-        saliency[usable] = model.saliency_magnitudes(mags[usable])
-    result = QTable(saliency * u.dex, names=model.features)
-    result.meta["smass_model"] = model.name
-    return result
+#: The attribute name the accessor is registered under.
+NAME = "smass"
 
 
 class SmassAccessor:
@@ -495,101 +48,10 @@ class SmassAccessor:
         `predict`)."""
         return find_band_columns(self._table.colnames, columns=columns, survey=survey)
 
-    def predict(self, model="auto", *, columns=None, errors=None, units=None, vega=(),
-                kind=None, redshift=None, distance=None, cosmology=None,
-                sentinels=DEFAULT_SENTINELS, uncertainty="auto", n_draws=100, seed=None,
-                correct=True, exclude_out_of_domain=True, redshift_unit=None,
-                check_units=True, survey=None, ebv=None):
-        """Predict log stellar masses, one row per input row, in order.
-
-        Parameters
-        ----------
-        model : str, path, `~astropy_smass.model.bundle.StellarMassModel` or list
-            ``"auto"`` (default) picks, for each galaxy, the best model whose bands it
-            has among the bundled ones and the plugin models that join ``auto`` (see
-            `~astropy_smass.accessor.auto_candidates`); a list of models (names,
-            paths or loaded models) picks among those; or one model: a name (see
-            `~astropy_smass.available_models`), a bundle path or a loaded model.
-            ``meta['smass_model_sources']`` names the distribution and version that
-            provided each model used.
-        columns : dict, optional
-            ``{band: column}``; wins over column-name recognition. Bands by short name
-            (``"r"``), astro-sedpy name (``"decam_g"``, ``"sdss_r0"``) or registry key
-            (``"euclid_vis"``).
-        errors : dict, optional
-            ``{band: error_column}``; wins over ``<column>_err`` recognition.
-        units : str, unit or dict, optional
-            Unit of columns that carry none (``"mag"``, ``"ABmag"``, ``"Jy"``...),
-            for all bands or as ``{band: unit}``.
-        vega : str or iterable of str
-            Bands whose magnitudes are in the Vega system (e.g. 2MASS ``J_2MASS``).
-        kind : {None, 'absolute', 'apparent'}
-            Magnitudes are apparent when a redshift or distance is given, unless set.
-        redshift : str or array-like, optional
-            Column or values of redshift, for apparent magnitudes and fluxes. A column
-            or `~astropy.units.Quantity` with a velocity unit (``km/s``) is a recession
-            velocity, converted with ``z = cz / c``. Galaxies outside the model's
-            redshift range are flagged (`~astropy_smass.SmassFlag.REDSHIFT_OUT_OF_RANGE`).
-        distance : str or `~astropy.units.Quantity`, optional
-            Column or values of luminosity distance (Mpc if unitless).
-        cosmology : `~astropy.cosmology.Cosmology`, optional
-            Default `~astropy.cosmology.Planck18`.
-        sentinels : iterable of float
-            Magnitude values meaning "missing" (default -9999, -999, -99, 0, 99, 999,
-            9999).
-        uncertainty : {'auto', None, 'analytic', 'montecarlo'}
-            Error propagation; ``'auto'`` is analytic when error columns exist.
-        n_draws, seed : int
-            Monte Carlo draws per galaxy and their seed.
-        correct : bool
-            Apply the model's residual-bias correction.
-        exclude_out_of_domain : bool
-            Give no mass to galaxies outside the training domain (always flagged).
-        redshift_unit : str or unit, optional
-            Unit of a ``redshift`` column or values that have none, e.g. ``"km/s"``
-            for a recession velocity. A unitless column named like a velocity (``cz``,
-            ``cz_kms``, ``vel``...) is an error without it.
-        check_units : bool
-            Refuse a table whose fluxes would fit the training galaxies only after a
-            change of unit prefix (Jy values labelled mJy, say): see
-            `~astropy_smass.diagnostics.check_flux_units`.
-        survey : str or sequence of str, optional
-            Photometric system of columns whose names give a band letter but no survey
-            (``g``, ``mag_g``, ``FLUX_G``, ``MAG_AUTO_G``): a name from
-            `~astropy_smass.photometry.bands.SURVEYS` such as ``"des"``, ``"legacy_south"``,
-            ``"legacy_north"``, ``"hsc"``, ``"panstarrs"``, ``"lsst"``,
-            ``"suprimecam"``, ``"euclid"``, ``"sdss"``. Without it, plain letters keep
-            their historical meaning (SDSS u g r i z, VISTA Z Y J H K) and a flux such as
-            ``FLUX_G`` is an error that says how to name its system.
-        ebv : str or array-like, optional
-            Galactic E(B-V) (column name or values, mag): every band is corrected with
-            the registry's A_band / E(B-V) (Gordon et al. 2023, R_V = 3.1).
-
-        Returns
-        -------
-        `~astropy.table.QTable`
-            ``logmstar`` (``dex(Msun)``), ``logmstar_err`` and ``logmstar_err_phot``
-            (``dex``, with uncertainties), ``smass_flag`` (`~astropy_smass.SmassFlag`
-            bits), ``smass_model`` (when several models were used); provenance in
-            ``meta``, including which column was read as which band
-            (``smass_band_columns``, ``smass_band_systems``), a service's preferred
-            column where several could hold a band (``smass_band_choices``), bands
-            converted from Vega (``smass_vega_bands``) and the extinction correction
-            (``smass_ebv``).
-            Rows without a mass hold NaN and a non-zero flag.
-
-        Warns
-        -----
-        `~astropy_smass.SmassWarning`
-            When most rows get no mass; the message names the likely cause.
-        """
-        return predict_table(self._table, model, columns=columns, errors=errors, units=units,
-                             vega=vega, kind=kind, redshift=redshift, distance=distance,
-                             cosmology=cosmology, sentinels=sentinels,
-                             uncertainty=uncertainty, n_draws=n_draws, seed=seed,
-                             correct=correct, exclude_out_of_domain=exclude_out_of_domain,
-                             redshift_unit=redshift_unit, check_units=check_units,
-                             survey=survey, ebv=ebv)
+    def predict(self, model="auto", **kwargs):
+        # Signature and documentation are predict_table's (set below): one list of
+        # keywords, written once.
+        return predict_table(self._table, model, **kwargs)
 
     def stellar_mass(self, model="auto", **kwargs):
         """Stellar masses as a `~astropy.units.Quantity` in Msun, masked where none.
@@ -619,36 +81,81 @@ class SmassAccessor:
             The same table, annotated (for chaining).
         """
         result = self.predict(model, **kwargs)
-        clashes = [prefix + n for n in result.colnames if prefix + n in self._table.colnames]
-        if clashes and not overwrite:
-            raise InputError(f"the table already has columns {', '.join(clashes)}; pass "
-                             "overwrite=True or a prefix")
-        for name in result.colnames:
+        _, names = output_columns(self._table.colnames, result.colnames, prefix=prefix,
+                                  overwrite=overwrite, remedy="pass overwrite=True or a prefix")
+        for name, new_name in names.items():
             col = result[name]
             if isinstance(self._table, QTable) or not isinstance(col, u.Quantity):
                 new = col
             else:
                 new = Column(col.value, unit=col.unit)
-            self._table[prefix + name] = new
-            self._table[prefix + name].info.description = col.info.description
-            self._table[prefix + name].info.meta = dict(col.info.meta or {})
+            self._table[new_name] = new
+            self._table[new_name].info.description = col.info.description
+            self._table[new_name].info.meta = dict(col.info.meta or {})
         self._table.meta.update(result.meta)
         return self._table
 
     def saliency(self, model, **kwargs):
-        """Per-galaxy feature importance for one model (see `StellarMassModel.saliency`)."""
+        """Per-galaxy feature importance for one model, as a `~astropy.table.QTable`.
+
+        One column a feature: ``|d logM / d x_f| * sigma_f`` in dex (see
+        `~astropy_smass.model.bundle.StellarMassModel.saliency_magnitudes`).
+        """
         return saliency_table(self._table, model, **kwargs)
 
 
+def _predict_signature():
+    # predict_table(table, model="auto", *, ...) as a method: (self, model="auto", *, ...)
+    parameters = list(inspect.signature(predict_table).parameters.values())
+    self = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    public = [p for p in parameters[1:] if not p.name.startswith("_")]
+    return inspect.Signature([self] + public)
+
+
+SmassAccessor.predict.__signature__ = _predict_signature()
+SmassAccessor.predict.__doc__ = predict_table.__doc__.replace(
+    "for every row of a table", "for every row of the table", 1)
+
+
 class _AccessorDescriptor:
-    """Class attribute that hands each table instance its own accessor."""
+    """Class attribute that hands each table instance its own accessor.
+
+    A data descriptor (it defines ``__set__``): ``table.smass = x`` raises instead of
+    silently hiding the accessor behind an instance attribute.
+    """
 
     def __get__(self, instance, owner):
         if instance is None:
             return SmassAccessor
         return SmassAccessor(instance)
 
+    def __set__(self, instance, value):
+        raise AttributeError(f"'{NAME}' is astropy-smass's accessor and cannot be assigned; "
+                             f"use table['{NAME}'] for a column of that name")
+
+    def __delete__(self, instance):
+        raise AttributeError(f"'{NAME}' is astropy-smass's accessor and cannot be deleted")
+
+
+def __getattr__(name):
+    # The table-level functions this module held before astropy_smass.pipeline existed.
+    if not name.startswith("__") and hasattr(pipeline, name):
+        warnings.warn(f"astropy_smass.accessor.{name} has moved to astropy_smass.pipeline."
+                      f"{name}; import it from there (the old name will be removed in a "
+                      "future version)", AstropyDeprecationWarning, stacklevel=2)
+        return getattr(pipeline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 def register():
-    """Install the ``smass`` accessor on `~astropy.table.Table` (and subclasses)."""
+    """Install the ``smass`` accessor on `~astropy.table.Table` (and subclasses).
+
+    Warns (`~astropy_smass.SmassWarning`) if ``Table`` already has a ``smass`` attribute
+    that is not this package's accessor, which is then replaced.
+    """
+    existing = Table.__dict__.get(NAME, getattr(Table, NAME, None))
+    if existing is not None and not isinstance(existing, _AccessorDescriptor) \
+            and existing is not SmassAccessor:
+        warnings.warn(f"astropy Table already has an attribute '{NAME}' ({existing!r}); "
+                      "astropy-smass replaces it with its accessor", SmassWarning)
     Table.smass = _AccessorDescriptor()

@@ -41,9 +41,8 @@ EXIT_ERROR, EXIT_USAGE, EXIT_NO_MASS = 1, 2, 3
 
 # -- errors and messages --------------------------------------------------------------------
 def _known_errors():
-    from .exceptions import SmassError
+    from .exceptions import ModelFormatError, SmassError
     from .io import TableReadError
-    from .model.bundle import ModelFormatError
     from .photometry.bands import BandColumnError
     from .vo import VOError
 
@@ -320,7 +319,7 @@ def _predict_kwargs(args):
     if args.redshift_unit is not None and args.redshift is None:
         raise CommandError("--redshift-unit needs --redshift COLUMN")
     if args.model == "auto":
-        from .model.bundle import available_models
+        from .model.registry import available_models
 
         if not available_models():
             raise CommandError("no models are installed; give a bundle with --model PATH")
@@ -356,12 +355,9 @@ def annotate(table, kwargs, prefix="", progress=None):
 
 
 def _check_clashes(colnames, prefix):
-    from .accessor import OUTPUT_COLUMNS
+    from .pipeline import output_columns
 
-    clashes = [prefix + name for name in OUTPUT_COLUMNS if prefix + name in colnames]
-    if clashes:
-        raise CommandError(f"the table already has columns {', '.join(clashes)}; use --prefix "
-                           "to add the new ones beside them")
+    output_columns(colnames, prefix=prefix, remedy="use --prefix to add the new ones beside them")
 
 
 def _stream_formats(input, output, in_format, out_format):
@@ -458,7 +454,12 @@ def _stream_file(input, output, kwargs, formats, overwrite, prefix, progress, ch
         raise TableReadError(f"{input} is not a {formats[0]} table: {_message(exc)}") from exc
     _check_clashes(schema.colnames, prefix)
     given = kwargs.get("redshift")
-    kwargs = _default_redshift(schema, dict(kwargs))
+    columns = tuple((c.info.name, str(getattr(c, "unit", None)), repr(c.info.meta))
+                    for c in schema.itercols())
+    kwargs = dict(kwargs)
+    kwargs["redshift"] = stream.shared(  # once for the files of one layout
+        ("default redshift", columns, repr(sorted(kwargs.items(), key=str))),
+        lambda: _default_redshift(schema, dict(kwargs))["redshift"])
     # What `annotate` records in the table's meta when it picks the redshift column.
     meta = {"smass_redshift_column": kwargs["redshift"]} if kwargs["redshift"] != given else {}
     progress(f"predicting stellar masses for {input}, {chunk_rows} rows at a time ...")
@@ -607,7 +608,18 @@ def _output_name(name, format):
 
 
 def _predict_many(args, inputs, output):
-    """Several inputs: one output each, in a folder that appears only when all are done."""
+    """Several inputs: one output each, in a folder that appears only when all are done.
+
+    In one `astropy_smass.stream.shared_run`: each file is opened once, and files with
+    the same columns share what depends only on the columns (models, band columns).
+    """
+    from . import stream
+
+    with stream.shared_run():
+        return _predict_each(args, inputs, output)
+
+
+def _predict_each(args, inputs, output):
     import shutil
     import tempfile
     import time
@@ -730,7 +742,7 @@ def _demo_plot(table, png, prefix, overwrite):
     """Predicted mass against absolute W1 magnitude; False if matplotlib is missing."""
     import numpy as np
 
-    from .model.bundle import atomic_write
+    from ._utils import atomic_write
     from .photometry.magnitudes import absolute_magnitudes
 
     try:
@@ -762,8 +774,8 @@ def _demo_plot(table, png, prefix, overwrite):
 
 # -- models ---------------------------------------------------------------------------------
 def run_models(args):
-    from .accessor import _plugins_in_auto
-    from .model.bundle import load_model, model_sources, source_text
+    from .model.registry import load_model, model_sources, source_text
+    from .pipeline import _plugins_in_auto
 
     if args.bundles:
         entries = [(str(path), load_model(path), None) for path in args.bundles]

@@ -35,8 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .accessor import _resolve_inputs, predict_table
-from .model.bundle import StellarMassModel, load_model
+from .model.bundle import StellarMassModel
+from .model.registry import load_model
+from .pipeline import _resolve_inputs, output_columns, predict_table
 
 __all__ = ["predict_dask", "predict_lsdb", "predict_partition", "read_parquet",
            "write_parquet", "write_lsdb", "parquet_files"]
@@ -121,7 +122,8 @@ class _Plan:
         context = [c if isinstance(c, str) else None for c in context]
         resolved = _resolve_inputs(
             proto, model, predict_kwargs.get("columns"), predict_kwargs.get("errors"),
-            context[0], context[1], predict_kwargs.get("survey"), context[2])
+            context[0], context[1], predict_kwargs.get("survey"), context[2],
+            predict_kwargs.get("kind"))
         _, band_columns, error_columns, _ = resolved
         names = list(dict.fromkeys([*band_columns.values(), *error_columns.values(),
                                     *(c for c in context if c is not None)]))
@@ -274,19 +276,17 @@ def predict_partition(frame, model="auto", keep_columns=True, prefix="", plan=No
                 if c not in nested and getattr(frame[c].dtype, "kind", "O") in "biuf"]
     table = _frame_table(frame, plan)
     result = predict_table(table, model, **predict_kwargs)
+    _, names = output_columns(frame.columns, result.colnames, prefix=prefix,
+                              keep_columns=bool(keep_columns))
     columns = {}
-    for name in result.colnames:
+    for name, new_name in names.items():
         values = np.asarray(getattr(result[name], "value", result[name]))
         # Model names as pandas' string dtype, empty partition or not, to match meta.
         dtype = str if name == "smass_model" else values.dtype
-        columns[prefix + name] = pd.Series(values, index=frame.index, dtype=dtype)
+        columns[new_name] = pd.Series(values, index=frame.index, dtype=dtype)
     predictions = pd.DataFrame(columns, index=frame.index)
     if not keep_columns:
         return predictions
-    clashes = [c for c in predictions.columns if c in frame.columns]
-    if clashes:
-        raise ValueError(f"the catalogue already has columns {', '.join(clashes)}; pass "
-                         "prefix= or keep_columns=False")
     return frame.assign(**{c: predictions[c] for c in predictions.columns})
 
 

@@ -9,10 +9,10 @@ that caught those keeps working. Warnings derive from `SmassWarning`, itself an
 
 from astropy.utils.exceptions import AstropyUserWarning
 
-__all__ = ["SmassError", "BandColumnError", "ImplausiblePhotometryError", "InputError",
-           "ModelFormatError", "TableReadError", "UnstreamableError", "VOError",
-           "VOTimeoutError", "TrainError", "CommandError", "UnknownBandError",
-           "SmassWarning"]
+__all__ = ["SmassError", "BandColumnError", "ColumnClashError", "ImplausiblePhotometryError",
+           "InputError", "ModelFormatError", "ModelNotFoundError", "TableReadError",
+           "UnstreamableError", "UnknownBandError", "VOError", "VOTimeoutError", "TrainError",
+           "CommandError", "SmassWarning"]
 
 
 class SmassError(Exception):
@@ -21,6 +21,18 @@ class SmassError(Exception):
 
 class BandColumnError(SmassError, ValueError):
     """A band's column is missing, ambiguous or of the wrong kind."""
+
+
+class ColumnClashError(SmassError, ValueError):
+    """New columns would take the names of columns the table already has."""
+
+
+class ModelNotFoundError(SmassError, FileNotFoundError, ValueError):
+    """No model of that name or path, or none installed at all.
+
+    Also a `FileNotFoundError` (a bundle path that does not exist) and a `ValueError`
+    (an unknown model name), as before this class existed.
+    """
 
 
 class ImplausiblePhotometryError(BandColumnError):

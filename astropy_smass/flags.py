@@ -40,7 +40,7 @@ class SmassFlag(enum.IntFlag):
 
 #: Flags that leave a galaxy without a mass (domain flags only when excluding).
 NO_MASS = (SmassFlag.MISSING_BAND | SmassFlag.NONFINITE | SmassFlag.NONPOSITIVE_FLUX
-           | SmassFlag.NO_DISTANCE | SmassFlag.IMPLAUSIBLE)
+           | SmassFlag.NO_DISTANCE | SmassFlag.IMPLAUSIBLE | SmassFlag.REDSHIFT_OUT_OF_RANGE)
 
 #: Flags marking a galaxy outside the training domain.
 OUT_OF_DOMAIN = (SmassFlag.OUT_OF_RANGE | SmassFlag.OUT_OF_DISTRIBUTION

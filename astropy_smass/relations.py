@@ -9,6 +9,10 @@ colours stand in for the rest-frame colours the relations were calibrated on.
   optical relation ``log10(M*/L_i) = -0.68 + 0.70 (g - i)`` with the i-band
   luminosity in solar units for ``M_i,sun = 4.58`` (AB); Chabrier IMF; about
   0.1 dex of scatter against full SED fits.
+- `bell2003_logmstar`: Bell et al. (2003, ApJS 149, 289, table 7), the SDSS
+  ``log10(M*/L_r) = -0.306 + 1.097 (g - r)`` for their "diet" Salpeter IMF, moved to
+  Chabrier by ``log10(0.61 / 0.70)`` (Madau & Dickinson 2014; Bell & de Jong 2001),
+  with ``M_r,sun = 4.65`` (AB; Willmer 2018, ApJS 236, 47).
 - `cluver2014_logmstar`: Cluver et al. (2014, ApJ 782, 90), the GAMA/WISE
   mid-infrared relation ``log10(M*/L_W1) = -2.54 (W1 - W2) - 0.17``, with the
   ``W1 - W2`` colour in the **Vega** system and ``L_W1`` in solar units from the
@@ -22,11 +26,17 @@ import numpy as np
 
 from .photometry.bands import BANDS
 
-__all__ = ["TAYLOR2011_MSUN_I", "CLUVER2014_MSUN_W1", "taylor2011_logmstar",
-           "cluver2014_logmstar"]
+__all__ = ["TAYLOR2011_MSUN_I", "CLUVER2014_MSUN_W1", "BELL2003_MSUN_R",
+           "taylor2011_logmstar", "bell2003_logmstar", "cluver2014_logmstar"]
 
 #: Absolute AB magnitude of the Sun in SDSS i used by Taylor et al. (2011).
 TAYLOR2011_MSUN_I = 4.58
+
+#: Absolute AB magnitude of the Sun in SDSS r (Willmer 2018) for `bell2003_logmstar`.
+BELL2003_MSUN_R = 4.65
+
+#: log10(M_Chabrier / M_diet-Salpeter) at fixed light: 0.61 / 0.70 of Salpeter.
+_DIET_SALPETER_TO_CHABRIER = float(np.log10(0.61 / 0.70))
 
 #: Absolute Vega magnitude of the Sun in WISE W1 used by Cluver et al. (2014).
 CLUVER2014_MSUN_W1 = 3.24
@@ -60,6 +70,25 @@ def taylor2011_logmstar(g, i):
     """
     g, i = _magnitudes(g, "g"), _magnitudes(i, "i")
     return -0.68 + 0.70 * (g - i) - 0.4 * (i - TAYLOR2011_MSUN_I)
+
+
+def bell2003_logmstar(g, r):
+    """Stellar mass from the g - r colour and r luminosity (Bell et al. 2003).
+
+    Parameters
+    ----------
+    g, r : array-like or `~astropy.units.Quantity`
+        Absolute AB magnitudes (mag) in SDSS g and r.
+
+    Returns
+    -------
+    ndarray
+        log10(M*/Msun) = -0.306 + 1.097 (g - r) - 0.4 (r - 4.65) + log10(0.61 / 0.70);
+        Chabrier IMF. NaN where an input is NaN.
+    """
+    g, r = _magnitudes(g, "g"), _magnitudes(r, "r")
+    return (-0.306 + 1.097 * (g - r) - 0.4 * (r - BELL2003_MSUN_R)
+            + _DIET_SALPETER_TO_CHABRIER)
 
 
 def cluver2014_logmstar(w1, w2):

@@ -15,6 +15,7 @@ is written the way `astropy_smass.io.write_table` writes it (FITS headers by
 ``read_table(out_path)`` gives the same table as predicting in memory.
 """
 
+import contextlib
 import copy
 import gc
 import io
@@ -30,12 +31,12 @@ from astropy.io import fits
 from astropy.table import Column, MaskedColumn, Table, hstack, meta, serialize
 from astropy.utils.data_info import serialize_context_as
 
-from .accessor import _resolve_inputs, predict_table
+from ._utils import atomic_write
 from .diagnostics import RunSummary
 from .exceptions import UnstreamableError
 from .io import FORMATS as IO_FORMATS
 from .io import fits_table_hdu, restore_metadata
-from .model.bundle import atomic_write
+from .pipeline import _resolve_inputs, output_columns, predict_table
 
 __all__ = ["predict_file", "read_schema", "format_of", "FORMATS", "COMPRESSED_SUFFIXES",
            "DEFAULT_CHUNK_ROWS", "UnstreamableError",
@@ -148,6 +149,8 @@ class _ParquetReader:
         self.header = (_parse_header(md["table_meta_yaml"])
                        if "table_meta_yaml" in md else None)
         self._schema_table = None
+        self.schema_key = (tuple((f.name, str(f.type)) for f in schema),
+                           tuple(sorted((schema.metadata or {}).items())))
         self.names = schema.names
         self.types = {name: schema.field(name).type for name in self.names}
         self.string_dtypes = {}
@@ -178,9 +181,7 @@ class _ParquetReader:
     def empty(self):
         if self._schema_table is None:
             # The files of a dataset share their schema: decode it once.
-            schema = self.file.schema_arrow
-            key = (tuple((f.name, str(f.type)) for f in schema),
-                   tuple(sorted((schema.metadata or {}).items())))
+            schema, key = self.file.schema_arrow, self.schema_key
             if key not in _SCHEMA_TABLES:
                 if len(_SCHEMA_TABLES) > 64:
                     _SCHEMA_TABLES.clear()
@@ -439,12 +440,49 @@ class _WriteBehind:
             self.pool.shutdown(wait=True)
 
 
+#: While `shared_run` is active: what one run over many files works out only once
+#: (readers by file, model resolutions and other per-schema results by key).
+_SHARED = None
+
+
+@contextlib.contextmanager
+def shared_run():
+    """Within this context, work that depends only on a file's schema is done once.
+
+    ``astropy-smass predict`` over many files runs in one: each file is opened once,
+    and files with the same columns share the resolution of models and band columns.
+    """
+    global _SHARED
+    previous, _SHARED = _SHARED, {}
+    try:
+        yield _SHARED
+    finally:
+        _SHARED = previous
+
+
+def shared(key, make):
+    """``make()``, or within `shared_run` its result for ``key`` made once."""
+    if _SHARED is None:
+        return make()
+    if key not in _SHARED:
+        _SHARED[key] = make()
+    return _SHARED[key]
+
+
 def _open_reader(path, fmt, hdu, dataset):
-    if fmt == "fits":
-        return _FitsReader(path, hdu)
-    if fmt == "parquet":
-        return _ParquetReader(path)
-    return _Hdf5Reader(path, dataset)
+    def make():
+        if fmt == "fits":
+            return _FitsReader(path, hdu)
+        if fmt == "parquet":
+            return _ParquetReader(path)
+        return _Hdf5Reader(path, dataset)
+
+    path = Path(path)
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    return shared(("reader", str(path.resolve()), stamp, fmt, hdu, dataset), make)
 
 
 def read_schema(path, format=None, *, hdu=None, dataset=None):
@@ -619,10 +657,10 @@ def parquet_schema(table):
 class _ParquetWriter:
     """Each chunk a row group, schema and astropy metadata from the first chunk."""
 
-    def __init__(self, path, first, n_rows):
+    def __init__(self, path, first, n_rows, schema=None):
         import pyarrow.parquet as pq
 
-        self.schema = parquet_schema(first)
+        self.schema = parquet_schema(first) if schema is None else schema
         self.writer = pq.ParquetWriter(path, self.schema, **parquet_write_options(self.schema))
 
     def write(self, table):
@@ -841,10 +879,7 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
             if "_resolved" not in kwargs:
                 # Every chunk has the same columns: resolve models and columns once.
                 if "resolved" not in state:
-                    state["resolved"] = _resolve_inputs(
-                        chunk, model, kwargs.get("columns"), kwargs.get("errors"),
-                        kwargs.get("redshift"), kwargs.get("distance"),
-                        kwargs.get("survey"), kwargs.get("ebv"))
+                    state["resolved"] = _shared_resolution(chunk, model, kwargs)
                 kwargs["_resolved"] = state["resolved"]
             result = predict_table(chunk, model, **kwargs)
         if count:
@@ -863,23 +898,16 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
     def combine(chunk, result, widths):
         # A Table, not a QTable, as `SmassAccessor.annotate` makes it: columns with units.
         result = Table(result, copy=False)
-        for name in result.colnames:
-            result.rename_column(name, prefix + name)
+        kept, names = output_columns(chunk.colnames, result.colnames, prefix=prefix,
+                                     keep_columns=keep_columns)
+        for name, new_name in names.items():
+            result.rename_column(name, new_name)
+        selected = None
         if keep_columns is True:
             selected = chunk
-        elif keep_columns is False:
-            selected = None
-        else:
-            missing = [c for c in keep_columns if c not in chunk.colnames]
-            if missing:
-                raise ValueError(f"keep_columns names {', '.join(missing)}, which the input "
-                                 "does not have")
-            selected = chunk[list(keep_columns)]
+        elif keep_columns is not False:
+            selected = chunk[kept]
         if selected is not None:
-            clashes = [c for c in result.colnames if c in selected.colnames]
-            if clashes:
-                raise ValueError(f"the input already has columns {', '.join(clashes)}; pass "
-                                 "prefix= or keep_columns=False")
             provenance = dict(result.meta)
             out = hstack([selected, result], join_type="exact", metadata_conflicts="silent")
             out.meta = {**selected.meta, **extra_meta, **provenance}
@@ -897,9 +925,7 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
             return None
         schema = reader.empty()
         try:
-            resolved = _resolve_inputs(
-                schema, model, predict_kwargs.get("columns"), predict_kwargs.get("errors"),
-                *context[:2], survey=predict_kwargs.get("survey"), ebv=context[2])
+            resolved = _shared_resolution(schema, model, predict_kwargs)
         except Exception:
             return None  # the slow path raises the same error, in its own words
         _, band_columns, error_columns, _ = resolved
@@ -921,16 +947,30 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
 
         batches = reader.batches(chunk_rows)
         first = next(batches)
-        probe_chunk = reader._table(first.slice(0, 1))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            probe = predict(probe_chunk, 0, kwargs, count=False)
-        widths = dict(reader.string_dtypes)
-        names = probe.meta.get("smass_models") or []
-        if "smass_model" in probe.colnames:
-            widths[prefix + "smass_model"] = f"U{max(map(len, names))}"
-        layout = _ParquetWriter(tmp, combine(probe_chunk, probe, widths), reader.n_rows)
-        outputs = {prefix + name: name for name in probe.colnames}
+
+        def make_layout():
+            probe_chunk = reader._table(first.slice(0, 1))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                probe = predict(probe_chunk, 0, kwargs, count=False)
+            widths = dict(reader.string_dtypes)
+            names = probe.meta.get("smass_models") or []
+            if "smass_model" in probe.colnames:
+                widths[prefix + "smass_model"] = f"U{max(map(len, names))}"
+            return (parquet_schema(combine(probe_chunk, probe, widths)), names,
+                    list(probe.colnames))
+
+        # Files of one layout and one set of arguments share the output layout.
+        settings = {k: v for k, v in kwargs.items() if k != "_resolved"}
+        key = ("layout", reader.schema_key, tuple(sorted(reader.string_dtypes.items())),
+               model if isinstance(model, (str, Path)) else id(model),
+               repr(sorted(settings.items(), key=str)), prefix, repr(keep_columns),
+               repr(extra_meta))
+        schema, names, probe_columns = shared(key, make_layout)
+        if summary["models"] is None:
+            summary["models"] = names
+        layout = _ParquetWriter(tmp, None, reader.n_rows, schema=schema)
+        outputs = {prefix + name: name for name in probe_columns}
         sources = []
         for field in layout.schema:
             if field.name in outputs:
@@ -1029,6 +1069,22 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
                                   if summary["seconds"] > 0 else float("inf"))
     summary["n_mass"], summary["flag_counts"] = counts.n_mass, dict(counts.flag_counts)
     return summary
+
+
+def _shared_resolution(table, model, kwargs):
+    """`_resolve_inputs` for a table's columns (shared by files of the same columns)."""
+    args = [kwargs.get(k) for k in ("columns", "errors", "redshift", "distance", "survey",
+                                    "ebv", "kind")]
+
+    def make():
+        return _resolve_inputs(table, model, *args)
+
+    if not all(a is None or isinstance(a, (str, dict)) for a in args):
+        return make()
+    columns = tuple((c.info.name, str(getattr(c, "unit", None)), c.dtype.str,
+                     repr(c.info.meta)) for c in table.itercols())
+    who = model if isinstance(model, (str, Path)) else id(model)
+    return shared(("resolution", columns, who, repr(args)), make)
 
 
 def _make_writer(fmt, tmp, first, n_rows, dataset):

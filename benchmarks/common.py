@@ -13,10 +13,11 @@ import astropy.units as u
 import numpy as np
 from astropy.table import QTable
 
-from astropy_smass.model.bundle import StellarMassModel, available_models, load_model
+from astropy_smass.model.bundle import StellarMassModel
 from astropy_smass.model.domain import TrainingDomain
 from astropy_smass.model.features import PUBLISHED_BANDS, build_features, default_features
 from astropy_smass.model.network import OneHiddenLayerNetwork
+from astropy_smass.model.registry import available_models, load_model
 
 __all__ = ["benchmark_model", "population", "magnitude_table", "sizes"]
 

@@ -66,3 +66,41 @@ def assert_same_tables(actual, expected):
         np.testing.assert_array_equal(np.ma.getdata(a)[~mask], np.ma.getdata(e)[~mask],
                                       err_msg=name)
     assert list(actual.meta.items()) == list(expected.meta.items())
+
+
+def train_toy_observed_model(name="toy_obs", n=6000, hidden=16, seed=0, bands=("g", "r", "i"),
+                             redshift_range=(0.0, 1.0)):
+    """An observed-frame (redshift-aware) toy model: `toy_population` seen at redshifts
+    uniform in ``redshift_range`` with a colour-dependent toy K-correction
+    (``obs - rest = z * k_band * (g - i)``, see `toy_k_correction`)."""
+    from sklearn.neural_network import MLPRegressor
+
+    from astropy_smass.model.features import REDSHIFT_INPUT
+
+    bands = list(bands)
+    rest, logm = toy_population(n, seed=seed + 1)
+    z = np.random.default_rng(seed + 2).uniform(*redshift_range, n)
+    obs = rest + toy_k_correction(rest, z)
+    inputs = np.column_stack([obs[:, [TOY_BANDS.index(b) for b in bands]], z])
+    features = default_features(bands) + [REDSHIFT_INPUT]
+    x = build_features(inputs, bands + [REDSHIFT_INPUT], features)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    mlp = MLPRegressor(hidden_layer_sizes=(hidden,), activation="relu", random_state=seed,
+                       max_iter=400, early_stopping=True, learning_rate_init=3e-3)
+    mlp.fit((x - mean) / scale, logm)
+    network = OneHiddenLayerNetwork(mlp.coefs_[0], mlp.intercepts_[0], mlp.coefs_[1][:, 0],
+                                    mlp.intercepts_[1][0], "relu", mean, scale)
+    return StellarMassModel(name, bands, features, network,
+                            TrainingDomain.from_training(x), intrinsic_scatter=0.1,
+                            metadata={"description": "test-session observed-frame toy model"},
+                            redshift_range=redshift_range)
+
+
+#: Toy K-correction per unit redshift and unit g - i colour, by band (ugriz).
+TOY_K = np.array([3.0, 2.0, 1.0, 0.3, 0.1])
+
+
+def toy_k_correction(rest, z):
+    """``obs - rest`` magnitudes of `toy_population` rows (ugriz) at redshifts ``z``."""
+    colour = rest[:, 1] - rest[:, 3]
+    return np.asarray(z)[:, None] * TOY_K[None, :] * colour[:, None]

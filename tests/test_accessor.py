@@ -9,10 +9,12 @@ from astropy.utils.masked import Masked
 from helpers import TOY_BANDS, toy_population
 
 import astropy_smass
-from astropy_smass.accessor import OUTPUT_COLUMNS, SmassAccessor
+from astropy_smass.accessor import SmassAccessor
+from astropy_smass.exceptions import ModelNotFoundError, SmassError
 from astropy_smass.flags import OUT_OF_DOMAIN, SmassFlag, SmassWarning
-from astropy_smass.model import bundle as bundle_module
+from astropy_smass.model import registry as registry_module
 from astropy_smass.photometry.bands import BANDS, BandColumnError
+from astropy_smass.pipeline import OUTPUT_COLUMNS, predict_table
 
 
 def _table(mags, cls=Table, errors=0.05, prefix="absmag_"):
@@ -35,7 +37,7 @@ def bundled(toy_model, toy_gri_model, tmp_path, monkeypatch):
     folder = tmp_path / "models"
     toy_model.save(folder)
     toy_gri_model.save(folder)
-    monkeypatch.setattr(bundle_module, "_bundled_dir", lambda: folder)
+    monkeypatch.setattr(registry_module, "_bundled_dir", lambda: folder)
     return folder
 
 
@@ -76,7 +78,7 @@ def test_predict_matches_the_model(cls, toy_model, mags):
         assert result[name].info.description == description
         assert result[name].info.meta["ucd"] == ucd
     # The model's own predict is the same thing.
-    np.testing.assert_array_equal(toy_model.predict(table)["logmstar"], result["logmstar"])
+    np.testing.assert_array_equal(predict_table(table, toy_model)["logmstar"], result["logmstar"])
 
 
 def test_rows_keep_their_order(toy_model, mags):
@@ -180,7 +182,7 @@ def test_annotate(cls, toy_model, mags):
         description, ucd = OUTPUT_COLUMNS[name]
         assert table[name].info.description == description
         assert table[name].info.meta["ucd"] == ucd
-    expected = toy_model.predict(table)["logmstar"]
+    expected = predict_table(table, toy_model)["logmstar"]
     np.testing.assert_array_equal(table["logmstar"].value, expected.value)
     assert table.meta["smass_model"] == "toy"
     with pytest.raises(ValueError, match="already has columns logmstar, logmstar_err"):
@@ -374,14 +376,17 @@ def test_saliency(toy_model, mags):
 
 
 def test_no_models_installed(monkeypatch, tmp_path, mags):
-    monkeypatch.setattr(bundle_module, "_bundled_dir", lambda: tmp_path / "none")
-    with pytest.raises(BandColumnError, match="no stellar-mass models are installed"):
+    monkeypatch.setattr(registry_module, "_bundled_dir", lambda: tmp_path / "none")
+    # A missing model, not a problem with the table's columns.
+    with pytest.raises(ModelNotFoundError, match="no stellar-mass models are installed") as info:
         _table(mags[:3]).smass.predict()
+    assert not isinstance(info.value, BandColumnError)
+    assert isinstance(info.value, SmassError)
 
 
 @pytest.mark.parametrize("unit", [None, "dex", u.dex(u.Msun), u.Msun, u.kg])
 def test_reference_log_mass(unit):
-    from astropy_smass.accessor import reference_log_mass
+    from astropy_smass.pipeline import reference_log_mass
 
     logm = np.array([9.5, 10.0, 11.2])
     if unit in (u.Msun, u.kg):

@@ -13,19 +13,21 @@ import pytest
 from helpers import toy_population
 
 import astropy_smass
+from astropy_smass import _utils
+from astropy_smass._utils import atomic_write
+from astropy_smass.exceptions import ModelFormatError
 from astropy_smass.flags import SmassFlag, SmassWarning
 from astropy_smass.model import bundle as bundle_module
+from astropy_smass.model import registry as registry_module
 from astropy_smass.model.bundle import (
     FORMAT_VERSION,
-    ModelFormatError,
     StellarMassModel,
     arrays_checksum,
-    atomic_write,
-    available_models,
     bundle_checksum,
-    load_model,
 )
 from astropy_smass.model.correction import BiasCorrection
+from astropy_smass.model.registry import available_models, load_model
+from astropy_smass.pipeline import calibrate_model
 
 
 @pytest.fixture
@@ -48,7 +50,7 @@ def no_bundled_models(tmp_path, monkeypatch):
     """An empty bundled-model folder, so that only the test's own models are found."""
     folder = tmp_path / "bundled"
     folder.mkdir()
-    monkeypatch.setattr(bundle_module, "_bundled_dir", lambda: folder)
+    monkeypatch.setattr(registry_module, "_bundled_dir", lambda: folder)
     return folder
 
 
@@ -265,7 +267,7 @@ def test_load_model_by_path_folder_and_name(toy_model, corrected_model, no_bundl
 
 def test_no_models_folder(monkeypatch, tmp_path):
     # A fresh checkout may have no data/models folder at all (git keeps no empty folders).
-    monkeypatch.setattr(bundle_module, "_bundled_dir", lambda: tmp_path / "absent")
+    monkeypatch.setattr(registry_module, "_bundled_dir", lambda: tmp_path / "absent")
     assert available_models() == {}
     with pytest.raises(ValueError, match="available: none"):
         load_model("toy")
@@ -295,7 +297,7 @@ def plugin_root(tmp_path, monkeypatch, request):
     root = tmp_path / "site"
     root.mkdir()
     monkeypatch.syspath_prepend(str(root))
-    bundle_module._WARNED.clear()  # plugin warnings are said once per process
+    _utils._WARNED.clear()  # plugin warnings are said once per process
     yield root
     for name in list(sys.modules):
         if name.startswith("smass_test_plugin"):
@@ -379,7 +381,8 @@ def test_calibrate_fits_a_correction(toy_model):
         table[name].unit = "mag"
     raw = toy_model.predict_magnitudes(mags, correct=False)["logmstar"]
     table["ref_logmstar"] = raw + 0.2 - 0.1 * (raw - 10.0)
-    calibrated = toy_model.calibrate(table, reference="ref_logmstar", catalogue="synthetic")
+    calibrated = calibrate_model(toy_model, table, reference="ref_logmstar",
+                                 catalogue="synthetic")
     grid = np.linspace(*calibrated.correction.fit_range, 5)
     np.testing.assert_allclose(calibrated.correction.offset(grid), 0.2 - 0.1 * (grid - 10.0),
                                atol=1e-6)
@@ -506,7 +509,7 @@ def test_checksum_ignores_the_json_layout(corrected_model, tmp_path):
 def test_format_1_bundles_still_load_with_one_warning(corrected_model, tmp_path):
     path = corrected_model.save(tmp_path)
     _edit_json(path, lambda spec: (spec.update(format_version=1), spec.pop("sha256")))
-    bundle_module._WARNED.clear()
+    _utils._WARNED.clear()
     with pytest.warns(SmassWarning, match="format version 1, whose checksum covers its arrays"):
         loaded = StellarMassModel.load(path)
     assert loaded.correction == corrected_model.correction
@@ -525,7 +528,7 @@ def test_format_1_bundles_still_load_with_one_warning(corrected_model, tmp_path)
 
 
 def test_bundled_models_are_format_2_and_valid():
-    folder = bundle_module._bundled_dir()
+    folder = registry_module._bundled_dir()
     paths = sorted(folder.glob("*.json"))
     assert paths
     for path in paths:
@@ -601,16 +604,16 @@ def test_declared_plugin_joins_auto_but_loses_ties(toy_model, no_bundled_models,
 
 def test_plugins_in_auto_by_configuration(toy_model, no_bundled_models, plugin_root,
                                           monkeypatch):
-    from astropy_smass import accessor
+    from astropy_smass import pipeline
 
     toy_model.save(no_bundled_models)
     _plugin_with(plugin_root, toy_model, "aaa_toy", auto=False)
-    monkeypatch.setattr(accessor, "_plugins_in_auto", lambda: True)
+    monkeypatch.setattr(pipeline, "_plugins_in_auto", lambda: True)
     assert _toy_table().smass.predict().meta["smass_models"] == ["toy", "aaa_toy"]
 
 
 def test_model_sources(toy_model, no_bundled_models, plugin_root, tmp_path):
-    from astropy_smass.model.bundle import model_sources, source_text
+    from astropy_smass.model.registry import model_sources, source_text
 
     toy_model.save(no_bundled_models)
     package = _plugin_with(plugin_root, toy_model, "aaa_toy", auto=False)

@@ -12,10 +12,10 @@ from astropy.io import fits
 from astropy.table import Table
 from helpers import assert_same_tables
 
-from astropy_smass.accessor import OUTPUT_COLUMNS
 from astropy_smass.cli import main
 from astropy_smass.datasets import load_demo
 from astropy_smass.io import FORMATS, read_table, write_table
+from astropy_smass.pipeline import OUTPUT_COLUMNS
 
 try:
     from . import services as svc

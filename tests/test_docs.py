@@ -221,7 +221,7 @@ def test_every_page_was_built(html_dir):
 
 
 def test_built_model_cards(html_dir):
-    from astropy_smass.model.bundle import _bundled_dir
+    from astropy_smass.model.registry import _bundled_dir
 
     html = (html_dir / "models.html").read_text(encoding="utf-8")
     names = sorted(p.stem for p in Path(_bundled_dir()).glob("*.json"))

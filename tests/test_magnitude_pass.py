@@ -33,7 +33,7 @@ def _domain_magnitudes(model, n, spread, seed=0):
     domain = model.domain
     features = domain.center + rng.normal(0, spread, (n, domain.whitening.shape[1])) \
         @ np.linalg.pinv(domain.whitening)
-    return features[:, [model.features.index(b) for b in model.bands]]
+    return features[:, [model.features.index(b) for b in model.inputs]]
 
 
 def _at_distance(model, factors, seed=1):
@@ -56,7 +56,7 @@ def _on_bounds(model, base=None, seed=2):
     rng = np.random.default_rng(seed)
     if base is None:
         base = _domain_magnitudes(model, 1, 0.3, seed)[0]
-    index = {band: k for k, band in enumerate(model.bands)}
+    index = {band: k for k, band in enumerate(model.inputs)}
     rows = []
     for k, feature in enumerate(model.features):
         for bound, away in ((model.domain.feature_min[k], -np.inf),
@@ -75,7 +75,7 @@ def _on_bounds(model, base=None, seed=2):
 
 
 def _range_flags(model, mags):
-    return model.domain.check(build_features(mags, model.bands, model.features)) \
+    return model.domain.check(build_features(mags, model.inputs, model.features)) \
         & SmassFlag.OUT_OF_RANGE
 
 
@@ -114,7 +114,7 @@ def test_flags_are_those_of_float64(toy_model):
                                       _range_flags(model, mags), err_msg=model.name)
         # The Mahalanobis flag of TrainingDomain.check, but for distances within
         # rounding of the limit.
-        features = build_features(mags, model.bands, model.features)
+        features = build_features(mags, model.inputs, model.features)
         ratio = model.domain.distance(features) / model.domain.max_distance
         clear = np.abs(ratio - 1) > 1e-9
         far = (model.domain.check(features) & SmassFlag.OUT_OF_DISTRIBUTION) != 0

@@ -36,7 +36,13 @@ def survey(tmp_path_factory):
     root = tmp_path_factory.mktemp("survey")
     (root / "south").mkdir()
     for k, name in enumerate(["a.parquet", "b.parquet", "south/c.parquet"]):
-        _part(150 + 10 * k, 1000 * k, seed=k).write(root / name)
+        part = _part(150 + 10 * k, 1000 * k, seed=k)
+        if k == 2:  # another layout in the same run: a masked column, other units
+            from astropy.table import MaskedColumn
+
+            part["quality"] = MaskedColumn(np.arange(len(part)), mask=np.arange(len(part)) < 5)
+            part["absmag_u"] = part["absmag_u"].value * u.ABmag
+        part.write(root / name)
     (root / "_SUCCESS").write_text("")
     return root
 

@@ -65,3 +65,12 @@ def test_quantities_and_nan():
     assert np.isnan(taylor2011_logmstar(np.nan, -21.0))
     with pytest.raises(u.UnitsError, match="magnitude"):
         cluver2014_logmstar(1 * u.Jy, 2 * u.Jy)
+
+
+def test_bell2003_relation():
+    from astropy_smass.relations import bell2003_logmstar
+
+    # g - r = 0.7, M_r = -21: log M/L_r = -0.306 + 0.768; L_r = 10^(0.4 * 25.65)
+    expected = -0.306 + 1.097 * 0.7 + 0.4 * (21 + 4.65) + np.log10(0.61 / 0.70)
+    assert bell2003_logmstar(-20.3, -21.0) == pytest.approx(expected, abs=1e-12)
+    assert bell2003_logmstar(-20.3 * u.mag, -21.0 * u.mag) == pytest.approx(expected)

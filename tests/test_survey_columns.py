@@ -172,6 +172,15 @@ def test_service_conventions_and_preference():
     assert match.columns == {"euclid_vis": "flux_vis_psf", "euclid_h": "flux_h_templfit"}
     assert find_error_columns(euclid, match.columns) == {"euclid_vis": "fluxerr_vis_psf",
                                                          "euclid_h": "fluxerr_h_templfit"}
+    # WFCAM/VISTA archive names (Vega): the letters are shared, so survey= says which.
+    archive = ["jPetroMag", "jPetroMagErr", "jAperMag3", "jAperMag3Err", "ksPetroMag"]
+    with pytest.raises(BandColumnError, match="'jPetroMag'"):
+        find_band_columns(archive)
+    match = recognise_bands(archive, survey="viking")
+    assert match.columns == {"J": "jPetroMag", "K": "ksPetroMag"}
+    assert match.vega == ("J", "K") and match.choices["J"]["column"] == "jPetroMag"
+    assert find_error_columns(archive, {"J": "jAperMag3"}) == {"J": "jAperMag3Err"}
+    assert find_band_columns(archive[:2], survey="ukidss") == {"ukirt_wfcam_J": "jPetroMag"}
     # Two conventions for one band stay ambiguous.
     with pytest.raises(BandColumnError, match="'r' is ambiguous"):
         find_band_columns(["modelMag_r", "absmag_r"])

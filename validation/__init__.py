@@ -31,14 +31,19 @@ from astropy.cosmology import FlatLambdaCDM
 from astropy.table import QTable, Table
 from astropy.utils.masked import Masked
 
-from astropy_smass.accessor import OUTPUT_COLUMNS, predict_table, reference_log_mass
 from astropy_smass.flags import NO_MASS, OUT_OF_DOMAIN, SmassFlag
-from astropy_smass.model.bundle import load_model
+from astropy_smass.model.registry import load_model
 from astropy_smass.photometry.bands import BANDS, find_band_columns
 from astropy_smass.photometry.magnitudes import (
     DEFAULT_SENTINELS,
     absolute_magnitudes,
     column_values,
+)
+from astropy_smass.pipeline import (
+    OUTPUT_COLUMNS,
+    calibrate_model,
+    predict_table,
+    reference_log_mass,
 )
 from astropy_smass.relations import cluver2014_logmstar, taylor2011_logmstar
 
@@ -289,7 +294,7 @@ class Catalogue:
     reference, reference_error : str or None
         Columns of reference log masses and their errors (dex).
     predict_kwargs : dict
-        Arguments that make `~astropy_smass.accessor.predict_table` read the
+        Arguments that make `~astropy_smass.pipeline.predict_table` read the
         catalogue right (distance or redshift and cosmology).
     citation : str
     """
@@ -436,7 +441,7 @@ def classical_masses(table, *, columns=None, units=None, vega=(), kind=None, red
                      distance=None, cosmology=None, sentinels=DEFAULT_SENTINELS):
     """Masses from the classical relations wherever the table has their bands.
 
-    Takes the photometry arguments of `~astropy_smass.accessor.predict_table`.
+    Takes the photometry arguments of `~astropy_smass.pipeline.predict_table`.
 
     Returns
     -------
@@ -461,6 +466,18 @@ def classical_masses(table, *, columns=None, units=None, vega=(), kind=None, red
 
 
 # -- the network as "auto" uses it --------------------------------------------------------
+def rest_frame_models():
+    """The installed rest-frame models, ``{name: path}``: the models this module
+    calibrates and validates on the z ~ 0 catalogues, and among which its ``"auto"``
+    chooses (the observed-frame models have `validation.surveys` and
+    ``scripts/calibrate_surveys.py``)."""
+    from astropy_smass.model.registry import available_models
+
+    return {name: path for name, path in available_models().items()
+            if not load_model(path).observed_frame}
+
+
+
 def auto_assignment(table, **predict_kwargs):
     """Which installed model ``model="auto"`` gives each galaxy.
 
@@ -468,7 +485,7 @@ def auto_assignment(table, **predict_kwargs):
     ----------
     table : `~astropy.table.Table`
     **predict_kwargs
-        Photometry arguments of `~astropy_smass.accessor.predict_table`
+        Photometry arguments of `~astropy_smass.pipeline.predict_table`
         (``exclude_out_of_domain`` changes the choice; the rest of the prediction
         settings do not).
 
@@ -484,7 +501,8 @@ def _auto_base(table, predict_kwargs):
     """The ``"auto"`` prediction without uncertainties, and its choice."""
     kwargs = {k: v for k, v in predict_kwargs.items()
               if k not in ("uncertainty", "n_draws", "seed")}
-    base = predict_table(table, "auto", uncertainty=None, **kwargs)
+    base = predict_table(table, [load_model(path) for path in rest_frame_models().values()],
+                         uncertainty=None, **kwargs)
     assigned = np.asarray(base["smass_model"] if "smass_model" in base.colnames else
                           np.full(len(table), base.meta["smass_model"])).astype(object)
     assigned[~np.isfinite(base["logmstar"].value)] = ""
@@ -507,12 +525,12 @@ def predict_as_auto(table, models, **predict_kwargs):
         ``{name: StellarMassModel}``: installed models with other corrections or
         intrinsic scatters (same networks).
     **predict_kwargs
-        Passed to `~astropy_smass.accessor.predict_table`.
+        Passed to `~astropy_smass.pipeline.predict_table`.
 
     Returns
     -------
     `~astropy.table.QTable`
-        As from `~astropy_smass.accessor.predict_table` with ``model="auto"``
+        As from `~astropy_smass.pipeline.predict_table` with ``model="auto"``
         (``smass_model`` always included); ``meta["smass_correction"]`` and
         ``meta["smass_intrinsic_scatter_dex"]`` describe the models used.
     """
@@ -554,6 +572,8 @@ def predict_as_auto(table, models, **predict_kwargs):
 def _predict(table, model, **kwargs):
     if isinstance(model, dict):
         return predict_as_auto(table, model, **kwargs)
+    if isinstance(model, str) and model == "auto":
+        model = [load_model(path) for path in rest_frame_models().values()]
     return predict_table(table, model, **kwargs)
 
 
@@ -601,7 +621,7 @@ def compare_methods(table, reference="logmstar", model="auto", *, methods=None, 
     common : bool
         Score every method on the same galaxies: those every method gives a mass.
     **predict_kwargs
-        Passed to `~astropy_smass.accessor.predict_table` (``redshift=``,
+        Passed to `~astropy_smass.pipeline.predict_table` (``redshift=``,
         ``distance=``, ``cosmology=``, ``columns=``...).
 
     Returns
@@ -667,7 +687,7 @@ def flag_census(prediction):
     Parameters
     ----------
     prediction : `~astropy.table.Table`
-        Output of `~astropy_smass.accessor.predict_table` (``logmstar``,
+        Output of `~astropy_smass.pipeline.predict_table` (``logmstar``,
         ``smass_flag``).
 
     Returns
@@ -735,7 +755,7 @@ def compare_uncertainties(table, model="auto", *, n_draws=200, seed=0, **predict
     n_draws, seed : int
         Monte Carlo draws per galaxy and their seed.
     **predict_kwargs
-        Photometry arguments of `~astropy_smass.accessor.predict_table`.
+        Photometry arguments of `~astropy_smass.pipeline.predict_table`.
 
     Returns
     -------
@@ -770,7 +790,7 @@ def domain_report(model, table, reference=None, **predict_kwargs):
         Column of reference masses: then the scores of flagged galaxies (predicted
         anyway) are compared with those of galaxies inside the domain.
     **predict_kwargs
-        Photometry arguments of `~astropy_smass.accessor.predict_table`.
+        Photometry arguments of `~astropy_smass.pipeline.predict_table`.
 
     Returns
     -------
@@ -853,8 +873,9 @@ def compare_degrees(model, calibration, evaluation, reference="logmstar", degree
     kwargs = _mass_kwargs(predict_kwargs)
     rows = []
     for degree in (-1, *degrees):
-        fitted = model.replace(correction=None) if degree < 0 else model.calibrate(
-            calibration, reference, degree=degree, reference_error=reference_error, **kwargs)
+        fitted = model.replace(correction=None) if degree < 0 else calibrate_model(
+            model, calibration, reference, degree=degree, reference_error=reference_error,
+            **kwargs)
         logm = predict_table(evaluation, fitted, uncertainty=None, **kwargs)["logmstar"].value
         stats = residual_statistics(logm, ref)
         coefficients = "" if degree < 0 else " ".join(
@@ -897,8 +918,8 @@ def _n_fit(model, table, spec):
 
 def _fit(model, table, spec, degree, requested, provenance):
     """Calibrate ``model`` on ``table``, the intrinsic scatter floored (see below)."""
-    fitted = model.replace(correction=None).calibrate(
-        table, spec.reference, degree=degree, catalogue=spec.name,
+    fitted = calibrate_model(
+        model.replace(correction=None), table, spec.reference, degree=degree, catalogue=spec.name,
         reference_error=spec.reference_error,
         provenance={**provenance, "reference_citation": spec.citation,
                     "requested_degree": requested}, **spec.predict_kwargs)
@@ -919,7 +940,7 @@ def calibrate_bundled(models=None, *, degree=1, seed=SPLIT_SEED, directory=None,
     Each model is calibrated on the calibration half of its catalogue
     (`CALIBRATION_PLAN`), on every galaxy there that it gives a mass, with the degree
     of `calibration_degree`. Its intrinsic scatter is measured there
-    (`~astropy_smass.model.bundle.StellarMassModel.calibrate`) but not set below the
+    (`~astropy_smass.pipeline.calibrate_model`) but not set below the
     model's scatter on held-out simulated galaxies
     (``metadata["scores"][SIMULATED_SCATTER_KEY]``). A model with fewer than
     `MIN_PER_COEFFICIENT` usable galaxies takes the result of its sibling in
@@ -962,9 +983,7 @@ def calibrate_bundled(models=None, *, degree=1, seed=SPLIT_SEED, directory=None,
     dict
         ``{name: StellarMassModel}`` of calibrated models.
     """
-    from astropy_smass.model.bundle import available_models
-
-    present = dict(models) if isinstance(models, dict) else available_models()
+    present = dict(models) if isinstance(models, dict) else rest_frame_models()
     plan = {**CALIBRATION_PLAN, **BORROWED_CORRECTIONS}
     names = [m for m in (models if models is not None else plan) if m in present and m in plan]
     if anchor is not None and bridge in present and bridge not in names:
@@ -1030,7 +1049,8 @@ def _write_calibration(model, source, directory):
     """Save ``model``'s correction and intrinsic scatter into the bundle at ``source``."""
     import json
 
-    from astropy_smass.model.bundle import StellarMassModel, atomic_write
+    from astropy_smass._utils import atomic_write
+    from astropy_smass.model.bundle import StellarMassModel
 
     if isinstance(source, (str, os.PathLike)):
         current = StellarMassModel.load(source)
@@ -1128,9 +1148,7 @@ def calibrate_on_catalogue(name, *, degree=1, seed=SPLIT_SEED, models=None):
         ``{model name: StellarMassModel}``; ``provenance["galaxies"]`` of each
         correction says which galaxies it was fitted on. Use with `predict_as_auto`.
     """
-    from astropy_smass.model.bundle import available_models
-
-    present = dict(models) if models is not None else available_models()
+    present = dict(models) if models is not None else rest_frame_models()
     spec, (calibration, _) = _calibration_halves(name, seed)
     if spec.reference is None:
         raise ValueError(f"{spec.name} has no reference masses to calibrate on")
@@ -1203,9 +1221,7 @@ def validation_report(*, seed=SPLIT_SEED, models=None, n_draws=200):
         ``census`` (``{catalogue: flag_census}`` on whole catalogues, H-ATLAS
         included) and ``domain`` (``{catalogue: {model: domain_report}}``).
     """
-    from astropy_smass.model.bundle import available_models
-
-    installed = available_models()
+    installed = rest_frame_models()
     bundled = {name: load_model(path) for name, path in (models or {}).items()}
     report = {"comparison": {}, "per_model": {}, "calibrated": {}, "census": {},
               "domain": {}, "scale_offsets": {}}
@@ -1298,7 +1314,7 @@ def catalogue_predictions(name, half="evaluation", model="auto", *, seed=SPLIT_S
         Which half (`split_halves` with ``seed``); None for the whole catalogue.
     model : str, `~astropy_smass.model.bundle.StellarMassModel` or dict
         As for `compare_methods`.
-    uncertainty : see `~astropy_smass.accessor.predict_table`
+    uncertainty : see `~astropy_smass.pipeline.predict_table`
     calibrated : dict, optional
         Models calibrated on this catalogue (`calibrate_on_catalogue`); default those
         fitted on its calibration half with ``seed`` when the catalogue has reference
@@ -1582,9 +1598,7 @@ DOCS_END = ".. END GENERATED"
 
 def report_rst(seed=SPLIT_SEED):
     """The generated part of the validation page, for the installed bundled models."""
-    from astropy_smass.model.bundle import available_models
-
-    present = available_models()
+    present = rest_frame_models()
     models = {name: load_model(path) for name, path in present.items()
               if name in CALIBRATION_PLAN or name in BORROWED_CORRECTIONS}
     return format_report_rst(validation_report(seed=seed), models=models)
@@ -1608,7 +1622,7 @@ def update_docs(path, seed=SPLIT_SEED):
     new = head + DOCS_BEGIN + "\n\n" + report_rst(seed) + "\n" + DOCS_END + tail
     if new == text:
         return False
-    from astropy_smass.model.bundle import atomic_write
+    from astropy_smass._utils import atomic_write
 
     atomic_write(path, lambda fh: fh.write(new), overwrite=True, mode="w")
     return True

@@ -38,8 +38,8 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Column, MaskedColumn, QTable, Table
 
+from .._utils import atomic_write, json_default
 from ..exceptions import TableReadError
-from ..model.bundle import atomic_write, json_default
 
 __all__ = ["FORMATS", "TableReadError", "guess_format", "detect_format", "read_table",
            "write_table", "vo_unit_string", "unit_from_vo", "provenance_items",

@@ -6,57 +6,35 @@ input scaling, training-domain description; read with ``allow_pickle=False``) an
 its provenance, intrinsic scatter, training provenance and scores, the format
 version, the SHA-256 checksum of the arrays and one over the whole bundle (arrays and
 every JSON field: `bundle_checksum`); the values are validated when a bundle is loaded
-(`validate_bundle`). Bundles shipped with the package live in
-``astropy_smass/data/models``; other packages add theirs through the
-``astropy_smass.models`` entry-point group (used when asked for) or the
-``astropy_smass.auto_models`` group (also chosen by ``model="auto"``).
+(`validate_bundle`). Where bundles are found (the package's own, plugins) and loading
+them by name is `astropy_smass.model.registry`'s job.
 """
 
-import contextlib
-import dataclasses
 import functools
 import hashlib
 import json
-import os
-import tempfile
-import types
-import warnings
 import zipfile
-from importlib import metadata, resources
 from pathlib import Path
 
 import numpy as np
 
+from .._utils import atomic_write, json_default, warn_once
 from ..exceptions import InputError, ModelFormatError
-from ..flags import (
-    IMPLAUSIBLE_MAG,
-    MAX_ERROR_MAG,
-    NO_MASS,
-    OUT_OF_DOMAIN,
-    SmassFlag,
-    SmassWarning,
-)
+from ..flags import IMPLAUSIBLE_MAG, MAX_ERROR_MAG, NO_MASS, OUT_OF_DOMAIN, SmassFlag
 from .correction import BiasCorrection
 from .domain import TrainingDomain
-from .features import build_features, feature_matrix
+from .features import REDSHIFT_INPUT, build_features, feature_matrix
 from .network import OneHiddenLayerNetwork
 from .uncertainty import monte_carlo_uncertainty, total_uncertainty
 
-__all__ = ["StellarMassModel", "ModelFormatError", "load_model", "available_models",
-           "model_sources", "ModelSource", "source_text", "FORMAT_VERSION",
-           "ENTRY_POINT_GROUP", "AUTO_ENTRY_POINT_GROUP", "arrays_checksum", "bundle_checksum",
-           "validate_bundle", "atomic_write",
-           "json_default"]
+__all__ = ["StellarMassModel", "FORMAT_VERSION", "arrays_checksum", "bundle_checksum",
+           "validate_bundle"]
 
 #: The bundle format written. Version 2 added ``sha256``, one checksum over the arrays
 #: and every field of the JSON half; version 1 bundles (``weights_sha256`` over the arrays
 #: alone) are still read, with a warning.
 FORMAT_VERSION = 2
 _READABLE_VERSIONS = (1, 2)
-ENTRY_POINT_GROUP = "astropy_smass.models"
-#: Entry-point group of plugin models that also join ``model="auto"`` (see
-#: `model_sources`); those of `ENTRY_POINT_GROUP` are used only when asked for.
-AUTO_ENTRY_POINT_GROUP = "astropy_smass.auto_models"
 
 
 def arrays_checksum(arrays):
@@ -194,62 +172,11 @@ def validate_bundle(spec, arrays):
     return problems
 
 
-def json_default(value):
-    """``json.dumps`` fallback: numpy scalars and arrays as Python values, others as text."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
-
-
-def atomic_write(path, write, overwrite=False, mode="wb"):
-    """Write a file through a temporary file in the same folder, then rename it.
-
-    Parameters
-    ----------
-    path : path-like
-        Destination.
-    write : callable
-        Called with an open file object (or, when ``mode`` is None, with the
-        temporary path) to write the content.
-    overwrite : bool
-        Replace an existing file; otherwise `FileExistsError`. A symbolic link is
-        followed: the file it points to is replaced, and the link stays.
-    mode : str or None
-        File mode for the temporary file.
-
-    Notes
-    -----
-    If ``write`` raises, or the process is interrupted (SIGINT; the command line turns
-    SIGTERM and SIGHUP into the same), the temporary file is removed.
-    """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
-    if path.is_symlink():
-        path = path.resolve()  # write where the link points (strict=False: even dangling)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        # mkstemp makes the file private (0600); give it the mode open() would.
-        os.chmod(tmp, 0o666 & ~_umask())
-        if mode is None:
-            os.close(fd)
-            write(tmp)
-        else:
-            with os.fdopen(fd, mode) as handle:
-                write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+# Table-level methods of earlier versions, now functions of astropy_smass.pipeline (the
+# model layer does not import the layers above it).
+_TABLE_METHODS = {"predict": "predict_table(table, model, ...)",
+                  "saliency": "saliency_table(table, model, ...)",
+                  "calibrate": "calibrate_model(model, table, ...)"}
 
 
 class StellarMassModel:
@@ -272,35 +199,61 @@ class StellarMassModel:
         propagated uncertainty.
     metadata : dict, optional
         Description, mass definition, IMF, training provenance, scores, report.
+    redshift_range : tuple of float, optional
+        For an observed-frame model, the redshifts it was trained on: it then takes
+        apparent magnitudes minus the distance modulus in its bands, with the
+        redshift as the last input (`~astropy_smass.features.REDSHIFT_INPUT`), and
+        learns the K-correction. None (the default) for a rest-frame model, which
+        takes absolute magnitudes.
     """
 
     def __init__(self, name, bands, features, network, domain, correction=None,
-                 intrinsic_scatter=0.0, metadata=None):
+                 intrinsic_scatter=0.0, metadata=None, redshift_range=None):
         self.name = name
         self.bands = list(bands)
+        self.redshift_range = (None if redshift_range is None
+                               else tuple(float(z) for z in redshift_range))
+        if self.redshift_range is not None and not (
+                len(self.redshift_range) == 2
+                and 0 <= self.redshift_range[0] < self.redshift_range[1]):
+            raise ModelFormatError(f"model {name!r}: redshift_range must be (zmin, zmax) with "
+                                   f"0 <= zmin < zmax, got {redshift_range!r}")
+        #: Columns of the input array: the bands, then the redshift for observed-frame
+        #: models.
+        self.inputs = self.bands + ([REDSHIFT_INPUT] if self.redshift_range else [])
         self.features = list(features)
         self.network = network
         self.domain = domain
         self.correction = correction
         self.intrinsic_scatter = float(intrinsic_scatter)
         self.metadata = dict(metadata or {})
-        #: Where the bundle came from (a `ModelSource`, set by `load_model`; None for a
+        #: Where the bundle came from (a `~astropy_smass.model.registry.ModelSource`, set by
+        #: `~astropy_smass.model.registry.load_model`; None for a
         #: model made in memory).
         self.source = None
-        self._feature_matrix = feature_matrix(self.features, self.bands)
+        self._feature_matrix = feature_matrix(self.features, self.inputs)
         if network.n_features != len(self.features):
             raise ModelFormatError(f"model {name!r}: network takes {network.n_features} inputs "
                                    f"but {len(self.features)} features are defined")
 
+    @property
+    def observed_frame(self):
+        """True for a redshift-aware model of apparent magnitudes."""
+        return self.redshift_range is not None
+
     def __repr__(self):
+        frame = (f", observed frame {self.redshift_range[0]:g} <= z <= "
+                 f"{self.redshift_range[1]:g}" if self.observed_frame else "")
         return (f"<StellarMassModel {self.name!r}: {len(self.bands)} bands "
-                f"({' '.join(self.bands)}), {len(self.features)} features, "
+                f"({' '.join(self.bands)}){frame}, {len(self.features)} features, "
                 f"{self.network.n_hidden} hidden {self.network.activation} units>")
 
     # -- numerics on plain arrays -----------------------------------------------------
     def features_from_magnitudes(self, magnitudes):
-        """Feature array (n, n_features) from absolute AB magnitudes (n, n_bands)."""
-        return build_features(magnitudes, self.bands, self.features)
+        """Feature array (n, n_features) from the inputs (n, n_inputs): absolute AB
+        magnitudes, or for observed-frame models apparent magnitudes minus the distance
+        modulus followed by the redshift."""
+        return build_features(magnitudes, self.inputs, self.features)
 
     @functools.cached_property
     def _magnitude_pass(self):
@@ -318,10 +271,13 @@ class StellarMassModel:
 
         Parameters
         ----------
-        magnitudes : ndarray, shape (n, n_bands)
-            Absolute AB magnitudes (mag) in the order of ``self.bands``.
-        errors : ndarray, shape (n, n_bands), optional
-            1-sigma magnitude errors (mag).
+        magnitudes : ndarray, shape (n, n_inputs)
+            Absolute AB magnitudes (mag) in the order of ``self.bands``; for an
+            observed-frame model apparent AB magnitudes minus the distance modulus
+            (mag), then the redshift (see ``self.inputs``).
+        errors : ndarray, shape (n, n_inputs), optional
+            1-sigma magnitude errors (mag); the redshift's error last, where the model
+            takes it.
         uncertainty : {None, 'analytic', 'montecarlo'}
             How to propagate ``errors``.
         n_draws : int
@@ -344,9 +300,9 @@ class StellarMassModel:
             ``uncertainty``) and ``flags``.
         """
         magnitudes = np.asarray(magnitudes, dtype=float)
-        if magnitudes.ndim != 2 or magnitudes.shape[1] != len(self.bands):
-            raise InputError(f"magnitudes must have shape (n, {len(self.bands)}) for bands "
-                             f"{self.bands}, got {magnitudes.shape}")
+        if magnitudes.ndim != 2 or magnitudes.shape[1] != len(self.inputs):
+            raise InputError(f"magnitudes must have shape (n, {len(self.inputs)}) for inputs "
+                             f"{self.inputs}, got {magnitudes.shape}")
         if uncertainty not in (None, "analytic", "montecarlo"):
             raise InputError(f"uncertainty must be None, 'analytic' or 'montecarlo', got "
                              f"{uncertainty!r}")
@@ -434,7 +390,7 @@ class StellarMassModel:
         return np.linalg.lstsq(self._feature_matrix, self.domain.center, rcond=None)[0]
 
     def domain_center_magnitudes(self):
-        """Magnitudes (n_bands,) of a typical training galaxy."""
+        """Inputs (n_inputs,) of a typical training galaxy."""
         return self._center_magnitudes
 
     def saliency_magnitudes(self, magnitudes):
@@ -447,97 +403,19 @@ class StellarMassModel:
         _, jac = self.network.predict_and_jacobian(features)
         return np.abs(jac) * self.network.input_scale
 
-    # -- astropy tables -----------------------------------------------------------------
-    def predict(self, table, **kwargs):
-        """Predict masses for a table; see `astropy_smass.accessor.SmassAccessor.predict`."""
-        from ..accessor import predict_table
-
-        return predict_table(table, model=self, **kwargs)
-
-    def saliency(self, table, **kwargs):
-        """Per-galaxy feature importance as a `~astropy.table.QTable` (one column a feature)."""
-        from ..accessor import saliency_table
-
-        return saliency_table(table, self, **kwargs)
-
-    def calibrate(self, table, reference="logmstar", degree=1, fit_range=None,
-                  catalogue=None, reference_error=None, provenance=None, **kwargs):
-        """Fit a residual-bias correction against reference masses in ``table``.
-
-        The correction is fitted to ``reference - predicted`` (see
-        `~astropy_smass.model.correction.BiasCorrection.fit`). The intrinsic scatter is then
-        measured on the corrected residuals as the part of their robust variance not
-        explained by the propagated photometric errors and the reference errors (see
-        `~astropy_smass.model.uncertainty.intrinsic_scatter`).
-
-        Parameters
-        ----------
-        table : `~astropy.table.Table`
-            Photometry (read as by ``predict``) and reference masses.
-        reference : str
-            Column of reference log10(M*/Msun) (or a ``dex(Msun)`` / ``Msun`` column).
-        degree : int
-            Polynomial degree of the correction.
-        fit_range : tuple, optional
-            Predicted-mass range to fit; default the 1st-99th percentiles.
-        catalogue : str, optional
-            Name of the reference catalogue, recorded in the provenance.
-        reference_error : str or array-like, optional
-            1-sigma errors of the reference masses: a column (dex, or Msun when
-            ``reference`` is in Msun) or values in dex. Without it the reference
-            masses count as exact, so the intrinsic scatter is an upper limit.
-        provenance : dict, optional
-            More provenance to record (which half of a catalogue, split seed, ...).
-        **kwargs
-            Passed to ``predict`` (``columns=``, ``distance=``, ``uncertainty=``...).
-
-        Returns
-        -------
-        StellarMassModel
-            A copy of this model with the new correction and the measured intrinsic
-            scatter; save it with `save`.
-        """
-        import astropy.units as u
-
-        from ..accessor import reference_log_mass
-        from ..photometry.magnitudes import column_values
-        from .uncertainty import intrinsic_scatter
-
-        prediction = self.predict(table, correct=False, **kwargs)
-        predicted = prediction["logmstar"].value
-        ref = reference_log_mass(table, reference)
-        if reference_error is None:
-            ref_err = np.zeros(len(table))
-        elif isinstance(reference_error, str):
-            values, mask, unit = column_values(table, reference_error)
-            ref_err = np.where(mask, np.nan, values)
-            if unit is not None and not isinstance(unit, u.DexUnit) and unit != u.dex \
-                    and unit.is_equivalent(u.Msun):
-                # An error on a linear mass: d log10 M = dM / (M ln 10).
-                ref_err = (ref_err * unit).to_value(u.Msun) / (10.0 ** ref * np.log(10.0))
-        else:
-            ref_err = np.broadcast_to(np.asarray(u.Quantity(reference_error).value, float),
-                                      (len(table),))
-        info = {"catalogue": catalogue or table.meta.get("name", "user table"),
-                "reference_column": reference, "n_rows": len(table),
-                "n_predicted": int(np.isfinite(predicted).sum()), **(provenance or {})}
-        correction = BiasCorrection.fit(predicted, ref, degree=degree, fit_range=fit_range,
-                                        provenance=info)
-        calibrated = self.replace(correction=correction)
-        after = calibrated.predict(table, correct=True, **kwargs)
-        corrected = after["logmstar"].value
-        phot = (after["logmstar_err_phot"].value if "logmstar_err_phot" in after.colnames
-                else np.zeros(len(table)))
-        scatter, parts = intrinsic_scatter(ref - corrected, phot, ref_err, details=True)
-        correction.provenance.update({"intrinsic_scatter_dex": scatter, **parts})
-        return calibrated.replace(intrinsic_scatter=scatter)
+    def __getattr__(self, name):
+        # Only reached for attributes the model does not have.
+        if name in _TABLE_METHODS:
+            raise AttributeError(f"StellarMassModel.{name}(table, ...) moved out of the model "
+                                 f"layer: use astropy_smass.pipeline.{_TABLE_METHODS[name]}")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def replace(self, **changes):
         """A copy of this model with some attributes replaced."""
         fields = {"name": self.name, "bands": self.bands, "features": self.features,
                   "network": self.network, "domain": self.domain,
                   "correction": self.correction, "intrinsic_scatter": self.intrinsic_scatter,
-                  "metadata": self.metadata}
+                  "metadata": self.metadata, "redshift_range": self.redshift_range}
         fields.update(changes)
         return type(self)(**fields)
 
@@ -557,6 +435,8 @@ class StellarMassModel:
             "format_version": FORMAT_VERSION,
             "name": self.name,
             "bands": self.bands,
+            "redshift_range": (None if self.redshift_range is None
+                               else list(self.redshift_range)),
             "features": self.features,
             "activation": self.network.activation,
             "hidden_units": self.network.n_hidden,
@@ -646,7 +526,7 @@ class StellarMassModel:
                                    "the bundle was modified after it was saved; save models "
                                    "with StellarMassModel.save")
         if version == 1:
-            _warn_once(f"model bundle {path} is of format version 1, whose checksum covers "
+            warn_once(f"model bundle {path} is of format version 1, whose checksum covers "
                        "its arrays but not its JSON fields; load and save it again for a "
                        "checksum over the whole bundle")
         problems = validate_bundle(spec, arrays)
@@ -659,7 +539,7 @@ class StellarMassModel:
                           if spec.get("correction") else None)
             return cls(spec["name"], spec["bands"], spec["features"], network, domain,
                        correction, spec.get("intrinsic_scatter_dex", 0.0),
-                       spec.get("metadata", {}))
+                       spec.get("metadata", {}), spec.get("redshift_range"))
         except (KeyError, ValueError) as exc:
             raise ModelFormatError(f"{path}: inconsistent model bundle: {exc}") from exc
 
@@ -1110,200 +990,3 @@ class _MagnitudePass:
         bad |= np.maximum.reduce(errors, axis=0) > MAX_ERROR_MAG
         bad |= ~np.isfinite(norm)
         norm[bad] = np.nan
-
-
-_WARNED = set()
-
-
-def _warn_once(message):
-    """A `~astropy_smass.SmassWarning`, said once per process (plugins, old bundles)."""
-    if message not in _WARNED:
-        _WARNED.add(message)
-        warnings.warn(message, SmassWarning, stacklevel=3)
-
-
-def _bundled_dir():
-    return Path(str(resources.files("astropy_smass") / "data" / "models"))
-
-
-def _bundles_in(path):
-    """The bundle JSON files in a folder, or the file itself; none if it does not exist."""
-    path = Path(path)
-    if path.is_dir():
-        return sorted(path.glob("*.json"))
-    return [path] if path.is_file() else []
-
-
-@dataclasses.dataclass(frozen=True)
-class ModelSource:
-    """Where a model bundle comes from.
-
-    Attributes
-    ----------
-    path : pathlib.Path
-        The bundle's JSON file.
-    distribution, version : str
-        The installed distribution that provides it (``astropy-smass`` for the
-        bundled models) and its version.
-    auto : bool
-        Whether the model joins ``model="auto"`` without being asked: the bundled
-        models, and plugin models whose distribution lists them in the
-        `AUTO_ENTRY_POINT_GROUP` entry-point group.
-    entry_point : str or None
-        The plugin's entry point (None for the bundled models).
-    """
-
-    path: Path
-    distribution: str
-    version: str
-    auto: bool = False
-    entry_point: str = None
-
-    @property
-    def bundled(self):
-        return self.entry_point is None
-
-    def __str__(self):
-        return f"{self.distribution} {self.version}"
-
-
-def _package_version():
-    from .. import __version__
-
-    return __version__
-
-
-def _plugin_targets(entry_point):
-    """The bundle files an entry point names (a path, a callable, or a package)."""
-    target = entry_point.load()
-    if isinstance(target, types.ModuleType):  # a package holding bundle files
-        target = resources.files(target)
-    elif callable(target):
-        target = target()
-    target = Path(str(target))
-    if not target.exists():
-        raise FileNotFoundError(f"{target} does not exist")
-    return _bundles_in(target)
-
-
-def model_sources():
-    """Every model that can be loaded by name, with where it comes from.
-
-    The package's own bundles come first, then those that other installed packages
-    register in the ``astropy_smass.models`` entry-point group (usable by name, and
-    in a list of models given to ``model=``) or in the ``astropy_smass.auto_models``
-    group (also chosen by ``model="auto"``). An entry point refers to a path (or a
-    callable returning one) of a bundle's JSON file, to a folder of bundles, or to a
-    package holding them. A plugin model with the name of a model found before it is
-    ignored; each problem with a plugin is said once per process, as a
-    `~astropy_smass.SmassWarning`.
-
-    Returns
-    -------
-    dict
-        ``{name: ModelSource}``.
-    """
-    found = {path.stem: ModelSource(path, "astropy-smass", _package_version(), True)
-             for path in _bundles_in(_bundled_dir())}
-    for group, auto in ((ENTRY_POINT_GROUP, False), (AUTO_ENTRY_POINT_GROUP, True)):
-        for entry_point in metadata.entry_points(group=group):
-            dist = getattr(entry_point, "dist", None)
-            name = dist.metadata["Name"] if dist is not None else "unknown distribution"
-            version = dist.version if dist is not None else "unknown version"
-            try:
-                paths = _plugin_targets(entry_point)
-            except Exception as exc:  # a broken plugin must not break the package
-                _warn_once(f"model plugin {entry_point.name!r} failed to load: {exc} (from "
-                           f"{name} {version})")
-                continue
-            for path in paths:
-                known = found.get(path.stem)
-                if known is not None and known.path.resolve() == path.resolve():
-                    if auto and not known.auto:  # listed in both groups: it joins auto
-                        found[path.stem] = dataclasses.replace(known, auto=True)
-                elif known is not None:
-                    _warn_once(f"model {path.stem!r} from plugin {entry_point.name!r} "
-                               f"({name} {version}) has the name of a model from "
-                               f"{known} and is ignored")
-                else:
-                    found[path.stem] = ModelSource(path, name, version, auto,
-                                                   entry_point.name)
-    return found
-
-
-def available_models():
-    """The model bundles that can be loaded by name: ``{name: path of the JSON file}``.
-
-    See `model_sources`, which also says where each comes from.
-    """
-    return {name: source.path for name, source in model_sources().items()}
-
-
-@functools.lru_cache(maxsize=32)
-def _load_cached(path, mtimes):
-    return StellarMassModel.load(path)
-
-
-def _mtimes(json_path):
-    # Both halves of the bundle: replacing either must not serve a stale cached model.
-    npz_path = json_path.with_suffix(".npz")
-    return (json_path.stat().st_mtime_ns,
-            npz_path.stat().st_mtime_ns if npz_path.exists() else None)
-
-
-def load_model(name_or_path):
-    """Load a model bundle by name (see `available_models`) or from a JSON path.
-
-    Parameters
-    ----------
-    name_or_path : str or path-like or `StellarMassModel`
-
-    Returns
-    -------
-    StellarMassModel
-    """
-    if isinstance(name_or_path, StellarMassModel):
-        return name_or_path
-    path = Path(name_or_path)
-    source = None
-    if path.suffix == ".json" or path.exists():
-        if path.is_dir():
-            bundles = _bundles_in(path)
-            if len(bundles) != 1:
-                raise InputError(f"{path} holds {len(bundles)} model bundles; name the JSON file")
-            path = bundles[0]
-        if not path.exists():
-            raise FileNotFoundError(f"model file {path} does not exist")
-    else:
-        models = model_sources()
-        if str(name_or_path) not in models:
-            raise InputError(f"unknown model {name_or_path!r}; available: "
-                             f"{', '.join(models) or 'none'}")
-        source = models[str(name_or_path)]
-        path = source.path
-    path = path.resolve()
-    model = _load_cached(path, _mtimes(path))
-    if source is None:
-        source = _source_of_path(path)
-    if model.source is None:
-        model.source = source
-    return model
-
-
-def _source_of_path(path):
-    """A bundle loaded by path: the package's own, or a file."""
-    with contextlib.suppress(OSError, ValueError):
-        if path.parent.resolve() == _bundled_dir().resolve():
-            return ModelSource(path, "astropy-smass", _package_version(), True)
-    return ModelSource(path, "file", str(path))
-
-
-def source_text(model):
-    """Who provided a model, for the provenance of an output: ``"<distribution>
-    <version>"``, ``"file <path>"`` or ``"in memory"``."""
-    source = getattr(model, "source", None)
-    if source is None:
-        return "in memory"
-    if source.distribution == "file":
-        return f"file {source.path}"
-    return str(source)

@@ -1,20 +1,27 @@
-"""The network's input vector: absolute magnitudes and colour indices.
+"""The network's input vector: magnitudes, colour indices and, for redshift-aware
+models, the redshift.
 
-Training and prediction both call `build_features`, so the two can never disagree.
-A feature is named either by a band (its absolute AB magnitude, e.g. ``"r"``) or by
-two bands joined with a minus sign (the colour index, e.g. ``"g-r"``).
+A feature is named either by a band (its magnitude, e.g. ``"r"``), by two bands joined
+with a minus sign (the colour index, e.g. ``"g-r"``) or, for observed-frame models, by
+`REDSHIFT_INPUT`. Features are linear in the inputs (the magnitudes, then the redshift
+where the model takes it): `feature_matrix` is that linear map, shared by training,
+prediction and error propagation.
 """
 
 import numpy as np
 
 from ..photometry.bands import ALL_BANDS, get_band
 
-__all__ = ["PUBLISHED_BANDS", "default_features", "feature_matrix", "build_features",
-           "parse_feature"]
+__all__ = ["PUBLISHED_BANDS", "REDSHIFT_INPUT", "default_features", "feature_matrix",
+           "build_features", "parse_feature"]
 
 #: The 13 bands of the published method (Elson 2025, 2026): GALEX, SDSS ugri,
 #: VISTA ZYJHK, WISE W1 W2.
 PUBLISHED_BANDS = ("FUV", "NUV", "u", "g", "r", "i", "Z", "Y", "J", "H", "K", "W1", "W2")
+
+#: Name of the redshift, the one network input of observed-frame models that is not a
+#: magnitude.
+REDSHIFT_INPUT = "redshift"
 
 _NEAR_IR = {"K", "Ks_2MASS", "ukirt_wfcam_K"}
 
@@ -43,13 +50,17 @@ def default_features(bands):
 
 
 def parse_feature(feature):
-    """Split a feature name into ``(band, None)`` or ``(blue_band, red_band)``."""
-    if feature in ALL_BANDS:
+    """Split a feature name into ``(band, None)`` or ``(blue_band, red_band)``.
+
+    The redshift input gives ``(REDSHIFT_INPUT, None)``.
+    """
+    if feature == REDSHIFT_INPUT or feature in ALL_BANDS:
         return feature, None
     for name in ALL_BANDS:
         if feature.startswith(name + "-") and feature[len(name) + 1:] in ALL_BANDS:
             return name, feature[len(name) + 1:]
-    raise ValueError(f"cannot parse feature {feature!r}: expected a band ({', '.join(ALL_BANDS)}) "
+    raise ValueError(f"cannot parse feature {feature!r}: expected a band "
+                     f"({', '.join(ALL_BANDS)}) "
                      "or two bands joined by '-'")
 
 
@@ -61,11 +72,12 @@ def feature_matrix(features, bands):
     features : list of str
         Feature names.
     bands : list of str
-        Band order of the magnitude array.
+        Column order of the input array: bands, and `REDSHIFT_INPUT` last where the
+        model takes the redshift.
 
     Returns
     -------
-    ndarray, shape (n_features, n_bands)
+    ndarray, shape (n_features, n_inputs)
         ``A`` such that ``features = magnitudes @ A.T``. Because features are linear
         in magnitudes, ``A`` also carries magnitude errors into features, colours
         correlated with the magnitudes they come from.

@@ -689,6 +689,16 @@ def _candidate_stems(colname):
     return stems
 
 
+# The WFCAM and VISTA science archives (UKIDSS LAS, VHS, VIKING): jPetroMag, ksAperMag3,
+# yHallMag, with errors *Err, in Vega magnitudes (converted to AB). VISTA and WFCAM share
+# the letters, so survey= must say which ('vista' or 'ukidss'). Petrosian first: the
+# archives' total magnitude.
+_ARCHIVE_KINDS = ("petro", "hall", "kron", "aper", "psf")
+_ARCHIVE = re.compile(r"(z|y|j|h|k|ks)(petro|hall|kron|aper|psf)mag\d*", re.IGNORECASE)
+_ARCHIVE_DESCRIBE = ("WFCAM/VISTA archives jPetroMag > jHallMag > jKronMag > jAperMag3 > "
+                     "jPsfMag (Vega; errors *Err)")
+
+
 def _column_hits(colname, surveys=()):
     """What ``colname`` could hold: ``([_Hit], letter needing a survey or None)``."""
     for convention in CONVENTIONS:
@@ -696,6 +706,15 @@ def _column_hits(colname, surveys=()):
         if matched is not None:
             band, rank = matched
             return [_Hit(band, convention, rank, convention.vega)], None
+    archive = _ARCHIVE.fullmatch(colname)
+    if archive is not None:
+        letter = archive.group(1)
+        if not surveys:
+            return [], letter
+        key = _survey_letter(letter.upper() if letter.lower() != "ks" else "Ks", surveys)
+        rank = (_ARCHIVE_KINDS.index(archive.group(2).lower()), 0)
+        vega = key is not None and ALL_BANDS[key].native_system == "Vega"
+        return ([_Hit(key, "archive", rank, vega)] if key else []), None
     hits = {}
     unresolved = None
     for stem, (kind, rank) in _candidate_stems(colname).items():
@@ -841,6 +860,7 @@ def recognise_bands(colnames, bands=None, columns=None, survey=None):
             choices[band] = {
                 "column": cols[0][0], "candidates": [c for c, _ in cols],
                 "preference": (family.describe if isinstance(family, _Convention)
+                               else _ARCHIVE_DESCRIBE if family == "archive"
                                else _PIPELINE_DESCRIBE)}
         found[band] = cols[0][0]
         if cols[0][1].vega:

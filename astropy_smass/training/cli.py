@@ -5,6 +5,7 @@
     astropy-smass train [--out DIR] [--models NAME ...] [--overwrite]
                         [--population PATH] [--n N] [--seed S] [--workers W]
                         [--catalogue SHARK_FILE [--h H] [--group G] [--mass COL ...]]
+    astropy-smass train --bands BAND ... [--zmax Z] [--name NAME] [--population PATH]
 
 Without ``--catalogue`` the command regenerates the simulated population (cached in
 ``--population``, see `~astropy_smass.training.population.load_or_generate_population`)
@@ -25,8 +26,8 @@ from ..exceptions import TrainError
 __all__ = ["add_train_parser", "run_train", "DEFAULT_POPULATION_SEED", "DEFAULT_POPULATION_SIZE"]
 
 #: Seed and size of the population the bundled models were trained on.
-DEFAULT_POPULATION_SEED = 20251125
-DEFAULT_POPULATION_SIZE = 200_000
+DEFAULT_POPULATION_SEED = 20261202
+DEFAULT_POPULATION_SIZE = 400_000
 
 
 def add_train_parser(subparsers):
@@ -52,6 +53,16 @@ def add_train_parser(subparsers):
                        help="models to train (default: all bundled models; with --catalogue, "
                             "those whose bands the catalogue has)")
     train.add_argument("--overwrite", action="store_true", help="replace existing files")
+    custom = train.add_argument_group("a model for another band set")
+    custom.add_argument("--bands", nargs="+", metavar="BAND",
+                        help="train one model on these bands (band keys or filter names, "
+                             "e.g. decam_g decam_r decam_z W1) instead of the bundled ones")
+    custom.add_argument("--zmax", type=float, metavar="Z",
+                        help="with --bands: an observed-frame model of apparent magnitudes "
+                             "and redshift, for 0 <= z <= Z (at most the population's 1.25); "
+                             "without it, a rest-frame model of absolute magnitudes")
+    custom.add_argument("--name", metavar="NAME",
+                        help="with --bands: the model's name (default from the bands)")
     source = train.add_argument_group("simulated population (default source)")
     source.add_argument("--population", metavar="PATH",
                         help="population HDF5 cache (default DIR/population.hdf5); an "
@@ -124,8 +135,10 @@ def run_train(args):
     from .fit import (
         MODEL_DEFINITIONS,
         TRAINING_SEED,
+        bundled_definitions,
         compare_architectures,
         default_report_path,
+        model_definition,
         train_all,
     )
 
@@ -155,9 +168,15 @@ def run_train(args):
     else:
         from .population import load_or_generate_population
 
-        models = _named_models(args.models, MODEL_DEFINITIONS) if args.models else None
-        _check_outputs(out, models or MODEL_DEFINITIONS, default_report_path(out),
-                       args.overwrite)
+        if args.bands:
+            models = {_custom_name(args): {"bands": _band_keys(args.bands),
+                                           "redshift_range": (None if args.zmax is None
+                                                              else [0.0, args.zmax])}}
+        elif args.models:
+            models = _named_models(args.models, bundled_definitions())
+        else:
+            models = bundled_definitions()
+        _check_outputs(out, models, default_report_path(out), args.overwrite)
         if use_cache:
             from .fit import read_population
 
@@ -179,14 +198,14 @@ def run_train(args):
     seed = TRAINING_SEED if args.train_seed is None else args.train_seed
     comparison = None
     if args.compare:
-        bands = next(iter((models or MODEL_DEFINITIONS).values()))
+        bands = model_definition(next(iter(models.values())))[0]
         _progress(f"comparing architectures on {' '.join(bands)}")
         comparison = compare_architectures(population, bands, seed=seed,
                                            **{k: v for k, v in kwargs.items()
                                               if k not in ("hidden", "activation")})
     train_all(population, out, seed=seed, models=models, overwrite=args.overwrite,
               comparison=comparison, progress=_progress, **kwargs)
-    _progress(f"wrote {', '.join(models or MODEL_DEFINITIONS)} to {out} and the report to "
+    _progress(f"wrote {', '.join(models)} to {out} and the report to "
               f"{default_report_path(out)}")
     return 0
 
@@ -200,6 +219,22 @@ def _check_outputs(out, names, report, overwrite):
                 if p.exists()]
     if existing:
         raise FileExistsError(f"{', '.join(existing)} exist; pass --overwrite to replace them")
+
+
+def _band_keys(names):
+    from ..photometry.bands import get_band
+
+    try:
+        return [get_band(name).name for value in names for name in value.split(",") if name]
+    except (KeyError, ValueError) as exc:
+        raise TrainError(str(exc)) from exc
+
+
+def _custom_name(args):
+    if args.name:
+        return args.name
+    name = "_".join(_band_keys(args.bands))
+    return name if args.zmax is None else f"{name}_z{args.zmax:g}"
 
 
 def _named_models(names, definitions):

@@ -39,13 +39,16 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table
 
-from ..model.bundle import StellarMassModel, arrays_checksum, atomic_write, json_default
+from .._utils import atomic_write, json_default
+from ..model.bundle import StellarMassModel, arrays_checksum
 from ..model.domain import TrainingDomain
-from ..model.features import build_features, default_features, feature_matrix
+from ..model.features import REDSHIFT_INPUT, build_features, default_features, feature_matrix
 from ..model.network import OneHiddenLayerNetwork
 from ..photometry.bands import BANDS
 
-__all__ = ["MODEL_DEFINITIONS", "DEFAULT_HYPERPARAMETERS", "TRAINING_SEED", "MASS_BINS",
+__all__ = ["MODEL_DEFINITIONS", "REDSHIFT_MODEL_DEFINITIONS", "REDSHIFT_RANGE",
+           "model_definition", "bundled_definitions", "redshift_bin_scores",
+           "DEFAULT_HYPERPARAMETERS", "TRAINING_SEED", "MASS_BINS",
            "REPORT_MASS_RANGE", "population_arrays", "split_indices", "train_model",
            "train_all", "compare_architectures", "heldout_scores", "read_population",
            "reference_subset", "REFERENCE_SUBSET", "default_report_path", "default_lf_path",
@@ -64,7 +67,58 @@ MODEL_DEFINITIONS = {
     "sdss_wise": ["u", "g", "r", "i", "z", "W1", "W2"],
     "galex_sdss_wise": ["FUV", "NUV", "u", "g", "r", "i", "W1", "W2"],
     "sdss": ["u", "g", "r", "i", "z"],
+    # Absolute u r z J, as RESOLVE tabulates.
+    "sdss_urzj": ["u", "r", "z", "J"],
 }
+
+#: Redshift range of the bundled observed-frame models: the population's redshifts
+#: reach 1.25, so every model has simulated galaxies beyond both ends of its range.
+REDSHIFT_RANGE = (0.0, 1.2)
+
+#: The bundled observed-frame (redshift-aware) models: name -> bands. Each takes apparent
+#: magnitudes minus the distance modulus in its bands and the redshift, over
+#: `REDSHIFT_RANGE`: one per survey's standard band set and its common subsets.
+REDSHIFT_MODEL_DEFINITIONS = {
+    # Legacy Surveys DR9/DR10 south (DECam) and north (BASS g r, MzLS z), with unWISE.
+    "legacy_south_grz": ["decam_g", "decam_r", "decam_z"],
+    "legacy_south_grz_wise": ["decam_g", "decam_r", "decam_z", "W1", "W2"],
+    "legacy_north_grz": ["bass_g", "bass_r", "mzls_z"],
+    "legacy_north_grz_wise": ["bass_g", "bass_r", "mzls_z", "W1", "W2"],
+    "des_griz": ["decam_g", "decam_r", "decam_i", "decam_z"],
+    "des_grizy": ["decam_g", "decam_r", "decam_i", "decam_z", "decam_Y"],
+    "panstarrs_grizy": ["panstarrs_g", "panstarrs_r", "panstarrs_i", "panstarrs_z",
+                        "panstarrs_y"],
+    "hsc_grizy": ["hsc_g", "hsc_r", "hsc_i", "hsc_z", "hsc_y"],
+    "lsst_ugrizy": ["lsst_u", "lsst_g", "lsst_r", "lsst_i", "lsst_z", "lsst_y"],
+    "lsst_grizy": ["lsst_g", "lsst_r", "lsst_i", "lsst_z", "lsst_y"],
+    "suprimecam_vriz": ["subaru_suprimecam_V", "subaru_suprimecam_rp",
+                        "subaru_suprimecam_ip", "subaru_suprimecam_zp"],
+    "euclid_vis_yjh": ["euclid_vis", "euclid_y", "euclid_j", "euclid_h"],
+    "vista_zyjhk": ["Z", "Y", "J", "H", "K"],
+    "sdss_ugriz_z": ["u", "g", "r", "i", "z"],
+    "sdss_2mass_z": ["u", "g", "r", "i", "z", "J_2MASS", "H_2MASS", "Ks_2MASS"],
+    "sdss_wise_z": ["u", "g", "r", "i", "z", "W1", "W2"],
+    "twomass_wise_z": ["J_2MASS", "H_2MASS", "Ks_2MASS", "W1", "W2"],
+}
+
+
+def model_definition(spec):
+    """``(bands, redshift_range)`` of a model definition.
+
+    ``spec`` is a list of bands (a rest-frame model) or a dict with ``"bands"`` and
+    ``"redshift_range"`` (an observed-frame model).
+    """
+    if isinstance(spec, dict):
+        return list(spec["bands"]), spec.get("redshift_range")
+    return list(spec), None
+
+
+def bundled_definitions():
+    """Every bundled model's definition, rest-frame then observed-frame, by name."""
+    return {**MODEL_DEFINITIONS,
+            **{name: {"bands": bands, "redshift_range": list(REDSHIFT_RANGE)}
+               for name, bands in REDSHIFT_MODEL_DEFINITIONS.items()}}
+
 
 #: Seed of the bundled models' split, initialisation and mini-batch order.
 TRAINING_SEED = 20251125
@@ -145,8 +199,8 @@ def read_population(population):
     return Table.read(path)
 
 
-def population_arrays(population, bands):
-    """Absolute magnitudes and log masses of a population, for some bands.
+def population_arrays(population, bands, observed_frame=False):
+    """Network inputs and log masses of a population, for some bands.
 
     Parameters
     ----------
@@ -154,20 +208,32 @@ def population_arrays(population, bands):
         One column per band key (absolute AB magnitudes, mag) and ``logmstar``
         (log10 Msun), as made by
         `~astropy_smass.training.population.generate_population` or
-        `~astropy_smass.training.shark.read_shark`.
+        `~astropy_smass.training.shark.read_shark`; for observed-frame inputs also
+        ``obs_<band>`` (apparent AB magnitude minus the distance modulus, mag) and
+        ``redshift``.
     bands : list of str
         Bands to take, in this order.
+    observed_frame : bool
+        Take the observed-frame magnitudes and append the redshift as a last column.
 
     Returns
     -------
-    mags : ndarray (n, n_bands)
+    mags : ndarray (n, n_bands) or (n, n_bands + 1)
         NaN where a value is masked.
     logmstar : ndarray (n,)
     """
-    missing = [name for name in [*bands, "logmstar"] if name not in population.colnames]
+    if observed_frame:
+        from .population import OBSERVED_PREFIX
+
+        columns = [OBSERVED_PREFIX + band for band in bands] + ["redshift"]
+    else:
+        columns = list(bands)
+    missing = [name for name in [*columns, "logmstar"] if name not in population.colnames]
     if missing:
         raise KeyError(f"the population has no column {', '.join(map(repr, missing))}; it needs "
-                       "one column per band key (absolute AB mag) and 'logmstar'")
+                       "one column per band key (absolute AB mag) and 'logmstar'"
+                       + (", and obs_<band> and 'redshift' for an observed-frame model"
+                          if observed_frame else ""))
 
     def values(name):
         col = population[name]
@@ -175,8 +241,8 @@ def population_arrays(population, bands):
         mask = getattr(col, "mask", None)
         return data if mask is None else np.where(mask, np.nan, data)
 
-    mags = np.column_stack([values(b) for b in bands]) if bands else np.empty((len(population),
-                                                                                0))
+    mags = (np.column_stack([values(c) for c in columns]) if columns
+            else np.empty((len(population), 0)))
     return mags, values("logmstar")
 
 
@@ -260,6 +326,31 @@ def heldout_scores(predicted, true, mass_range=REPORT_MASS_RANGE, bins=MASS_BINS
             "all_masses": _residual_stats(residual), "per_bin": per_bin}
 
 
+#: Width of the redshift bins of the observed-frame models' report.
+REDSHIFT_BIN_WIDTH = 0.1
+
+
+def redshift_bin_scores(predicted, true, redshift, redshift_range,
+                        mass_range=REPORT_MASS_RANGE, width=REDSHIFT_BIN_WIDTH):
+    """Held-out accuracy per redshift bin, over ``mass_range`` of true log mass.
+
+    Returns
+    -------
+    list of dict
+        One per bin of ``width`` across ``redshift_range``, with ``lo``, ``hi`` and the
+        statistics of `heldout_scores`' ``overall``.
+    """
+    residual = np.asarray(predicted, float) - np.asarray(true, float)
+    inside = (true >= mass_range[0]) & (true < mass_range[1])
+    edges = np.arange(redshift_range[0], redshift_range[1] + width / 2, width)
+    rows = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        sel = inside & (redshift >= lo) & (redshift < hi)
+        rows.append({"lo": round(float(lo), 3), "hi": round(float(hi), 3),
+                     **_residual_stats(residual[sel])})
+    return rows
+
+
 def _fit_network(x_train, y_train, x_val, y_val, hidden, activation, seed, learning_rate,
                  batch_size, alpha, max_epochs, patience, min_delta_dex, noise_mag=0.0,
                  feature_map=None):
@@ -288,7 +379,7 @@ def _fit_network(x_train, y_train, x_val, y_val, hidden, activation, seed, learn
     with threadpool_limits(limits=1):
         for epoch in range(1, max_epochs + 1):
             inputs = xs_train
-            if noise_mag:
+            if np.any(noise_mag):
                 # Photometric noise in magnitudes, carried into the (standardised) features.
                 noise = noise_rng.normal(0.0, noise_mag, (len(xs_train), feature_map.shape[1]))
                 inputs = xs_train + (noise @ feature_map.T) / scale
@@ -338,7 +429,7 @@ def _package_versions():
 def train_model(population, name, bands, *, hidden=None, activation=None, seed=TRAINING_SEED,
                 learning_rate=None, batch_size=None, alpha=None, max_epochs=None,
                 patience=None, min_delta_dex=None, fractions=None, noise_mag=None,
-                description=None):
+                description=None, redshift_range=None):
     """Train one stellar-mass network and export it as a model bundle.
 
     Parameters
@@ -372,12 +463,17 @@ def train_model(population, name, bands, *, hidden=None, activation=None, seed=T
         (see ``docs/training.rst``); 0 trains on the exact magnitudes.
     description : str, optional
         Human-readable description stored in the bundle; a default is composed.
+    redshift_range : tuple of float, optional
+        Train an observed-frame model on the population's galaxies in this redshift
+        range: its inputs are the observed-frame magnitudes minus the distance modulus
+        (``obs_<band>`` columns) and the redshift, so that it learns the K-correction.
+        None (the default) trains a rest-frame model on absolute magnitudes.
 
     Returns
     -------
     model : `~astropy_smass.model.bundle.StellarMassModel`
         No bias correction and zero intrinsic scatter: both come from calibration on
-        real galaxies (`~astropy_smass.model.bundle.StellarMassModel.calibrate`).
+        real galaxies (`~astropy_smass.pipeline.calibrate_model`).
     report : dict
         Held-out accuracy (overall over `REPORT_MASS_RANGE` and per 0.5-dex bin of
         true mass), learning curve, saliency ranking, sizes and timing; also stored
@@ -405,42 +501,58 @@ def train_model(population, name, bands, *, hidden=None, activation=None, seed=T
     features = default_features(bands)
     # default_features orders bands by wavelength; the bundle uses that order too.
     bands = [b for b in features if "-" not in b]
-    mags, logm = population_arrays(population, bands)
+    observed = redshift_range is not None
+    inputs = bands + [REDSHIFT_INPUT] if observed else bands
+    if observed:
+        redshift_range = tuple(float(z) for z in redshift_range)
+        features = features + [REDSHIFT_INPUT]
+    mags, logm = population_arrays(population, bands, observed_frame=observed)
+    # Photometric noise on the magnitudes only: the redshift is taken as exact.
+    noise_scale = (np.array([hyper["noise_mag"]] * len(bands) + [0.0]) if observed
+                   else hyper["noise_mag"])
     n_population = len(population)
     train, val, test = split_indices(n_population, seed, hyper["fractions"])
     usable = np.isfinite(mags).all(axis=1) & np.isfinite(logm)
+    if observed:
+        redshift = mags[:, -1]
+        usable &= (redshift >= redshift_range[0]) & (redshift <= redshift_range[1])
     train, val, test = (idx[usable[idx]] for idx in (train, val, test))
     if min(len(train), len(val), len(test)) < 2:
         raise ValueError(f"population too small for model {name!r}: {usable.sum()} usable rows "
                          f"(train {len(train)}, validation {len(val)}, test {len(test)})")
-    x = build_features(mags, bands, features)
+    x = build_features(mags, inputs, features)
     checksum = population_checksum(population)
     # Validation and test sets get one fixed noise draw each, so that early stopping and
     # the held-out scores measure what the noisy training optimises.
     x_val, x_test = (build_features(
-        mags[idx] + np.random.default_rng([seed, k]).normal(0.0, hyper["noise_mag"],
-                                                           (len(idx), len(bands))),
-        bands, features) for k, idx in ((1, val), (2, test)))
+        mags[idx] + np.random.default_rng([seed, k]).normal(0.0, noise_scale,
+                                                           (len(idx), len(inputs))),
+        inputs, features) for k, idx in ((1, val), (2, test)))
 
     start = time.perf_counter()
     arrays, curve = _fit_network(
         x[train], logm[train], x_val, logm[val], hyper["hidden"], hyper["activation"], seed,
         hyper["learning_rate"], hyper["batch_size"], hyper["alpha"], hyper["max_epochs"],
-        hyper["patience"], hyper["min_delta_dex"], hyper["noise_mag"],
-        feature_matrix(features, bands))
+        hyper["patience"], hyper["min_delta_dex"], noise_scale,
+        feature_matrix(features, inputs))
     train_time = time.perf_counter() - start
 
     network = OneHiddenLayerNetwork.from_arrays(arrays, hyper["activation"])
     # The domain is what the network saw: noisy magnitudes. Exact simulated magnitudes lie
     # on a thin manifold whose Mahalanobis distance would reject nearly every real galaxy.
     domain = TrainingDomain.from_training(build_features(
-        mags[train] + np.random.default_rng([seed, 4]).normal(0.0, hyper["noise_mag"],
-                                                              (len(train), len(bands))),
-        bands, features))
-    scores = heldout_scores(network.predict(x_test), logm[test])
+        mags[train] + np.random.default_rng([seed, 4]).normal(0.0, noise_scale,
+                                                              (len(train), len(inputs))),
+        inputs, features))
+    predicted_test = network.predict(x_test)
+    scores = heldout_scores(predicted_test, logm[test])
     scores["noise_mag"] = hyper["noise_mag"]
+    if observed:
+        scores["per_redshift_bin"] = redshift_bin_scores(predicted_test, logm[test],
+                                                         mags[test, -1], redshift_range)
     noiseless = heldout_scores(network.predict(x[test]), logm[test])
-    model = StellarMassModel(name, bands, features, network, domain)
+    model = StellarMassModel(name, bands, features, network, domain,
+                             redshift_range=redshift_range)
     saliency = model.saliency_magnitudes(mags[test]).mean(axis=0)
     ranking = np.argsort(-saliency, kind="stable")
 
@@ -466,9 +578,14 @@ def train_model(population, name, bands, *, hidden=None, activation=None, seed=T
     overall = scores["overall"]
     description = description or (
         f"One-hidden-layer network ({hyper['hidden']} {hyper['activation']} units) predicting "
-        f"log10 M*/Msun ({mass_definition}; IMF: {imf}) from {len(bands)} absolute AB "
-        f"magnitudes ({' '.join(bands)}) and {len(features) - len(bands)} colours, trained on "
-        f"{sizes['train']} simulated galaxies "
+        f"log10 M*/Msun ({mass_definition}; IMF: {imf}) from {len(bands)} "
+        + (f"apparent AB magnitudes minus the distance modulus ({' '.join(bands)}), "
+           f"{len(features) - len(bands) - 1} colours and the redshift "
+           f"({redshift_range[0]:g} <= z <= {redshift_range[1]:g}), trained on "
+           if observed else
+           f"absolute AB magnitudes ({' '.join(bands)}) and "
+           f"{len(features) - len(bands)} colours, trained on ")
+        + f"{sizes['train']} simulated galaxies "
         f"({meta.get('generator', 'unknown generator')} {meta.get('generator_version', '')}, "
         f"seed {meta.get('seed', '?')}) with {hyper['noise_mag']:g} mag photometric noise. "
         f"Held-out simulated RMS {overall['rms_dex']} dex over "
@@ -683,7 +800,8 @@ def train_all(population, out_dir, *, seed=TRAINING_SEED, models=None, overwrite
     seed : int
         Training seed (`TRAINING_SEED` for the bundled models).
     models : dict or iterable of str, optional
-        ``{name: bands}`` or names from `MODEL_DEFINITIONS`; default all of them.
+        ``{name: definition}`` (see `model_definition`) or names from
+        `bundled_definitions`; default all of them.
     overwrite : bool
         Replace existing files; otherwise `FileExistsError` before anything is trained.
     report_path : path-like, optional
@@ -716,14 +834,15 @@ def train_all(population, out_dir, *, seed=TRAINING_SEED, models=None, overwrite
         ``{name: StellarMassModel}``.
     """
     population = read_population(population)
+    definitions = bundled_definitions()
     if models is None:
-        models = dict(MODEL_DEFINITIONS)
+        models = definitions
     elif not isinstance(models, dict):
-        unknown = [m for m in models if m not in MODEL_DEFINITIONS]
+        unknown = [m for m in models if m not in definitions]
         if unknown:
             raise ValueError(f"unknown model {', '.join(map(repr, unknown))}; bundled models: "
-                             f"{', '.join(MODEL_DEFINITIONS)}")
-        models = {m: MODEL_DEFINITIONS[m] for m in models}
+                             f"{', '.join(definitions)}")
+        models = {m: definitions[m] for m in models}
     out_dir = Path(out_dir)
     report_path = Path(report_path) if report_path else default_report_path(out_dir)
     targets = [out_dir / f"{n}.{ext}" for n in models for ext in ("json", "npz")]
@@ -741,10 +860,14 @@ def train_all(population, out_dir, *, seed=TRAINING_SEED, models=None, overwrite
                                   "(--overwrite) to replace them")
     out_dir.mkdir(parents=True, exist_ok=True)
     trained, reports = {}, {}
-    for name, bands in models.items():
+    for name, spec in models.items():
+        bands, redshift_range = model_definition(spec)
         if progress:
-            progress(f"training {name} ({' '.join(bands)})")
-        model, report = train_model(population, name, bands, seed=seed, **kwargs)
+            progress(f"training {name} ({' '.join(bands)}"
+                     + (f"; {redshift_range[0]:g} <= z <= {redshift_range[1]:g})"
+                        if redshift_range else ")"))
+        model, report = train_model(population, name, bands, seed=seed,
+                                    redshift_range=redshift_range, **kwargs)
         model.save(out_dir, overwrite=True)
         trained[name], reports[name] = model, report
         if progress:

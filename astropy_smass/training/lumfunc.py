@@ -395,7 +395,7 @@ def write_population_lf(comparison, path, overwrite=False):
     -------
     `~pathlib.Path`
     """
-    from ..model.bundle import atomic_write
+    from .._utils import atomic_write
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -450,7 +450,7 @@ def record_luminosity_functions(population, lf_path, report_path=None, *, bands=
         (`~astropy_smass.training.fit.population_checksum`; None without a ``logmstar``
         column).
     """
-    from ..model.bundle import json_default
+    from .._utils import json_default
     from .fit import population_checksum
 
     lf_path = Path(lf_path)
@@ -467,7 +467,7 @@ def record_luminosity_functions(population, lf_path, report_path=None, *, bands=
     entry = lf_report(comparison, population_sha256=checksum, file=lf_path.name)
     write_population_lf(comparison, lf_path, overwrite=overwrite)
     if report_path is not None:
-        from ..model.bundle import atomic_write
+        from .._utils import atomic_write
 
         report_path = Path(report_path)
         report = json.loads(report_path.read_text())
@@ -531,3 +531,54 @@ def plot_luminosity_functions(population, path, bands=None, data_dir=None, densi
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return fig
+
+
+def local_population(population, zmax=0.1):
+    """The galaxies of a redshift-spread population below ``zmax``, weighted as a z ~ 0
+    population.
+
+    The population's masses are drawn independently of its redshifts, so the galaxies
+    below ``zmax`` are a fair sample of the mass function: their weights are scaled by
+    ``N / N(z < zmax)`` so that they still represent the whole number density. A
+    population without a ``redshift`` column is returned as it is.
+    """
+    if "redshift" not in population.colnames:
+        return population
+    local = np.asarray(population["redshift"], float) < zmax
+    subset = population[local]
+    subset["weight"] = subset["weight"] * (len(population) / max(local.sum(), 1))
+    return subset
+
+
+#: The model floor (dex) added in quadrature to GAMA's errors in `lf_realism`'s chi^2.
+LF_FLOOR_DEX = 0.05
+
+
+def lf_realism(comparison, floor_dex=LF_FLOOR_DEX):
+    """Realism figures of a population's luminosity functions within the window around
+    each band's M*: the median ``|log10(population / GAMA)|`` and chi^2 per bin with
+    GAMA's errors plus a ``floor_dex`` model floor in quadrature.
+
+    Parameters
+    ----------
+    comparison : `~astropy.table.Table`
+        Output of `compare_luminosity_functions` (its ``near_mstar`` bins are used).
+    floor_dex : float
+        Model floor (dex).
+
+    Returns
+    -------
+    dict
+        ``{band: {"n_bins", "median_abs_log_ratio", "chi2_dof"}}``.
+    """
+    out = {}
+    for band in dict.fromkeys(comparison["band"]):
+        c = comparison[(comparison["band"] == band) & comparison["near_mstar"]]
+        gp = np.asarray(u.Quantity(c["gama_phi"]).value)
+        ge = np.asarray(u.Quantity(c["gama_err"]).value)
+        pp = np.asarray(u.Quantity(c["pop_phi"]).value)
+        sigma = np.hypot(ge, np.log(10) * floor_dex * gp)
+        out[band] = {"n_bins": len(c),
+                     "median_abs_log_ratio": float(np.median(np.abs(c["log_ratio"]))),
+                     "chi2_dof": float(np.mean(((pp - gp) / sigma) ** 2))}
+    return out

@@ -137,15 +137,16 @@ from astropy.table import Table
 from scipy.integrate import cumulative_trapezoid
 from scipy.interpolate import RegularGridInterpolator
 
-__all__ = ["GENERATOR_VERSION", "BAND_FILTERS", "DEFAULT_PRIORS", "KROUPA_TO_CHABRIER_DEX",
-           "gama_data_dir",
+__all__ = ["GENERATOR_VERSION", "BAND_FILTERS", "FILTER_CURVES", "OBSERVED_PREFIX",
+           "DEFAULT_PRIORS", "KROUPA_TO_CHABRIER_DEX", "gama_data_dir", "age_of_universe",
+           "add_filters",
            "SFR_KROUPA_TO_CHABRIER_DEX", "gsmf", "read_gsmf", "passive_fraction",
            "main_sequence_logsfr", "draw_parameters", "remnant_mass_fraction",
            "generate_population", "load_or_generate_population"]
 
 #: Version of the population model; bump it whenever priors or physics change so that
 #: cached populations are regenerated.
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "2.0.0"
 
 #: Canonical band key -> astro-sedpy filter name, for every band of the package registry.
 BAND_FILTERS = {
@@ -156,6 +157,34 @@ BAND_FILTERS = {
     "J_2MASS": "twomass_J", "H_2MASS": "twomass_H", "Ks_2MASS": "twomass_Ks",
     "W1": "wise_w1", "W2": "wise_w2", "W3": "wise_w3", "W4": "wise_w4",
 }
+
+#: Every filter whose photometry the population stores: column key -> filter curve
+#: (an astro-sedpy name, or ``speclite:NAME`` for a curve shipped by speclite). The keys
+#: of `BAND_FILTERS` come first; every other filter is keyed by its curve name.
+FILTER_CURVES = dict(BAND_FILTERS)
+FILTER_CURVES.update({name: name for name in [
+    "decam_u", "decam_g", "decam_r", "decam_i", "decam_z", "decam_Y",
+    "bass_g", "bass_r", "mzls_z",
+    "panstarrs_g", "panstarrs_r", "panstarrs_i", "panstarrs_z", "panstarrs_y",
+    "hsc_g", "hsc_r", "hsc_i", "hsc_z", "hsc_y",
+    "lsst_baseline_u", "lsst_baseline_g", "lsst_baseline_r", "lsst_baseline_i",
+    "lsst_baseline_z", "lsst_baseline_y",
+    "subaru_suprimecam_B", "subaru_suprimecam_V", "subaru_suprimecam_rp",
+    "subaru_suprimecam_ip", "subaru_suprimecam_zp",
+    "ukirt_wfcam_J", "ukirt_wfcam_H", "ukirt_wfcam_K",
+]})
+FILTER_CURVES.update({
+    "euclid_vis": "speclite:Euclid-VIS", "euclid_y": "speclite:Euclid-Y",
+    "euclid_j": "speclite:Euclid-J", "euclid_h": "speclite:Euclid-H",
+    "lsst_u": "speclite:lsst2023-u", "lsst_g": "speclite:lsst2023-g",
+    "lsst_r": "speclite:lsst2023-r", "lsst_i": "speclite:lsst2023-i",
+    "lsst_z": "speclite:lsst2023-z", "lsst_y": "speclite:lsst2023-y",
+})
+
+#: Prefix of the observed-frame columns: ``obs_<key>`` is the apparent AB magnitude
+#: minus the distance modulus, ``m - 5 log10(d_L / 10 pc)``, which does not depend on
+#: the cosmology.
+OBSERVED_PREFIX = "obs_"
 
 #: log10(M_Chabrier / M_Kroupa) for the same light (Madau & Dickinson 2014: 0.61 / 0.66).
 KROUPA_TO_CHABRIER_DEX = float(np.log10(0.61 / 0.66))
@@ -176,6 +205,11 @@ _GALLAZZI05 = [
 #: The priors of the population model (see the module docstring for the sources).
 #: JSON-serialisable; copied into every population's ``meta["priors"]``.
 DEFAULT_PRIORS = {
+    "redshift": {
+        "source": "proposal density, not a survey's n(z): a mixture of local_fraction "
+                  "uniform in [0, local_z_max] and the rest uniform in [0, z_max]",
+        "z_max": 1.25, "local_fraction": 0.15, "local_z_max": 0.1,
+    },
     "gsmf": {
         "source": "GAMA DR4, Driver et al. 2022 (MNRAS 513, 439); double Schechter fit to "
                   "GAMAIV_Driver22.dat, log M > 7",
@@ -192,24 +226,39 @@ DEFAULT_PRIORS = {
         "source": "Peng et al. 2010 (ApJ 721, 193) mass quenching with an environment "
                   "floor; cf. Baldry et al. 2006 (MNRAS 373, 469)",
         "f_env": 0.10, "log_mq": 10.7, "beta": 0.8,
+        "log_mq_per_z": 0.4,
+        "evolution_source": "M_q rising with z so that the quiescent fractions at z ~ 1 "
+                            "(0.35 at 10^10.5, 0.6 at 1e11 Msun) follow Muzzin et al. "
+                            "2013 (ApJ 777, 18)",
     },
     "main_sequence": {
         "source": "Renzini & Peng 2015 (ApJL 801, L29), SDSS z ~ 0 ridge line",
         "slope": 0.76, "intercept": -7.64, "scatter_dex": 0.3,
+        "evolution_source": "Speagle et al. 2014 (ApJS 214, 15) eq. 28: the z ~ 0 ridge "
+                            "line plus Speagle's change of log SFR between cosmic time "
+                            "t(z) and today, at the same mass",
+        "speagle_coeffs": [0.84, -0.026, 6.51, -0.11],
     },
     "quiescent_ssfr": {
         "source": "Salim et al. 2007 (ApJS 173, 267)", "mean": -12.0, "sigma": 0.5,
+        "ms_evolution_fraction": 0.5,
+        "evolution_note": "the mean rises with half the main sequence's evolution "
+                          "(quiescent sSFRs of ~1e-11 /yr at z ~ 1; Fumagalli et al. "
+                          "2014, ApJ 796, 35)",
     },
     "sfh": {
         "type": "delayed", "t_start_sf_gyr": [0.3, 7.0], "t_start_passive_gyr": [0.5, 6.0],
         "tau_min_gyr": 0.01, "tau_max_gyr": 100.0, "min_age_gyr": 0.2,
+        "min_passive_age_gyr": 1.0,
         "source": "delayed-tau; formation times after Thomas et al. 2005 (ApJ 621, 673)",
     },
     "metallicity": {
         "source": "Gallazzi et al. 2005 (MNRAS 362, 41) table 2; Kirby et al. 2013 "
                   "(ApJ 779, 102) slope below 10^8.87 Msun",
         "table": _GALLAZZI05, "low_mass_slope": 0.30, "log_zsol_min": -2.0,
-        "log_zsol_max": 0.5, "zsun": 0.02,
+        "log_zsol_max": 0.5, "zsun": 0.02, "dlogz_per_z": -0.15,
+        "evolution_source": "stellar metallicities ~0.1 dex lower at z ~ 0.7 (Gallazzi "
+                            "et al. 2014, ApJ 788, 72)",
     },
     "dust": {
         "source": "Calzetti et al. 2000 (ApJ 533, 682); Garn & Best 2010 (MNRAS 409, 421)",
@@ -217,6 +266,8 @@ DEFAULT_PRIORS = {
         "garn_best_coeffs": [0.91, 0.77, 0.11, -0.09], "garn_best_x_range": [-1.5, 1.3],
         "garn_best_scatter_mag": 0.28, "av_per_aha": 0.44 / 0.82,
         "passive_av_mean": 0.1, "av_max": 3.0,
+        "evolution_source": "no evolution: the Halpha attenuation-mass relation holds to "
+                            "z = 1.47 (Sobral et al. 2012, MNRAS 420, 1926)",
     },
     "nebular": {
         "source": "Kewley & Dopita 2002 (ApJS 142, 35)",
@@ -233,7 +284,7 @@ _TEN_PC_CM = 10 * u.pc.to(u.cm)
 # Bagpipes normalises each model to this formed mass; magnitudes are rescaled afterwards.
 _MASSFORMED_REF = 10.0
 _CHUNK_SIZE = 250
-_PARAM_COLUMNS = ["age", "tau", "logzsol", "av", "logu", "qpah", "umin", "gamma"]
+_PARAM_COLUMNS = ["age", "tau", "logzsol", "av", "logu", "qpah", "umin", "gamma", "redshift"]
 
 
 def gama_data_dir(data_dir=None):
@@ -293,20 +344,41 @@ def gsmf(logmstar, priors=None):
             * (10 ** p["log_phi1"] * x ** p["alpha1"] + 10 ** p["log_phi2"] * x ** p["alpha2"]))
 
 
-def passive_fraction(logmstar, priors=None):
-    """Fraction of passive galaxies at stellar mass ``logmstar`` (log10 Msun, Chabrier)."""
+def passive_fraction(logmstar, priors=None, redshift=0.0):
+    """Fraction of passive galaxies at stellar mass ``logmstar`` (log10 Msun, Chabrier).
+
+    The quenching mass rises by ``log_mq_per_z`` dex per unit redshift.
+    """
     p = (priors or DEFAULT_PRIORS)["passive_fraction"]
-    mass_term = 10.0 ** (p["beta"] * (np.asarray(logmstar, dtype=float) - p["log_mq"]))
+    log_mq = p["log_mq"] + p.get("log_mq_per_z", 0.0) * np.asarray(redshift, dtype=float)
+    mass_term = 10.0 ** (p["beta"] * (np.asarray(logmstar, dtype=float) - log_mq))
     return 1.0 - (1.0 - p["f_env"]) * np.exp(-mass_term)
 
 
-def main_sequence_logsfr(logmstar, priors=None):
+def main_sequence_logsfr(logmstar, priors=None, redshift=0.0):
     """Median log10 SFR [Msun/yr] of star-forming galaxies at log10 mass ``logmstar``.
 
-    The z ~ 0 ridge line of Renzini & Peng (2015): log SFR = 0.76 log M - 7.64.
+    The z ~ 0 ridge line of Renzini & Peng (2015), log SFR = 0.76 log M - 7.64, plus
+    `main_sequence_evolution` at ``redshift``.
     """
     p = (priors or DEFAULT_PRIORS)["main_sequence"]
-    return p["slope"] * np.asarray(logmstar, dtype=float) + p["intercept"]
+    logmstar = np.asarray(logmstar, dtype=float)
+    return (p["slope"] * logmstar + p["intercept"]
+            + main_sequence_evolution(logmstar, redshift, priors))
+
+
+def main_sequence_evolution(logmstar, redshift, priors=None):
+    """Rise of the main sequence's log SFR [dex] from z = 0 to ``redshift``.
+
+    Speagle et al. (2014) eq. 28, log SFR = (a + b t) log M - (c + d t) with t the
+    cosmic time in Gyr, evaluated at t(z) minus its value today at the same mass.
+    """
+    p = (priors or DEFAULT_PRIORS)["main_sequence"]
+    if "speagle_coeffs" not in p:
+        return np.zeros(np.broadcast(logmstar, redshift).shape)
+    a, b, c, d = p["speagle_coeffs"]
+    dt = age_of_universe(redshift) - age_of_universe(0.0)
+    return b * dt * np.asarray(logmstar, dtype=float) - d * dt
 
 
 def _sample_log_mass(rng, n, priors):
@@ -330,11 +402,18 @@ def _split_normal(rng, median, lo, hi, n):
     return median + np.where(z < 0, median - lo, hi - median) * z
 
 
-def _draw_metallicity(rng, logmstar, priors):
+def _draw_redshift(rng, n, priors):
+    p = priors["redshift"]
+    local = rng.random(n) < p["local_fraction"]
+    return rng.random(n) * np.where(local, p["local_z_max"], p["z_max"])
+
+
+def _draw_metallicity(rng, logmstar, priors, redshift=0.0):
     p = priors["metallicity"]
     table = np.asarray(p["table"])
     m0 = table[0, 0]
     shift = np.where(logmstar < m0, p["low_mass_slope"] * (logmstar - m0), 0.0)
+    shift = shift + p.get("dlogz_per_z", 0.0) * redshift
     median, p16, p84 = (np.interp(logmstar, table[:, 0], table[:, k]) + shift
                         for k in (1, 2, 3))
     logz = _split_normal(rng, median, p16, p84, logmstar.size)
@@ -367,8 +446,8 @@ def draw_parameters(n, seed=0, priors=None):
     Returns
     -------
     `~astropy.table.Table`
-        One row per galaxy: ``logmstar`` (target current stellar mass, log10 Msun,
-        Chabrier), ``weight`` [Mpc^-3], ``passive``, ``logssfr_target`` [log10 yr^-1],
+        One row per galaxy: ``redshift``, ``logmstar`` (target current stellar mass,
+        log10 Msun, Chabrier), ``weight`` [Mpc^-3], ``passive``, ``logssfr_target`` [log10 yr^-1],
         ``age`` and ``tau`` [Gyr] of the delayed-tau SFH, ``logzsol``, ``av`` [mag],
         ``logu``, ``qpah`` [%], ``umin``, ``gamma``.
 
@@ -381,25 +460,33 @@ def draw_parameters(n, seed=0, priors=None):
     rng = np.random.default_rng(seed)
     # Each prior draws from the generator in a fixed order, so that changing one prior
     # does not reshuffle the others.
+    redshift = _draw_redshift(rng, n, priors)
     logm, weight = _sample_log_mass(rng, n, priors)
     logm_kroupa = logm - KROUPA_TO_CHABRIER_DEX
-    passive = rng.random(n) < passive_fraction(logm, priors)
+    passive = rng.random(n) < passive_fraction(logm, priors, redshift)
 
-    ms = main_sequence_logsfr(logm, priors) - logm
+    ms_evolution = main_sequence_evolution(logm, redshift, priors)
+    ms = main_sequence_logsfr(logm, priors, redshift) - logm
     ssfr_sf = ms + priors["main_sequence"]["scatter_dex"] * rng.standard_normal(n)
     q = priors["quiescent_ssfr"]
-    ssfr_q = q["mean"] + q["sigma"] * rng.standard_normal(n)
+    ssfr_q = (q["mean"] + q.get("ms_evolution_fraction", 0.0) * ms_evolution
+              + q["sigma"] * rng.standard_normal(n))
     logssfr = np.where(passive, ssfr_q, ssfr_sf)
 
     s = priors["sfh"]
-    t_univ = _age_of_universe_gyr()
+    # Bagpipes refuses stars older than the universe; the margin keeps the oldest inside.
+    t_univ = age_of_universe(redshift) - 0.01
     u_start = rng.random(n)
     lo = np.where(passive, s["t_start_passive_gyr"][0], s["t_start_sf_gyr"][0])
     hi = np.where(passive, s["t_start_passive_gyr"][1], s["t_start_sf_gyr"][1])
+    youngest = np.where(passive, s.get("min_passive_age_gyr", s["min_age_gyr"]),
+                        s["min_age_gyr"])
+    hi = np.minimum(hi, t_univ - youngest)
+    lo = np.minimum(lo, hi)
     age = t_univ - (lo + u_start * (hi - lo))
-    age, tau = _solve_delayed_tau(age, logssfr, priors)
+    age, tau = _solve_delayed_tau(age, logssfr, priors, t_univ)
 
-    logzsol = _draw_metallicity(rng, logm, priors)
+    logzsol = _draw_metallicity(rng, logm, priors, redshift)
     av = _draw_dust(rng, logm_kroupa, passive, priors)
     neb = priors["nebular"]
     logu = np.clip(neb["logu_mean"] + neb["logu_sigma"] * rng.standard_normal(n),
@@ -410,6 +497,7 @@ def draw_parameters(n, seed=0, priors=None):
     gamma = rng.uniform(*de["gamma_range"], n)
 
     table = Table()
+    table["redshift"] = redshift
     table["logmstar"] = logm
     table["weight"] = weight * u.Mpc ** -3
     table["passive"] = passive
@@ -438,11 +526,18 @@ def _check_n(n):
 
 
 @lru_cache(maxsize=1)
+def _bagpipes_cosmology():
+    from astropy.cosmology import FlatLambdaCDM
+    return FlatLambdaCDM(H0=70, Om0=0.3)
+
+
+def age_of_universe(redshift):
+    """Cosmic time [Gyr] at ``redshift`` in Bagpipes' cosmology (flat, H0 = 70, Om = 0.3)."""
+    return np.asarray(_bagpipes_cosmology().age(redshift).to_value(u.Gyr), dtype=float)
+
+
 def _age_of_universe_gyr():
-    from bagpipes import utils
-    # Bagpipes refuses stars older than its cosmology's age (H0 = 70, Om = 0.3);
-    # a small margin keeps the oldest SFH inside it.
-    return float(utils.cosmo.age(0.0).to_value(u.Gyr)) - 0.01
+    return float(age_of_universe(0.0)) - 0.01
 
 
 @lru_cache(maxsize=1)
@@ -523,17 +618,19 @@ def _ssfr_lookup():
     return log_age, s_grid, logtau_of_s, ssfr[:, -1]
 
 
-def _solve_delayed_tau(age_gyr, logssfr, priors):
+def _solve_delayed_tau(age_gyr, logssfr, priors, max_age_gyr=None):
     """Delayed-tau (age, tau) [Gyr] whose 100-Myr sSFR is ``logssfr`` [log10 yr^-1]."""
     s = priors["sfh"]
     log_age, s_grid, logtau_of_s, s_max = _ssfr_lookup()
+    max_log_age = log_age[-1] if max_age_gyr is None else np.log10(max_age_gyr * 1e9)
     log_age_gal = np.log10(np.clip(age_gyr, s["min_age_gyr"], None) * 1e9)
     # Too high an sSFR for this age even with tau -> infinity: make the galaxy younger.
     reachable = np.interp(log_age_gal, log_age, s_max)
     too_high = logssfr > reachable
     younger = np.interp(logssfr, s_max[::-1], log_age[::-1])
     log_age_gal = np.where(too_high, np.minimum(younger, log_age_gal), log_age_gal)
-    log_age_gal = np.clip(log_age_gal, np.log10(s["min_age_gyr"] * 1e9), log_age[-1])
+    log_age_gal = np.clip(log_age_gal, np.log10(s["min_age_gyr"] * 1e9),
+                          np.minimum(max_log_age, log_age[-1]))
     interp = RegularGridInterpolator((log_age, s_grid), logtau_of_s)
     points = np.column_stack([log_age_gal, np.clip(logssfr, s_grid[0], s_grid[-1])])
     tau = 10 ** interp(points) / 1e9
@@ -556,28 +653,100 @@ def _components(row, priors):
     }
 
 
+def load_filter_curve(curve):
+    """Wavelength [Angstrom] and transmission of a filter of `FILTER_CURVES`.
+
+    ``curve`` is an astro-sedpy filter name or ``"speclite:NAME"``.
+    """
+    if curve.startswith("speclite:"):
+        from speclite import filters
+        response = filters.load_filter(curve.split(":", 1)[1])
+        return (np.asarray(response.wavelength, dtype=float),
+                np.asarray(response.response, dtype=float))
+    from sedpy import observate
+    (sedpy_filter,) = observate.load_filters([curve])
+    return sedpy_filter.wavelength.astype(float), sedpy_filter.transmission.astype(float)
+
+
+class _Photometer:
+    """AB magnitudes of rest-frame spectra through filter curves, at any redshift.
+
+    For a photon-counting detector, a spectrum of luminosity density L_lambda seen at
+    redshift z through a filter T has
+
+        m - 5 log10(d_L / 10 pc) = -2.5 log10[(1 + z) / (4 pi (10 pc)^2)
+                                   * int L(l) T((1 + z) l) l dl / int f_AB(l) T(l) l dl]
+
+    with l the rest-frame wavelength: the distance modulus cancels the luminosity
+    distance exactly, so the stored magnitudes need no cosmology. At z = 0 this is the
+    rest-frame absolute magnitude. Integrals are trapezoidal on the model's wavelength
+    grid (R = 100 across the filters), which conserves emission-line fluxes.
+    """
+
+    def __init__(self, wavelengths, curves):
+        self.wavelengths = np.asarray(wavelengths, dtype=float)
+        edges = np.gradient(self.wavelengths)
+        self.weights = self.wavelengths * edges / (4 * np.pi * _TEN_PC_CM ** 2)
+        self.curves = []
+        for wave, trans in curves:
+            keep = trans > 0
+            lo, hi = np.flatnonzero(keep)[[0, -1]]
+            wave, trans = wave[max(lo - 1, 0):hi + 2], trans[max(lo - 1, 0):hi + 2]
+            f_ab = 3631e-23 * 2.99792458e18 / wave ** 2  # erg s^-1 cm^-2 A^-1
+            zero_point = np.trapezoid(f_ab * trans * wave, wave)
+            self.curves.append((wave, trans, zero_point))
+
+    def magnitudes(self, luminosity, redshift):
+        """AB magnitudes minus the distance modulus, shape (n_spectra, n_filters).
+
+        ``luminosity`` [erg s^-1 A^-1], shape (n_spectra, n_wavelengths), on the rest-frame
+        grid; ``redshift`` one value per spectrum.
+        """
+        redshift = np.broadcast_to(np.asarray(redshift, dtype=float), luminosity.shape[:1])
+        stretch = 1.0 + redshift
+        out = np.empty((luminosity.shape[0], len(self.curves)))
+        for k, (wave, trans, zero_point) in enumerate(self.curves):
+            window = slice(np.searchsorted(self.wavelengths, wave[0] / stretch.max()),
+                           np.searchsorted(self.wavelengths, wave[-1] / stretch.min()) + 1)
+            shifted = stretch[:, None] * self.wavelengths[None, window]
+            response = np.interp(shifted, wave, trans, left=0.0, right=0.0)
+            flux = np.einsum("ij,ij,j->i", luminosity[:, window], response,
+                             self.weights[window]) * stretch
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[:, k] = -2.5 * np.log10(flux / zero_point)
+        return out
+
+
 class _Worker:
     """One Bagpipes model and the filters, reused for every galaxy of a process."""
 
-    def __init__(self, components):
+    def __init__(self, components, curves=None):
         import bagpipes
-        from sedpy import observate
+        from bagpipes.models.igm_model import igm
 
-        self.filters = observate.load_filters(list(BAND_FILTERS.values()))
+        curves = curves or list(FILTER_CURVES.values())
+        filter_curves = [load_filter_curve(c) for c in curves]
         # Bagpipes samples the spectrum at R = 100 only across its filters' range, so
         # give it our curves (as files, the only form it reads), else it uses R = 20.
+        # Always every curve of FILTER_CURVES too: the wavelength grid, and so the
+        # magnitudes, are then the same whichever filters a run computes.
+        sampling = filter_curves + [load_filter_curve(c) for c in FILTER_CURVES.values()
+                                    if c not in curves]
         with tempfile.TemporaryDirectory() as tmp:
             paths = []
-            for f in self.filters:
-                path = os.path.join(tmp, f.name + ".dat")
-                np.savetxt(path, np.column_stack([f.wavelength, f.transmission]))
+            for k, (wave, trans) in enumerate(sampling):
+                path = os.path.join(tmp, f"filter{k}.dat")
+                np.savetxt(path, np.column_stack([wave, trans]))
                 paths.append(path)
             self.model = bagpipes.model_galaxy(components, filt_list=paths)
-        # We integrate with sedpy ourselves; skipping Bagpipes' own photometry and its
-        # rest-frame UVJ magnitudes saves ~40% of the time per galaxy.
+        # We integrate ourselves; skipping Bagpipes' own photometry and its rest-frame
+        # UVJ magnitudes saves ~40% of the time per galaxy.
         self.model.filt_list = None
         self.model._calculate_uvj_mags = lambda: None
         self.remnant_grid = remnant_mass_fraction(self.model.sfh.live_frac_grid)
+        self.photometer = _Photometer(self.model.wavelengths, filter_curves)
+        # Inoue et al. (2014) intergalactic absorption, as Bagpipes applies it at z > 0.
+        self.igm = igm(self.model.wavelengths)
 
     def run(self, rows, priors):
         n = len(rows["age"])
@@ -595,20 +764,19 @@ class _Worker:
             out["formed"][i] = 10 ** sfh.formed_mass
             out["sfr"][i] = sfh.sfr
             out["mwage"][i] = sfh.mass_weighted_age  # Bagpipes already gives Gyr
-        from sedpy import observate
-        flux = spectra / (4 * np.pi * _TEN_PC_CM ** 2)
-        with np.errstate(divide="ignore"):
-            out["mags"] = np.atleast_2d(observate.getSED(self.model.wavelengths, flux,
-                                                         self.filters))
+        out["mags"] = self.photometer.magnitudes(spectra, 0.0)
+        redshift = np.asarray(rows["redshift"], dtype=float)
+        absorbed = spectra * np.array([self.igm.trans(z) for z in redshift])
+        out["obs_mags"] = self.photometer.magnitudes(absorbed, redshift)
         return out
 
 
 _WORKER = None
 
 
-def _init_worker(components):
+def _init_worker(components, curves=None):
     global _WORKER
-    _WORKER = _Worker(components)
+    _WORKER = _Worker(components, curves)
 
 
 def _run_chunk(rows, priors):
@@ -672,21 +840,31 @@ def generate_population(n, seed=0, n_workers=2, progress=False, priors=None):
                           "and astro-sedpy: pip install astropy-smass[train]") from exc
     n = _check_n(n)
     seed = _check_seed(seed)
-    if isinstance(n_workers, bool) or not isinstance(n_workers, (int, np.integer)) \
-            or n_workers < 1:
-        raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
+    _check_workers(n_workers)
     priors = json.loads(json.dumps(priors or DEFAULT_PRIORS))
 
     params = draw_parameters(n, seed=seed, priors=priors)
+    merged = _photometry(params, priors, n_workers, progress)
+    return _assemble(params, merged, n, seed, priors)
+
+
+def _check_workers(n_workers):
+    if isinstance(n_workers, bool) or not isinstance(n_workers, (int, np.integer)) \
+            or n_workers < 1:
+        raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
+
+
+def _photometry(params, priors, n_workers, progress, curves=None):
+    """Spectra of the galaxies of ``params`` through ``curves`` (default all), in chunks."""
     columns = {k: np.asarray(params[k], dtype=float) for k in _PARAM_COLUMNS}
+    n = len(columns["age"])
     chunks = [{k: v[i:i + _CHUNK_SIZE] for k, v in columns.items()}
               for i in range(0, n, _CHUNK_SIZE)]
     first = _components({k: v[0] for k, v in columns.items()}, priors)
-
     results = []
     bar = _progress_bar(len(chunks)) if progress else None
     if n_workers == 1:
-        worker = _Worker(first)
+        worker = _Worker(first, curves)
         for chunk in chunks:
             results.append(worker.run(chunk, priors))
             if bar is not None:
@@ -697,16 +875,61 @@ def generate_population(n, seed=0, n_workers=2, progress=False, priors=None):
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
         with ProcessPoolExecutor(max_workers=min(n_workers, len(chunks)),
                                  mp_context=multiprocessing.get_context(method),
-                                 initializer=_init_worker, initargs=(first,)) as pool:
+                                 initializer=_init_worker, initargs=(first, curves)) as pool:
             for result in pool.map(_run_chunk, chunks, [priors] * len(chunks)):
                 results.append(result)
                 if bar is not None:
                     bar.update()
     if bar is not None:
         bar.__exit__(None, None, None)
+    return {k: np.concatenate([r[k] for r in results]) for k in results[0]}
 
-    merged = {k: np.concatenate([r[k] for r in results]) for k in results[0]}
-    return _assemble(params, merged, n, seed, priors)
+
+def add_filters(population, curves, n_workers=2, progress=False):
+    """Add rest- and observed-frame magnitudes in more filters to a population.
+
+    Every galaxy keeps its drawn parameters (star-formation history, metallicity,
+    dust, redshift), so a filter added later needs only the spectra recomputed from
+    them, not a new population.
+
+    Parameters
+    ----------
+    population : `~astropy.table.Table`
+        A population made by `generate_population` (generator version 2 or later).
+    curves : dict
+        ``{column_key: curve}`` with curves named as in `FILTER_CURVES` (an
+        astro-sedpy filter name or ``"speclite:NAME"``).
+    n_workers, progress
+        As for `generate_population`.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        A copy of ``population`` with columns ``<key>`` and ``obs_<key>`` [mag] for
+        every new filter.
+    """
+    _check_workers(n_workers)
+    priors = population.meta["priors"]
+    merged = _photometry(population, priors, n_workers, progress, list(curves.values()))
+    logm_kroupa = np.asarray(population["logmstar_kroupa"], dtype=float)
+    dlog = logm_kroupa - np.log10(merged["living"] + merged["remnant"])
+    out = population.copy(copy_data=False)
+    for j, (key, curve) in enumerate(curves.items()):
+        _add_magnitude_columns(out, key, curve, merged["mags"][:, j],
+                               merged["obs_mags"][:, j], dlog)
+    out.meta["filter_curves"] = {**out.meta.get("filter_curves", {}), **curves}
+    return out
+
+
+def _add_magnitude_columns(table, key, curve, rest, observed, dlog):
+    # float32: 2e-6 mag resolution, far below any noise.
+    table[key] = (rest - 2.5 * dlog).astype(np.float32) * u.mag
+    table[key].description = f"absolute AB magnitude, {curve}, rest frame"
+    name = OBSERVED_PREFIX + key
+    table[name] = (observed - 2.5 * dlog).astype(np.float32) * u.mag
+    table[name].description = (f"observed-frame AB magnitude minus the distance modulus, "
+                               f"{curve}, at the galaxy's redshift, with intergalactic "
+                               "absorption")
 
 
 def _progress_bar(total):
@@ -723,9 +946,9 @@ def _assemble(params, res, n, seed, priors):
     logm_kroupa = np.asarray(params["logmstar"]) - KROUPA_TO_CHABRIER_DEX
     dlog = logm_kroupa - np.log10(current_kroupa)
     table = Table()
-    for j, band in enumerate(BAND_FILTERS):
-        table[band] = (res["mags"][:, j] - 2.5 * dlog) * u.mag
-        table[band].description = f"absolute AB magnitude, {BAND_FILTERS[band]}, rest frame"
+    for j, (key, curve) in enumerate(FILTER_CURVES.items()):
+        _add_magnitude_columns(table, key, curve, res["mags"][:, j], res["obs_mags"][:, j],
+                               dlog)
     table["logmstar"] = np.asarray(params["logmstar"])
     table["logmstar"].description = ("log10 current stellar mass (living stars + remnants) "
                                      "[Msun], Chabrier IMF equivalent")
@@ -747,13 +970,17 @@ def _assemble(params, res, n, seed, priors):
         "seed": int(seed), "n": int(n),
         "bagpipes_version": _package_version("bagpipes"),
         "sedpy_version": _package_version("astro-sedpy"),
-        "magnitude_system": "AB", "magnitude_type": "absolute, rest frame, z=0, 10 pc",
+        "magnitude_system": "AB",
+        "magnitude_type": "band keys: absolute, rest frame, z=0, 10 pc; obs_ columns: "
+                          "observed frame at the galaxy's redshift, apparent magnitude minus "
+                          "5 log10(d_L / 10 pc)",
         "imf": "Chabrier-equivalent masses and SFRs (Bagpipes BC03 grids are Kroupa 2001; "
                f"offsets {KROUPA_TO_CHABRIER_DEX:.4f} and {SFR_KROUPA_TO_CHABRIER_DEX:.4f} "
                "dex)",
         "mass_definition": "living stars + stellar remnants",
         "sfh": priors["sfh"]["type"],
         "band_filters": dict(BAND_FILTERS),
+        "filter_curves": dict(FILTER_CURVES),
         "priors": priors,
     })
     return table

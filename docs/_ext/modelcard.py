@@ -166,7 +166,7 @@ def bundle_paths(directory=None):
     if directory is None:
         directory = os.environ.get("ASTROPY_SMASS_MODELCARD_DIR")
     if directory is None:
-        from astropy_smass.model.bundle import _bundled_dir
+        from astropy_smass.model.registry import _bundled_dir
 
         directory = _bundled_dir()
     directory = Path(directory)
@@ -286,7 +286,7 @@ def model_card_rst(path, heading_char="-", subheading_char="^"):
     heading_char, subheading_char : str
         Underline characters of the card's title and of its sections.
     """
-    from astropy_smass.photometry.bands import BANDS
+    from astropy_smass.photometry.bands import ALL_BANDS
 
     spec, model = _load(path)
     metadata = json.loads(json.dumps(model.metadata))  # a copy we can pop from
@@ -306,12 +306,19 @@ def model_card_rst(path, heading_char="-", subheading_char="^"):
     out += _title("Inputs", subheading_char)
     rows = []
     for band in model.bands:
-        b = BANDS[band]
+        b = ALL_BANDS[band]
         rows.append([band, b.survey, b.filter_id, f"{b.pivot.value:.0f}", b.native_system])
-    out += _list_table(["Band", "Survey", "Filter curve (sedpy)", "Pivot (Angstrom)",
+    out += _list_table(["Band", "Survey", "Filter curve", "Pivot (Angstrom)",
                         "Native system"], rows)
-    out += ["Features (absolute AB magnitudes and colours, in network order): "
-            + ", ".join(f"``{f}``" for f in model.features) + ".", ""]
+    if model.observed_frame:
+        low, high = model.redshift_range
+        out += [f"An **observed-frame** model for {low:g} <= z <= {high:g} (see "
+                ":doc:`redshift`): its inputs are the apparent AB magnitudes minus the "
+                "distance modulus, their colours and the redshift, in network order: "
+                + ", ".join(f"``{f}``" for f in model.features) + ".", ""]
+    else:
+        out += ["Features (absolute AB magnitudes and colours, in network order): "
+                + ", ".join(f"``{f}``" for f in model.features) + ".", ""]
 
     # Training population and priors
     out += _title("Training population and priors", subheading_char)

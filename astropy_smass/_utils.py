@@ -1,0 +1,80 @@
+"""Small file utilities shared by every layer: atomic writes and JSON of numpy values."""
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .exceptions import SmassWarning
+
+__all__ = ["atomic_write", "json_default", "warn_once"]
+
+
+def json_default(value):
+    """``json.dumps`` fallback: numpy scalars and arrays as Python values, others as text."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def atomic_write(path, write, overwrite=False, mode="wb"):
+    """Write a file through a temporary file in the same folder, then rename it.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination.
+    write : callable
+        Called with an open file object (or, when ``mode`` is None, with the
+        temporary path) to write the content.
+    overwrite : bool
+        Replace an existing file; otherwise `FileExistsError`. A symbolic link is
+        followed: the file it points to is replaced, and the link stays.
+    mode : str or None
+        File mode for the temporary file.
+
+    Notes
+    -----
+    If ``write`` raises, or the process is interrupted (SIGINT; the command line turns
+    SIGTERM and SIGHUP into the same), the temporary file is removed.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
+    if path.is_symlink():
+        path = path.resolve()  # write where the link points (strict=False: even dangling)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        # mkstemp makes the file private (0600); give it the mode open() would.
+        os.chmod(tmp, 0o666 & ~_umask())
+        if mode is None:
+            os.close(fd)
+            write(tmp)
+        else:
+            with os.fdopen(fd, mode) as handle:
+                write(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_WARNED = set()
+
+
+def warn_once(message):
+    """A `~astropy_smass.SmassWarning`, said once per process (plugins, old bundles)."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        warnings.warn(message, SmassWarning, stacklevel=3)
