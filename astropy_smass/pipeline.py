@@ -151,7 +151,7 @@ def auto_candidates():
 
     The bundled models, plugin models whose distribution lists them in the
     ``astropy_smass.auto_models`` entry-point group, and, when the configuration item
-    ``plugins_in_auto`` is set (see `astropy_smass.conf`), every plugin model. Other
+    ``plugins_in_auto`` is set (see ``astropy_smass.conf``), every plugin model. Other
     plugin models are used when named, alone or in a list given to ``model=``.
 
     Returns
