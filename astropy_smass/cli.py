@@ -73,6 +73,7 @@ _SWITCHES = {"exclude_out_of_domain=False": "--keep-out-of-domain",
 _MAPPING = re.compile(r"\b(columns|errors|units)=\{([^{}]*)\}")
 _PAIR = re.compile(r"""\s*(['"]?)([^'":,]+?)\1\s*:\s*(['"<]?)([^'",>]+?)['">]?\s*(?:,|$)""")
 _VALUE = re.compile(r"""\b(kind|redshift_unit|model|units)=(['"])([^'"]*)\2""")
+_NUMBER = re.compile(r"\b(maxrec|timeout|chunk_rows|n_draws)=(\d[\d.]*)")
 _KEYWORD = re.compile(r"\b(" + "|".join(k for k, v in _FLAG_FOR.items() if v) + r")=(?![\w{'\"])")
 
 
@@ -105,6 +106,9 @@ def cli_syntax(text):
 
     text = _MAPPING.sub(mapping, text)
     text = _VALUE.sub(lambda m: f"{_FLAG_FOR[m.group(1)]} {m.group(3)}", text)
+    options = {"maxrec": "--maxrec", "timeout": "--timeout", "chunk_rows": "--chunk-rows",
+               "n_draws": "--draws"}
+    text = _NUMBER.sub(lambda m: f"{options[m.group(1)]} {m.group(2)}", text)
     text = re.sub(r"(--[\w-]+) \(\1\)", r"\1", text)
     return _KEYWORD.sub(lambda m: _FLAG_FOR[m.group(1)], text)
 

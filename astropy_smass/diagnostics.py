@@ -16,7 +16,7 @@ from .flags import NO_MASS, OUT_OF_DOMAIN, SmassFlag
 from .photometry.bands import BANDS
 
 __all__ = ["RunSummary", "count_flags", "explain_no_mass", "check_flux_units",
-           "ImplausiblePhotometryError", "UNIT_CHECK_MIN_ROWS"]
+           "UNIT_CHECK_MIN_ROWS"]
 
 #: Rows with usable photometry needed before `check_flux_units` judges a table.
 UNIT_CHECK_MIN_ROWS = 20

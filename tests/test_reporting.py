@@ -317,6 +317,8 @@ def test_cli_messages_use_cli_options(tmp_path, capsys):
     ("give exclude_out_of_domain=False or check_units=False",
      "give --keep-out-of-domain or --no-unit-check"),
     ("give redshift_unit='km/s'", "give --redshift-unit km/s"),
+    ("truncated at 100 rows by maxrec=100: raise maxrec", "truncated at 100 rows by "
+                                                         "--maxrec 100: raise maxrec"),
     ("no change: a redshift=0.5 value, columns, units", "no change: a redshift=0.5 value, "
                                                         "columns, units"),
 ])
