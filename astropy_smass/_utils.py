@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .exceptions import SmassWarning
+from .exceptions import OutputExistsError, SmassWarning
 
 __all__ = ["atomic_write", "json_default", "warn_once"]
 
@@ -44,7 +44,7 @@ def atomic_write(path, write, overwrite=False, mode="wb"):
     """
     path = Path(path)
     if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
+        raise OutputExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
     if path.is_symlink():
         path = path.resolve()  # write where the link points (strict=False: even dangling)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")

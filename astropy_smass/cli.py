@@ -25,10 +25,11 @@ import os
 import re
 import signal
 import sys
+import traceback
 import warnings
 from pathlib import Path
 
-from .exceptions import CommandError
+from .exceptions import CommandError, MissingFileError, OutputExistsError, SmassError
 
 __all__ = ["main", "build_parser", "predict_file", "EXIT_ERROR", "EXIT_USAGE", "EXIT_NO_MASS"]
 
@@ -40,18 +41,19 @@ EXIT_ERROR, EXIT_USAGE, EXIT_NO_MASS = 1, 2, 3
 
 
 # -- errors and messages --------------------------------------------------------------------
-def _known_errors():
-    from .exceptions import ModelFormatError, SmassError
-    from .io import TableReadError
-    from .photometry.bands import BandColumnError
-    from .vo import VOError
+def _version():
+    from . import __version__
 
-    errors = [SmassError, CommandError, BandColumnError, ModelFormatError, TableReadError,
-              VOError, OSError, ValueError, KeyError, ImportError]
-    with contextlib.suppress(ImportError):
-        from pyvo.dal import DALServiceError
-        errors.append(DALServiceError)
-    return tuple(errors)
+    return __version__
+
+
+def _is_user_error(exc):
+    """Errors reported in one line: the package's own (`~astropy_smass.SmassError`), and
+    the operating system's about a named file (missing, not permitted, disk full). Any
+    other exception is a bug, reported with its traceback."""
+    return isinstance(exc, SmassError) or (isinstance(exc, OSError)
+                                           and getattr(exc, "filename", None) is not None
+                                           and bool(exc.strerror))
 
 
 def _message(exc):
@@ -223,7 +225,7 @@ def _add_output_options(parser):
 def build_parser():
     """The `argparse.ArgumentParser` of the ``astropy-smass`` command."""
     from . import __version__
-    from .stream import DEFAULT_CHUNK_ROWS
+    from .conf import conf
 
     parser = argparse.ArgumentParser(
         prog=PROG, description="Stellar masses of galaxies from broad-band photometry, with "
@@ -253,9 +255,9 @@ def build_parser():
                               "smass_demo.vot) and a plot beside it (smass_demo.png)")
     _add_predict_options(predict)
     output = _add_output_options(predict)
-    output.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, metavar="N",
+    output.add_argument("--chunk-rows", type=int, default=conf.chunk_rows, metavar="N",
                         help="rows read, predicted and written at a time when IN and OUT are "
-                             f"FITS, Parquet or HDF5 files (default {DEFAULT_CHUNK_ROWS}); 0 "
+                             f"FITS, Parquet or HDF5 files (default {conf.chunk_rows}); 0 "
                              "reads the whole table into memory")
     predict.set_defaults(run=run_predict)
 
@@ -279,7 +281,7 @@ def build_parser():
     tap.add_argument("--async", dest="async_", action="store_true",
                      help="run as an asynchronous job (for long queries)")
     tap.add_argument("--maxrec", type=int, metavar="N", help="most rows to return")
-    tap.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+    tap.add_argument("--timeout", type=float, default=conf.tap_timeout, metavar="SECONDS",
                      help="time limit of each request to the service (default 60)")
     tap.add_argument("--upload", action="append", metavar="NAME=FILE",
                      help="upload a table, to be used as TAP_UPLOAD.NAME (repeatable)")
@@ -340,9 +342,9 @@ def _check_output(output, format, overwrite):
     if output != "-":
         path = Path(output)
         if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} exists; pass --overwrite to replace it")
+            raise OutputExistsError(f"{path} exists; pass --overwrite to replace it")
         if not path.parent.is_dir():
-            raise FileNotFoundError(f"cannot write {path}: folder {path.parent} does not exist")
+            raise MissingFileError(f"cannot write {path}: folder {path.parent} does not exist")
     return format
 
 
@@ -409,7 +411,7 @@ def predict_file(input, output, kwargs, in_format=None, out_format=None, overwri
         terminal); a stream also shows rows per second there.
     chunk_rows : int, optional
         Rows per chunk when streaming (default
-        `astropy_smass.stream.DEFAULT_CHUNK_ROWS`); 0 never streams.
+        ``conf.chunk_rows``, see `astropy_smass.conf`); 0 never streams.
     stream_progress : callable, optional
         The ``progress`` of `astropy_smass.stream.predict_file` (default: a bar on
         standard error when it is a terminal).
@@ -421,11 +423,12 @@ def predict_file(input, output, kwargs, in_format=None, out_format=None, overwri
         `astropy_smass.stream.predict_file` (``n_rows``, ``rows_per_second``...) when
         it was streamed.
     """
+    from .conf import conf
     from .io import read_table, write_table
-    from .stream import DEFAULT_CHUNK_ROWS, UnstreamableError
+    from .stream import UnstreamableError
 
     progress = progress or _progress()
-    chunk_rows = DEFAULT_CHUNK_ROWS if chunk_rows is None else int(chunk_rows)
+    chunk_rows = conf.chunk_rows if chunk_rows is None else int(chunk_rows)
     if chunk_rows < 0:
         raise CommandError(f"--chunk-rows must be 0 (no streaming) or more, got {chunk_rows}")
     formats = _stream_formats(input, output, in_format, out_format) if chunk_rows else None
@@ -496,7 +499,7 @@ def _predict_one(args, input, output):
     _check_output(output, args.format, args.overwrite)
     kwargs = _predict_kwargs(args)
     if input != "-" and not Path(input).exists():
-        raise FileNotFoundError(f"{input}: no such file")
+        raise MissingFileError(f"{input}: no such file")
     _tune_malloc()
     result = predict_file(input, output, kwargs, in_format=args.in_format,
                           out_format=args.format, overwrite=args.overwrite, prefix=args.prefix,
@@ -586,7 +589,7 @@ def expand_inputs(inputs):
                 raise CommandError(f"no files match {text}")
             pairs += [(f, Path(f.name)) for f in files]
         else:
-            raise FileNotFoundError(f"{text}: no such file or folder")
+            raise MissingFileError(f"{text}: no such file or folder")
     seen = {}
     for source, name in pairs:
         if name in seen and seen[name] != source:
@@ -636,11 +639,11 @@ def _predict_each(args, inputs, output):
     if output == "-":
         raise CommandError("several inputs need OUT to be a folder, not standard output")
     if target.exists() and not args.overwrite:
-        raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
+        raise OutputExistsError(f"{target} exists; pass --overwrite to replace it")
     if target.exists() and not target.is_dir():
         raise CommandError(f"several inputs need OUT to be a folder; {target} is a file")
     if not target.parent.is_dir():
-        raise FileNotFoundError(f"cannot write {target}: folder {target.parent} does not exist")
+        raise MissingFileError(f"cannot write {target}: folder {target.parent} does not exist")
     names = [_output_name(name, args.format) for _, name in pairs]
     kwargs = _predict_kwargs(args)
     _tune_malloc()
@@ -671,7 +674,9 @@ def _predict_each(args, inputs, output):
                                       out_format=args.format, prefix=args.prefix,
                                       chunk_rows=args.chunk_rows,
                                       progress=lambda message: None, stream_progress=report)
-            except _known_errors() as exc:
+            except Exception as exc:
+                if not _is_user_error(exc):
+                    raise
                 raise CommandError(f"{source}: {_message(exc)}") from exc
             total.merge(_summary_of(result, args.prefix))
             offset += size
@@ -730,7 +735,7 @@ def run_demo(args):
     _check_output(output, out_format, args.overwrite)
     png = Path(output).with_suffix(".png")
     if png.exists() and not args.overwrite:
-        raise FileExistsError(f"{png} exists; pass --overwrite to replace it")
+        raise OutputExistsError(f"{png} exists; pass --overwrite to replace it")
     kwargs = _predict_kwargs(args)
     if kwargs["redshift"] is None and kwargs["distance"] is None:
         kwargs["redshift"] = "redshift"
@@ -897,12 +902,14 @@ def main(argv=None):
                 os.dup2(devnull, sys.stdout.fileno())
             return EXIT_ERROR
         except Exception as exc:
-            if args.traceback or not isinstance(exc, _known_errors()):
-                if not args.traceback:
-                    print(f"{PROG}: error: {type(exc).__name__}: {_message(exc)} (a bug? run "
-                          "with --traceback and report it)", file=sys.stderr)
-                    return EXIT_ERROR
+            if args.traceback:
                 raise
+            if not _is_user_error(exc):
+                traceback.print_exc(file=sys.stderr)
+                print(f"{PROG}: error: {type(exc).__name__}: {_message(exc)}\n"
+                      f"{PROG}: this is a bug in astropy-smass {_version()}: please report it "
+                      "to its developers with the traceback above", file=sys.stderr)
+                return EXIT_ERROR
             print(f"{PROG}: error: {_message(exc)}", file=sys.stderr)
             return EXIT_ERROR
 

@@ -27,20 +27,26 @@ Nothing is computed until the caller calls ``.compute()`` or writes the result
 it: threads, local processes or a cluster.
 """
 
+import contextlib
 import os
 import shutil
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from .exceptions import InputError, MissingFileError, OutputExistsError
 from .model.bundle import StellarMassModel
 from .model.registry import load_model
 from .pipeline import _resolve_inputs, output_columns, predict_table
 
 __all__ = ["predict_dask", "predict_lsdb", "predict_partition", "read_parquet",
            "write_parquet", "write_lsdb", "parquet_files"]
+
+#: Rows predicted at a time within a partition (bounds a worker's working memory).
+SLICE_ROWS = 250_000
 
 #: Key of ``DataFrame.attrs`` (on the Dask meta) holding the output's Parquet metadata.
 ATTRS_KEY = "astropy_smass_parquet_metadata"
@@ -57,7 +63,7 @@ def parquet_files(path):
     if path.is_file():
         return [path]
     if not path.is_dir():
-        raise FileNotFoundError(f"{path}: no such file or folder")
+        raise MissingFileError(f"{path}: no such file or folder")
     if (path / "dataset").is_dir():
         path = path / "dataset"
     files = []
@@ -74,7 +80,7 @@ def _reader(source):
 
     files = parquet_files(source)
     if not files:
-        raise FileNotFoundError(f"{source} holds no Parquet files")
+        raise MissingFileError(f"{source} holds no Parquet files")
     return _ParquetReader(files[0])
 
 
@@ -130,14 +136,14 @@ class _Plan:
         if reader is not None:
             plan = reader.column_plan(names)
             if plan is None:
-                raise ValueError(f"columns {', '.join(names)} of {schema} are not plain or "
+                raise InputError(f"columns {', '.join(names)} of {schema} are not plain or "
                                  "masked columns of numbers")
         else:
             plan = [(n, n, None, getattr(proto[n], "unit", None) if n in proto.colnames
                      else None) for n in names]
         missing = [c for entry in plan for c in entry[1:3] if c is not None and c not in present]
         if missing:
-            raise ValueError(f"the catalogue has no columns {', '.join(missing)}")
+            raise InputError(f"the catalogue has no columns {', '.join(missing)}")
         self.columns = plan
         # Models and columns resolved once, on the catalogue's columns, for every partition.
         self.kwargs = {**predict_kwargs, "_resolved": resolved}
@@ -209,7 +215,12 @@ def _values(series):
 
     dtype = series.dtype
     if isinstance(dtype, pd.ArrowDtype):
-        values = series.array.__arrow_array__().to_numpy()
+        from .stream import _to_numpy
+
+        chunked = series.array.__arrow_array__()
+        # One chunk (a partition read from one file): its buffer, without a copy.
+        values = (_to_numpy(chunked.chunk(0)) if chunked.num_chunks == 1
+                  else chunked.to_numpy())
     elif isinstance(dtype, np.dtype):
         values = series.to_numpy()
     elif getattr(dtype, "kind", "O") not in "biuf":
@@ -275,12 +286,26 @@ def predict_partition(frame, model="auto", keep_columns=True, prefix="", plan=No
         plan = [(c, c, None, None) for c in frame.columns
                 if c not in nested and getattr(frame[c].dtype, "kind", "O") in "biuf"]
     table = _frame_table(frame, plan)
-    result = predict_table(table, model, **predict_kwargs)
-    _, names = output_columns(frame.columns, result.colnames, prefix=prefix,
+    if len(table) <= SLICE_ROWS or predict_kwargs.get("uncertainty") == "montecarlo":
+        result = predict_table(table, model, **predict_kwargs)
+        outputs = {name: result[name] for name in result.colnames}
+    else:
+        # Slices of the partition, one after the other: the working memory of one
+        # slice, and the same values (each row's prediction depends on that row alone).
+        parts = []
+        for start in range(0, len(table), SLICE_ROWS):
+            with warnings.catch_warnings():
+                if start:
+                    warnings.simplefilter("ignore")  # said for the first slice
+                part = predict_table(table[start:start + SLICE_ROWS], model, **predict_kwargs)
+            parts.append({name: np.asarray(getattr(part[name], "value", part[name]))
+                          for name in part.colnames})
+        outputs = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    _, names = output_columns(frame.columns, list(outputs), prefix=prefix,
                               keep_columns=bool(keep_columns))
     columns = {}
     for name, new_name in names.items():
-        values = np.asarray(getattr(result[name], "value", result[name]))
+        values = np.asarray(getattr(outputs[name], "value", outputs[name]))
         # Model names as pandas' string dtype, empty partition or not, to match meta.
         dtype = str if name == "smass_model" else values.dtype
         columns[new_name] = pd.Series(values, index=frame.index, dtype=dtype)
@@ -468,11 +493,22 @@ def _header_for(metadata, columns):
     return {k.encode(): v.encode() for k, v in metadata.items()}
 
 
-def _write_partition(frame, path, metadata):
-    import pyarrow as pa
+_BEHIND = {"pool": None, "pending": [], "lock": threading.Lock()}
+
+
+def _write_table(table, path):
     import pyarrow.parquet as pq
 
     from .stream import parquet_write_options
+
+    pq.write_table(table, path, row_group_size=SLICE_ROWS,
+                   **parquet_write_options(table.schema))
+
+
+def _write_partition(frame, path, metadata, behind=False):
+    """Write one partition; with ``behind``, in a thread of this worker process, so that
+    the worker reads and predicts its next partition meanwhile (`_flush_writes` waits)."""
+    import pyarrow as pa
 
     table = pa.Table.from_pandas(frame, preserve_index=False)
     fields = []
@@ -481,16 +517,42 @@ def _write_partition(frame, path, metadata):
             fields.append(field.with_type(pa.string()))
         else:
             fields.append(field)
-    table = table.cast(pa.schema(fields))
+    if any(a.type != b.type for a, b in zip(fields, table.schema)):
+        table = table.cast(pa.schema(fields))
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
-    pq.write_table(table, path, **parquet_write_options(table.schema))
+    if not behind:
+        _write_table(table, path)
+        return len(frame)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _BEHIND["lock"]:
+        if _BEHIND["pool"] is None:
+            _BEHIND["pool"] = ThreadPoolExecutor(1, thread_name_prefix="smass-write")
+        pending = _BEHIND["pending"]
+    while True:  # at most one write waiting behind the one being written
+        with _BEHIND["lock"]:
+            busy = [f for f in pending if not f.done()]
+            if len(busy) < 2:
+                break
+        busy[0].result()
+    with _BEHIND["lock"]:
+        pending.append(_BEHIND["pool"].submit(_write_table, table, path))
     return len(frame)
+
+
+def _flush_writes():
+    """Wait for this process's writes behind; raise the first error. Returns their count."""
+    with _BEHIND["lock"]:
+        pending, _BEHIND["pending"] = list(_BEHIND["pending"]), []
+    for future in pending:
+        future.result()
+    return len(pending)
 
 
 def _temporary_folder(target):
     target = Path(target)
     if not target.parent.is_dir():
-        raise FileNotFoundError(f"cannot write {target}: folder {target.parent} does not exist")
+        raise MissingFileError(f"cannot write {target}: folder {target.parent} does not exist")
     return Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
 
 
@@ -498,7 +560,7 @@ def _move_into_place(tmp, target, overwrite):
     target = Path(target)
     if target.exists():
         if not overwrite:
-            raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+            raise OutputExistsError(f"{target} exists; pass overwrite=True to replace it")
         old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.",
                                     suffix=".old"))
         os.replace(target, old / "replaced")
@@ -508,16 +570,21 @@ def _move_into_place(tmp, target, overwrite):
         os.replace(tmp, target)
 
 
+def _client():
+    """The running ``distributed`` client, or None."""
+    try:
+        from distributed import get_client
+
+        return get_client()
+    except (ImportError, ValueError):
+        return None
+
+
 def _progress_compute(tasks, progress):
     """Compute delayed ``tasks`` with a progress display; returns their results."""
     import dask
 
-    try:
-        from distributed import get_client
-
-        client = get_client()
-    except (ImportError, ValueError):
-        client = None
+    client = _client()
     if client is not None:
         futures = client.compute(tasks)
         if progress:
@@ -564,16 +631,27 @@ def write_parquet(ddf, path, *, overwrite=False, progress=False):
 
     target = Path(path)
     if target.exists() and not overwrite:
-        raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+        raise OutputExistsError(f"{target} exists; pass overwrite=True to replace it")
     metadata = _header_for(ddf._meta.attrs.get(ATTRS_KEY), list(ddf.columns))
     tmp = _temporary_folder(target)
+    client = None
     try:
         parts = ddf.to_delayed()
         width = len(str(max(len(parts) - 1, 0)))
+        paths = [tmp / f"part.{k:0{width}d}.parquet" for k in range(len(parts))]
+        client = _client()
+        # With a cluster, each worker writes behind while it predicts the next partition.
         write = dask.delayed(_write_partition, pure=False)
-        tasks = [write(part, str(tmp / f"part.{k:0{width}d}.parquet"), metadata)
-                 for k, part in enumerate(parts)]
-        rows = sum(_progress_compute(tasks, progress))
+        tasks = [write(part, str(path), metadata, client is not None)
+                 for part, path in zip(parts, paths)]
+        counts = _progress_compute(tasks, progress)
+        if client is not None:
+            client.run(_flush_writes)
+        # Every partition's file, complete (a worker lost after its task would show here).
+        for path, count in zip(paths, counts):
+            if not path.exists() or pq.read_metadata(path).num_rows != count:
+                raise RuntimeError(f"partition file {path.name} was not written completely")
+        rows = sum(counts)
         files = sorted(tmp.glob("part.*.parquet"))
         if files:
             schema = pq.read_schema(files[0])
@@ -581,6 +659,9 @@ def write_parquet(ddf, path, *, overwrite=False, progress=False):
         os.chmod(tmp, 0o777 & ~_umask())
         _move_into_place(tmp, target, overwrite)
     except BaseException:
+        if client is not None:  # writes still behind on live workers: let them end first
+            with contextlib.suppress(Exception):
+                client.run(_flush_writes)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return rows
@@ -614,7 +695,7 @@ def write_lsdb(catalog, path, *, overwrite=False, progress=False, **write_kwargs
 
     target = Path(path)
     if target.exists() and not overwrite:
-        raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+        raise OutputExistsError(f"{target} exists; pass overwrite=True to replace it")
     tmp = _temporary_folder(target)
     try:
         write_kwargs.setdefault("catalog_name", target.name)

@@ -23,6 +23,8 @@ import numpy as np
 from astropy.io import ascii
 from astropy.table import MaskedColumn, QTable
 
+from .exceptions import TableReadError
+
 __all__ = ["load_demo", "demo_path", "read_hatlas_text", "DEMO_REFERENCES"]
 
 #: Papers to cite when showing results on the demo catalogue.
@@ -108,11 +110,11 @@ def read_hatlas_text(path):
     header = lines[0].split(" ")
     expected = ["id", "redshift"] + [f"{n}{s}" for n, *_ in _BANDS for s in ("", "_err")]
     if header != expected:
-        raise ValueError(f"{path}: unexpected header {header[:4]}... ({len(header)} fields)")
+        raise TableReadError(f"{path}: unexpected header {header[:4]}... ({len(header)} fields)")
     for number, line in enumerate(lines[1:], start=2):
         if len(line.split(" ")) != _N_FIELDS:
-            raise ValueError(f"{path}:{number}: {len(line.split(' '))} fields, expected "
-                             f"{_N_FIELDS}")
+            raise TableReadError(f"{path}:{number}: {len(line.split(' '))} fields, expected "
+                                 f"{_N_FIELDS}")
     # One space is one delimiter: as CSV, an empty field is a masked value.
     raw = ascii.read([line.replace(" ", ",") for line in lines], format="csv",
                      fast_reader=False, converters={"id": [ascii.convert_numpy(str)]})
@@ -151,5 +153,5 @@ def _float_column(raw, unit=None):
     elif mask.all():
         values = np.zeros(len(raw))
     else:
-        raise ValueError(f"column {raw.info.name!r} is neither numeric nor empty")
+        raise TableReadError(f"column {raw.info.name!r} is neither numeric nor empty")
     return MaskedColumn(np.where(mask, 0.0, values), mask=mask, unit=unit, dtype=float)

@@ -1,9 +1,13 @@
 """The errors and warnings of astropy-smass.
 
 Every error the package raises on purpose derives from `SmassError`, so a caller (and
-the command line) can tell a problem with the inputs from a bug. Where an error used to
-be a `ValueError`, `RuntimeError` or `TimeoutError`, it still is one as well, so code
-that caught those keeps working. Warnings derive from `SmassWarning`, itself an
+the command line) can tell a problem with the inputs, the files or the environment from
+a bug. Where an error used to be a `ValueError`, `KeyError`, `TypeError`,
+`FileNotFoundError`, `FileExistsError`, `ImportError`, `RuntimeError` or
+`TimeoutError`, it still is one as well, so code that caught those keeps working.
+The few checks of the package's own consistency (say, a chunk that comes back with
+another number of rows than was read) raise plain exceptions: they mean a bug, and the
+command line shows their traceback. Warnings derive from `SmassWarning`, itself an
 `~astropy.utils.exceptions.AstropyUserWarning`.
 """
 
@@ -11,8 +15,10 @@ from astropy.utils.exceptions import AstropyUserWarning
 
 __all__ = ["SmassError", "BandColumnError", "ColumnClashError", "ImplausiblePhotometryError",
            "InputError", "ModelFormatError", "ModelNotFoundError", "TableReadError",
-           "UnstreamableError", "UnknownBandError", "VOError", "VOTimeoutError", "TrainError",
-           "CommandError", "SmassWarning"]
+           "UnstreamableError", "VOError",
+           "VOTimeoutError", "TrainError", "CommandError", "InputTypeError",
+           "MissingFileError", "OutputExistsError", "MissingDependencyError",
+           "UnknownNameError", "SmassWarning"]
 
 
 class SmassError(Exception):
@@ -44,13 +50,6 @@ class InputError(SmassError, ValueError):
     """An argument that cannot be used: values of the wrong length, an unknown option."""
 
 
-class UnknownBandError(SmassError, KeyError):
-    """A band name that is not in the registry (also a `KeyError`)."""
-
-    def __str__(self):  # the message, not KeyError's quoted repr of it
-        return str(self.args[0]) if self.args else ""
-
-
 class ModelFormatError(SmassError, ValueError):
     """A model bundle is malformed, of an unknown format version or fails its checksum."""
 
@@ -73,6 +72,29 @@ class VOTimeoutError(VOError, TimeoutError):
 
 class TrainError(SmassError, ValueError):
     """A problem with the ``train`` command's inputs, reported as one line."""
+
+
+class InputTypeError(InputError, TypeError):
+    """An argument of the wrong type (a dict where an astropy Table is needed, say)."""
+
+
+class UnknownNameError(SmassError, KeyError):
+    """A band, survey, column, group or luminosity function of a name that is not known."""
+
+    def __str__(self):  # KeyError quotes its message; a message reads better without
+        return str(self.args[0]) if len(self.args) == 1 else super().__str__()
+
+
+class MissingFileError(SmassError, FileNotFoundError):
+    """A file or folder that was asked for does not exist."""
+
+
+class OutputExistsError(SmassError, FileExistsError):
+    """An output file exists already and ``overwrite`` was not given."""
+
+
+class MissingDependencyError(SmassError, ImportError):
+    """An optional dependency needed for this task is not installed; says which extra."""
 
 
 class CommandError(SmassError):

@@ -17,11 +17,13 @@ import astropy.units as u
 import numpy as np
 from astropy.table import QTable, Table
 
+from .conf import conf
 from .diagnostics import check_flux_units, explain_no_mass
 from .exceptions import (
     BandColumnError,
     ColumnClashError,
     InputError,
+    InputTypeError,
     ModelNotFoundError,
     SmassWarning,
 )
@@ -164,11 +166,7 @@ def auto_candidates():
 
 
 def _plugins_in_auto():
-    try:
-        from .conf import conf
-    except ImportError:
-        return False
-    return bool(getattr(conf, "plugins_in_auto", False))
+    return bool(conf.plugins_in_auto)
 
 
 def select_models(band_columns, model="auto", observed=False):
@@ -263,7 +261,7 @@ def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None,
                     ebv=None, kind=None):
     """Models, ``{band: column}``, ``{band: error column}`` and the `BandMatch`."""
     if not isinstance(table, Table):
-        raise TypeError(f"expected an astropy Table, got {type(table).__name__}")
+        raise InputTypeError(f"expected an astropy Table, got {type(table).__name__}")
     colnames = _photometry_colnames(table, redshift, distance, ebv)
     if _is_auto(model):
         match = recognise_bands(colnames, columns=columns, survey=survey)

@@ -32,8 +32,9 @@ from astropy.table import Column, MaskedColumn, Table, hstack, meta, serialize
 from astropy.utils.data_info import serialize_context_as
 
 from ._utils import atomic_write
+from .conf import Conf, conf
 from .diagnostics import RunSummary
-from .exceptions import UnstreamableError
+from .exceptions import InputError, MissingFileError, OutputExistsError, UnstreamableError
 from .io import FORMATS as IO_FORMATS
 from .io import fits_table_hdu, restore_metadata
 from .pipeline import _resolve_inputs, output_columns, predict_table
@@ -51,14 +52,14 @@ FORMATS = {name: tuple(s for s in IO_FORMATS[name] if not s.endswith(COMPRESSED_
            for name in ("fits", "parquet", "hdf5")}
 
 #: Rows per chunk by default: about 0.2 GB of working memory for 13 bands with errors.
-DEFAULT_CHUNK_ROWS = 250_000
+DEFAULT_CHUNK_ROWS = Conf.chunk_rows.defaultvalue
 
 
 def format_of(path, format=None):
     """The streaming format (a key of `FORMATS`) of a file, from ``format`` or its suffix."""
     if format is not None:
         if format not in FORMATS:
-            raise ValueError(f"unknown format {format!r}; predict_file streams "
+            raise InputError(f"unknown format {format!r}; predict_file streams "
                              f"{', '.join(FORMATS)}")
         return format
     name = Path(path).name.lower()
@@ -66,9 +67,9 @@ def format_of(path, format=None):
         if name.endswith(suffixes):
             return key
     if name.endswith(COMPRESSED_SUFFIXES):
-        raise ValueError(f"{path}: compressed files cannot be read a chunk at a time; "
+        raise InputError(f"{path}: compressed files cannot be read a chunk at a time; "
                          "decompress it first")
-    raise ValueError(f"cannot tell the format of {path} from its name; pass format= one of "
+    raise InputError(f"cannot tell the format of {path} from its name; pass format= one of "
                      f"{', '.join(FORMATS)} (suffixes: "
                      f"{', '.join(s for v in FORMATS.values() for s in v)})")
 
@@ -103,14 +104,14 @@ class _FitsReader:
                 tables = [k for k, h in enumerate(hdul)
                           if isinstance(h, (fits.BinTableHDU, fits.TableHDU))]
                 if not tables:
-                    raise ValueError(f"{path} has no table extension")
+                    raise InputError(f"{path} has no table extension")
                 hdu = tables[0]
             try:
                 table_hdu = hdul[hdu]
             except (KeyError, IndexError) as exc:
-                raise ValueError(f"{path} has no HDU {hdu!r}") from exc
+                raise InputError(f"{path} has no HDU {hdu!r}") from exc
             if not isinstance(table_hdu, (fits.BinTableHDU, fits.TableHDU)):
-                raise ValueError(f"HDU {hdu!r} of {path} is not a table")
+                raise InputError(f"HDU {hdu!r} of {path} is not a table")
             heap = [c.name for c in table_hdu.columns if c.format.startswith(("P", "Q"))]
             if heap:
                 raise UnstreamableError(f"{path}: variable-length array columns "
@@ -199,7 +200,7 @@ class _ParquetReader:
 
     def batches(self, chunk_rows):
         """The file's record batches, the next one read in a thread while this one is used."""
-        return _read_ahead(self.file.iter_batches(batch_size=chunk_rows, use_threads=False))
+        return _read_ahead(self.file.iter_batches(batch_size=chunk_rows, use_threads=True))
 
     def chunks(self, chunk_rows):
         for batch in self.batches(chunk_rows):
@@ -271,13 +272,13 @@ class _Hdf5Reader:
             if dataset is None:
                 found = _find_all_structured_arrays(handle)
                 if not found:
-                    raise ValueError(f"{path} holds no table (compound dataset)")
+                    raise InputError(f"{path} holds no table (compound dataset)")
                 dataset = found[0]
             if dataset not in handle or not isinstance(handle[dataset], h5py.Dataset):
-                raise ValueError(f"{path} has no dataset {dataset!r}")
+                raise InputError(f"{path} has no dataset {dataset!r}")
             dset = handle[dataset]
             if dset.dtype.names is None or dset.ndim != 1:
-                raise ValueError(f"{path}:{dataset} is not a table (1-d compound dataset)")
+                raise InputError(f"{path}:{dataset} is not a table (1-d compound dataset)")
             self.dataset, self.n_rows = dataset, dset.shape[0]
             if meta_path(dataset) in handle:
                 self.header = meta.get_header_from_yaml(
@@ -508,7 +509,7 @@ def read_schema(path, format=None, *, hdu=None, dataset=None):
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"input file {path} does not exist")
+        raise MissingFileError(f"input file {path} does not exist")
     return _open_reader(path, format_of(path, format), hdu, dataset).empty()
 
 
@@ -773,7 +774,7 @@ def _fixed_width_strings(table, widths):
     return table
 
 
-def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
+def predict_file(in_path, out_path, chunk_rows=None, format=None,
                  overwrite=False, progress=None, *, model="auto", keep_columns=True,
                  prefix="", out_format=None, hdu=None, dataset=None, out_dataset=None,
                  meta=None, **predict_kwargs):
@@ -848,16 +849,17 @@ def predict_file(in_path, out_path, chunk_rows=DEFAULT_CHUNK_ROWS, format=None,
     ``TCOMMn``/``TUCDn`` cards (read back by `~astropy_smass.io.read_table`).
     """
     in_path, out_path = Path(in_path), Path(out_path)
+    chunk_rows = conf.chunk_rows if chunk_rows is None else chunk_rows
     if int(chunk_rows) < 1:
-        raise ValueError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
+        raise InputError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
     chunk_rows = int(chunk_rows)
     fmt = format_of(in_path, format)
     out_fmt = format_of(out_path, out_format)
     if out_path.exists() and not overwrite:
-        raise FileExistsError(f"{out_path} exists; pass overwrite=True (--overwrite) to "
-                              "replace it")
+        raise OutputExistsError(f"{out_path} exists; pass overwrite=True (--overwrite) to "
+                                "replace it")
     if not in_path.exists():
-        raise FileNotFoundError(f"input file {in_path} does not exist")
+        raise MissingFileError(f"input file {in_path} does not exist")
     reader = _open_reader(in_path, fmt, hdu, dataset)
     out_dataset = out_dataset or dataset or getattr(reader, "dataset", None) or "data"
     extra_meta = dict(meta or {})

@@ -25,7 +25,8 @@ from pathlib import Path
 import astropy.units as u
 from astropy.table import Table
 
-from .exceptions import VOError, VOTimeoutError
+from .conf import Conf, conf
+from .exceptions import InputError, VOError, VOTimeoutError
 from .flags import SmassWarning
 from .io.readwrite import _plain_copy, provenance_items, write_table
 from .photometry.bands import BandColumnError, find_band_columns
@@ -34,7 +35,7 @@ __all__ = ["VOError", "VOTimeoutError", "annotate_tap", "run_tap", "send_to_topc
            "to_votable", "redshift_column"]
 
 #: Seconds each HTTP request to a TAP service may take by default.
-DEFAULT_TIMEOUT = 60.0
+DEFAULT_TIMEOUT = Conf.tap_timeout.defaultvalue
 _FINAL_PHASES = ("COMPLETED", "ERROR", "ABORTED")
 
 
@@ -110,7 +111,7 @@ def _tap_service(service_or_url, timeout):
         return
     url = str(service_or_url)
     if not re.match(r"https?://", url):
-        raise ValueError(f"{url!r} is not a TAP service URL (http:// or https://)")
+        raise InputError(f"{url!r} is not a TAP service URL (http:// or https://)")
     session = _timeout_session(timeout)
     try:
         yield pyvo.dal.TAPService(url, session=session)
@@ -173,8 +174,8 @@ def _upload_files(uploads):
             for name, value in uploads.items()}
 
 
-def run_tap(service_or_url, adql, maxrec=None, async_=False, timeout=DEFAULT_TIMEOUT,
-            job_timeout=600.0, progress=None, uploads=None):
+def run_tap(service_or_url, adql, maxrec=None, async_=False, timeout=None,
+            job_timeout=None, progress=None, uploads=None):
     """Run an ADQL query and return its result as a `~astropy.table.Table`.
 
     Parameters are those of `annotate_tap`.
@@ -187,6 +188,8 @@ def run_tap(service_or_url, adql, maxrec=None, async_=False, timeout=DEFAULT_TIM
     """
     from pyvo.dal import DALOverflowWarning
 
+    timeout = conf.tap_timeout if timeout is None else timeout
+    job_timeout = conf.tap_job_timeout if job_timeout is None else job_timeout
     report = _reporter(progress)
     files = _upload_files(uploads)
     start = time.monotonic()
@@ -297,7 +300,7 @@ def _default_redshift(table, predict_kwargs):
 
 
 def annotate_tap(service_or_url, adql, columns=None, maxrec=None, async_=False,
-                 timeout=DEFAULT_TIMEOUT, progress=None, uploads=None, job_timeout=600.0,
+                 timeout=None, progress=None, uploads=None, job_timeout=None,
                  **predict_kwargs):
     """Query a TAP service and add predicted stellar masses to the result.
 
@@ -315,8 +318,9 @@ def annotate_tap(service_or_url, adql, columns=None, maxrec=None, async_=False,
     async_ : bool
         Run as an asynchronous (UWS) job, polled until done; the job is deleted
         at the end, also after an error.
-    timeout : float
-        Seconds each HTTP request may take (s).
+    timeout : float, optional
+        Seconds each HTTP request may take (s); default ``conf.tap_timeout`` (60 s,
+        see `astropy_smass.conf`).
     progress : bool or callable, optional
         Report progress: True prints to standard error, a callable gets each
         message (a str).
@@ -324,8 +328,9 @@ def annotate_tap(service_or_url, adql, columns=None, maxrec=None, async_=False,
         ``{name: table}`` uploaded with the query (an `~astropy.table.Table`,
         a VOTable file or URL); refer to it as ``TAP_UPLOAD.<name>`` in the ADQL,
         e.g. to join your own table with the service's on the server.
-    job_timeout : float
-        Seconds an asynchronous job may run before giving up (s).
+    job_timeout : float, optional
+        Seconds an asynchronous job may run before giving up (s); default
+        ``conf.tap_job_timeout`` (600 s).
     **predict_kwargs
         Passed to `~astropy_smass.SmassAccessor.predict` (``model``, ``errors``,
         ``redshift``, ``uncertainty``...). Without ``redshift`` or ``distance``,

@@ -96,10 +96,16 @@ def floor(source, target):
 
 def _record(benchmark, kind, rows, seconds_of, floor_kind=None, **info):
     benchmark.group = "files"
-    benchmark.extra_info.update(rows=rows, kind=kind, **info)
+    benchmark.extra_info.update(rows=rows, kind=kind, seconds=seconds_of, **info)
     if floor_kind is not None and floor_kind in FLOORS:
         benchmark.extra_info["floor_seconds"] = FLOORS[floor_kind]
         benchmark.extra_info["vs_floor"] = seconds_of / FLOORS[floor_kind]
+    log = os.environ.get("SMASS_BENCH_LOG")
+    if log:  # each result as it comes, for long runs
+        import json
+
+        with open(log, "a") as handle:
+            handle.write(json.dumps(dict(benchmark.extra_info)) + "\n")
 
 
 def _timed(benchmark, func):

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from astropy_smass.model.bundle import StellarMassModel  # noqa: E402
-from astropy_smass.pipeline import predict_table  # noqa: E402
+from astropy_smass.pipeline import calibrate_model, predict_table  # noqa: E402
 from validation import (  # noqa: E402
     CATALOGUES,
     residual_statistics,
@@ -96,8 +96,8 @@ def calibrate(models, degree=1):
         calibration["logmstar_package"] = _reference(calibration, catalogue) * u.dex(u.Msun)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            calibrated[model_name] = models[model_name].calibrate(
-                calibration, reference="logmstar_package", degree=degree,
+            calibrated[model_name] = calibrate_model(
+                models[model_name], calibration, reference="logmstar_package", degree=degree,
                 catalogue=catalogue,
                 provenance={"half": "calibration", "split_seed": 1,
                             "reference_scale": "moved to the package's (Chabrier, living + "

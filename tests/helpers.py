@@ -104,3 +104,40 @@ def toy_k_correction(rest, z):
     """``obs - rest`` magnitudes of `toy_population` rows (ugriz) at redshifts ``z``."""
     colour = rest[:, 1] - rest[:, 3]
     return np.asarray(z)[:, None] * TOY_K[None, :] * colour[:, None]
+
+
+# -- plain float64 references of the forward pass and the domain check ----------------------
+# The package has one implementation of each (model/network.py ForwardPass, model/domain.py
+# DomainPass), blocked, folded and partly float32; these are the textbook formulas they are
+# held to.
+_REFERENCE_ACTIVATIONS = {
+    "relu": (lambda h: np.maximum(h, 0.0), lambda h: (h > 0).astype(float)),
+    "tanh": (np.tanh, lambda h: 1.0 - np.tanh(h) ** 2),
+    "logistic": (lambda h: 1.0 / (1.0 + np.exp(-h)),
+                 lambda h: np.exp(-h) / (1.0 + np.exp(-h)) ** 2),
+    "identity": (lambda h: h, np.ones_like),
+}
+
+
+def reference_forward(network, x):
+    """``act((x - mean) / scale @ W1 + b1) @ w2 + b2`` and its Jacobian, row by row."""
+    act, grad = _REFERENCE_ACTIVATIONS[network.activation]
+    x = np.asarray(x, dtype=float)
+    h = (x - network.input_mean) / network.input_scale @ network.weights_hidden \
+        + network.bias_hidden
+    y = act(h) @ network.weights_output + network.bias_output
+    jac = (grad(h) * network.weights_output) @ (network.weights_hidden
+                                                / network.input_scale[:, None]).T
+    return y, jac
+
+
+def reference_domain_flags(domain, features):
+    """Range and Mahalanobis flags from the definitions (NaN rows get none)."""
+    from astropy_smass.flags import SmassFlag
+
+    features = np.asarray(features, dtype=float)
+    with np.errstate(invalid="ignore"):
+        outside = ((features < domain.feature_min) | (features > domain.feature_max)).any(axis=1)
+        far = domain.distance(features) > domain.max_distance
+    return (np.where(outside, int(SmassFlag.OUT_OF_RANGE), 0)
+            | np.where(far, int(SmassFlag.OUT_OF_DISTRIBUTION), 0)).astype(np.int32)

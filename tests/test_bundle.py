@@ -15,6 +15,7 @@ from helpers import toy_population
 import astropy_smass
 from astropy_smass import _utils
 from astropy_smass._utils import atomic_write
+from astropy_smass.conf import conf
 from astropy_smass.exceptions import ModelFormatError
 from astropy_smass.flags import SmassFlag, SmassWarning
 from astropy_smass.model import bundle as bundle_module
@@ -402,9 +403,9 @@ def test_blocks_of_rows_give_the_same_results(toy_model, monkeypatch, n):
         errors[3, 0] = -1.0  # one row with a bad error
     whole = toy_model.predict_magnitudes(mags, errors, uncertainty="analytic",
                                          exclude_out_of_domain=False)
-    monkeypatch.setattr(bundle_module, "_BLOCK", 7)
-    blocked = toy_model.predict_magnitudes(mags, errors, uncertainty="analytic",
-                                           exclude_out_of_domain=False)
+    with conf.set_temp("block_rows", 7):
+        blocked = toy_model.predict_magnitudes(mags, errors, uncertainty="analytic",
+                                               exclude_out_of_domain=False)
     np.testing.assert_array_equal(blocked["flags"], whole["flags"])
     for key in ("logmstar", "logmstar_err", "logmstar_err_phot"):
         np.testing.assert_allclose(blocked[key], whole[key], rtol=1e-13, atol=0)

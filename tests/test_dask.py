@@ -232,3 +232,14 @@ def test_killed_worker_leaves_nothing(defect_file, toy_model, tmp_path):
             write_parquet(doomed, out)
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_partition_in_slices(frame, toy_model, monkeypatch):
+    """A partition longer than SLICE_ROWS is predicted a slice at a time, same values."""
+    import astropy_smass.dask as smass_dask
+
+    whole = predict_partition(frame, toy_model, units="mag")
+    monkeypatch.setattr(smass_dask, "SLICE_ROWS", 97)
+    sliced = predict_partition(frame, toy_model, units="mag")
+    pd.testing.assert_frame_equal(sliced, whole)
+    _assert_matches(sliced, _in_memory(frame, toy_model))

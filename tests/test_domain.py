@@ -102,3 +102,19 @@ def test_arrays_round_trip(training):
     again = TrainingDomain.from_arrays({k: np.array(v) for k, v in domain.arrays().items()})
     np.testing.assert_array_equal(again.check(x + 0.3), domain.check(x + 0.3))
     assert again.max_distance == domain.max_distance
+
+
+def test_domain_pass_equals_the_reference():
+    """TrainingDomain.check (the DomainPass) against the definitions, off the limit."""
+    from helpers import reference_domain_flags
+
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(4000, 5)) @ rng.normal(size=(5, 5))
+    domain = TrainingDomain.from_training(x, quantile=0.99)
+    probe = np.vstack([x, 1.3 * rng.normal(size=(3000, 5)) @ rng.normal(size=(5, 5))])
+    probe[3] = np.nan
+    ratio = domain.distance(probe) / domain.max_distance
+    clear = ~(np.abs(ratio - 1) < 1e-12)
+    np.testing.assert_array_equal(domain.check(probe)[clear],
+                                  reference_domain_flags(domain, probe)[clear])
+    assert domain.check(probe)[3] == 0

@@ -107,3 +107,28 @@ def test_table_methods_moved_to_the_pipeline(toy_model):
         toy_model.calibrate(None)
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
         toy_model.nonsense()
+
+
+@pytest.mark.parametrize("error, one_line", [
+    (exceptions.InputError("bad input"), True),
+    (exceptions.MissingFileError("no such file: x.fits"), True),
+    (FileNotFoundError(2, "No such file or directory", "x.fits"), True),  # the OS's, named
+    (RuntimeError("internal check failed"), False),
+    (ValueError("a plain ValueError is a bug now"), False),
+])
+def test_cli_one_line_only_for_user_errors(error, one_line, monkeypatch, capsys):
+    from astropy_smass import cli
+
+    def fail(args):
+        raise error
+
+    monkeypatch.setattr(cli, "run_models", fail)
+    assert cli.main(["models"]) == cli.EXIT_ERROR
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    if one_line:
+        assert len(lines) == 1 and lines[0].startswith("astropy-smass: error: "), err
+        assert "Traceback" not in err
+    else:
+        assert "Traceback (most recent call last)" in err
+        assert "this is a bug in astropy-smass" in lines[-1]

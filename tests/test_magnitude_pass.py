@@ -1,4 +1,4 @@
-"""The fused per-row pass of a model (`astropy_smass.model.bundle._MagnitudePass`).
+"""The fused per-row pass of a model (`astropy_smass.model.magnitude_pass.MagnitudePass`).
 
 It runs in float32 where that cannot change a flag: these tests hold it to the float64
 network within 1e-4 dex, to `TrainingDomain.check` exactly for the range flag, to a
@@ -11,15 +11,16 @@ from helpers import toy_population
 
 from astropy_smass import available_models, load_model
 from astropy_smass.flags import SmassFlag
-from astropy_smass.model.bundle import StellarMassModel, _MagnitudePass
+from astropy_smass.model.bundle import StellarMassModel
 from astropy_smass.model.domain import TrainingDomain
 from astropy_smass.model.features import build_features
+from astropy_smass.model.magnitude_pass import MagnitudePass
 from astropy_smass.model.network import OneHiddenLayerNetwork
 
 BUNDLED = sorted(available_models())
 
 
-class _Float64Pass(_MagnitudePass):
+class _Float64Pass(MagnitudePass):
     dtype = np.float64
 
 

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from astropy_smass.model import network as network_module
+from astropy_smass.conf import conf
 from astropy_smass.model.network import OneHiddenLayerNetwork
 
 
@@ -58,12 +58,13 @@ def test_chunking_gives_identical_results(monkeypatch, n):
     _, net, x, _, _ = _fitted_mlp("tanh", seed=2)
     rows = np.resize(x, (n, x.shape[1]))
     whole_y, whole_jac = net.predict_and_jacobian(rows)  # one chunk
-    monkeypatch.setattr(network_module, "_CHUNK", 7)
-    y, jac = net.predict_and_jacobian(rows)
+    with conf.set_temp("block_rows", 7):  # blocks of 16 columns
+        y, jac = net.predict_and_jacobian(rows)
+        blocked = net.predict(rows)
     # BLAS may sum in another order for another block size: equal to rounding.
     np.testing.assert_allclose(y, whole_y, rtol=1e-13, atol=1e-14)
     np.testing.assert_allclose(jac, whole_jac, rtol=1e-13, atol=1e-14)
-    np.testing.assert_allclose(net.predict(rows), whole_y, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(blocked, whole_y, rtol=1e-13, atol=1e-14)
     assert y.shape == (n,) and jac.shape == (n, x.shape[1])
     # Row by row, too: no state leaks from one block to the next.
     for k in range(n):
@@ -106,3 +107,29 @@ def test_bad_parameters():
         OneHiddenLayerNetwork(w1, b1, np.zeros(5), 0.0)
     with pytest.raises(ValueError, match="unknown activation 'softplus'.*relu"):
         OneHiddenLayerNetwork(w1, b1, w2, 0.0, "softplus")
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+def test_forward_pass_equals_the_reference(activation):
+    """The one forward pass (blocked, folded) against the plain float64 formula: in
+    float64 to rounding, in float32 within 1e-4, on features and through an input map."""
+    from helpers import reference_forward
+
+    _, net, x, _, _ = _fitted_mlp(activation, seed=7)
+    rng = np.random.default_rng(8)
+    test = np.vstack([x, rng.normal(3.0, 4.0, (5000, x.shape[1]))])
+    y_ref, jac_ref = reference_forward(net, test)
+    y, jac = net.predict_and_jacobian(test)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(jac, jac_ref, rtol=1e-10, atol=1e-12)
+    assert np.abs(net.predict(test, dtype=np.float32) - y_ref).max() < 1e-4 * max(
+        1.0, np.abs(y_ref).max())
+    # Inputs u whose features are x = u @ A.T (a model's magnitudes and colours).
+    a = rng.normal(size=(x.shape[1], 4))
+    u = rng.normal(size=(300, 4))
+    folded = net.forward_pass(a, center=u.mean(axis=0))
+    np.testing.assert_allclose(folded.predict(u), reference_forward(net, u @ a.T)[0],
+                               rtol=1e-12, atol=1e-12)
+    _, jac_u = folded.predict_and_jacobian(u)
+    np.testing.assert_allclose(jac_u, reference_forward(net, u @ a.T)[1] @ a, rtol=1e-10,
+                               atol=1e-12)

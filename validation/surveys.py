@@ -321,33 +321,3 @@ def predict_survey(table, name, model="auto", **kwargs):
         out["smass_model"][rows] = (result["smass_model"] if "smass_model" in result.colnames
                                     else result.meta["smass_model"])
     return out
-
-
-def calibrate_survey_models(name, calibration, models=None, degree=1):
-    """Calibrate, on a survey's calibration half, each observed-frame model that ``auto``
-    gives its galaxies to.
-
-    Returns
-    -------
-    dict
-        ``{model name: calibrated StellarMassModel}``.
-    """
-    from astropy_smass.model.registry import load_model
-
-    reference = reference_masses(calibration, name)
-    calibration = calibration.copy()
-    calibration["logmstar_package"] = reference * u.dex(u.Msun)
-    chosen = predict_survey(calibration, name, model=models or "auto", correct=False)
-    calibrated = {}
-    for photsys, rows in _groups(name, calibration):
-        for model_name in np.unique(chosen["smass_model"][rows]):
-            if not model_name:
-                continue
-            sel = rows & (chosen["smass_model"] == model_name)
-            model = load_model(model_name) if isinstance(model_name, str) else model_name
-            calibrated[model_name] = model.calibrate(
-                calibration[sel], reference="logmstar_package", degree=degree,
-                catalogue=SURVEYS[name].catalogue.name,
-                provenance={"half": "calibration", "scale": "package (converted)"},
-                **predict_kwargs(name, photsys))
-    return calibrated

@@ -39,7 +39,7 @@ import numpy as np
 from astropy.table import Column, MaskedColumn, QTable, Table
 
 from .._utils import atomic_write, json_default
-from ..exceptions import TableReadError
+from ..exceptions import InputError, MissingFileError, TableReadError
 
 __all__ = ["FORMATS", "TableReadError", "guess_format", "detect_format", "read_table",
            "write_table", "vo_unit_string", "unit_from_vo", "provenance_items",
@@ -239,16 +239,16 @@ def guess_format(path, format=None, reading=False):
                "ascii.basic": "ascii"}.get(key, key)
         if key not in known:
             if key in READ_ONLY_FORMATS:
-                raise ValueError(f"{format!r} tables are read but not written; write one of "
+                raise InputError(f"{format!r} tables are read but not written; write one of "
                                  f"{', '.join(FORMATS)}")
-            raise ValueError(f"unknown table format {format!r}; choose one of "
+            raise InputError(f"unknown table format {format!r}; choose one of "
                              f"{', '.join(known)}")
         return key
     name = str(path).lower()
     for key, extensions in known.items():
         if name.endswith(extensions):
             return key
-    raise ValueError(f"cannot tell the table format of {str(path)!r} from its extension; "
+    raise InputError(f"cannot tell the table format of {str(path)!r} from its extension; "
                      f"give it (format=/--format) as one of {', '.join(known)}")
 
 
@@ -257,7 +257,7 @@ def _require(format, reading=False):
     missing = [module for module in modules if importlib.util.find_spec(module) is None]
     if missing:
         what = "reading" if reading else "writing"
-        raise ValueError(f"{what} {format} files needs the optional "
+        raise InputError(f"{what} {format} files needs the optional "
                          f"package{'s' if len(missing) > 1 else ''} {' and '.join(missing)} "
                          f"(pip install {' '.join(missing)})")
 
@@ -375,7 +375,7 @@ def write_table(table, path_or_dash, format=None, overwrite=False):
         return
     path = Path(path_or_dash)
     if not path.parent.is_dir():
-        raise FileNotFoundError(f"cannot write {path}: folder {path.parent} does not exist")
+        raise MissingFileError(f"cannot write {path}: folder {path.parent} does not exist")
     if path.name.lower().endswith(".gz"):
         atomic_write(path, lambda tmp: _write_gzip(writer, table, path, Path(tmp)),
                      overwrite=overwrite, mode=None)
@@ -576,7 +576,7 @@ def read_table(path_or_dash, format=None):
             return _read_path(path, format, "standard input")
     path = Path(path_or_dash)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
+        raise MissingFileError(f"{path}: no such file")
     if path.is_dir():
         raise TableReadError(f"{path} is a folder, not a table file")
     return _read_path(path, detect_format(path, format), str(path))

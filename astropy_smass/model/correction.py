@@ -10,6 +10,9 @@ than extrapolated.
 from dataclasses import dataclass, field
 
 import numpy as np
+from astropy.stats import mad_std
+
+from ..exceptions import InputError
 
 __all__ = ["BiasCorrection"]
 
@@ -93,22 +96,24 @@ class BiasCorrection:
         predicted = np.asarray(predicted, dtype=float)
         reference = np.asarray(reference, dtype=float)
         if predicted.shape != reference.shape:
-            raise ValueError("predicted and reference must have the same length")
+            raise InputError("predicted and reference must have the same length")
         good = np.isfinite(predicted) & np.isfinite(reference)
         if fit_range is None:
             if not good.any():
-                raise ValueError("no galaxy has both a prediction and a reference mass")
+                raise InputError("no galaxy has both a prediction and a reference mass")
             fit_range = tuple(np.percentile(predicted[good], [1, 99]))
         good &= (predicted >= fit_range[0]) & (predicted <= fit_range[1])
         if good.sum() <= 2 * (degree + 1):
-            raise ValueError(f"only {good.sum()} usable galaxies to fit a degree-{degree} "
+            raise InputError(f"only {good.sum()} usable galaxies to fit a degree-{degree} "
                              "correction")
         pivot = float(np.median(predicted[good]))
         x, resid = predicted - pivot, reference - predicted
         for _ in range(10):
             poly = np.polynomial.Polynomial.fit(x[good], resid[good], degree).convert()
             dev = resid - poly(x)
-            sigma = 1.4826 * np.median(np.abs(dev[good]))
+            sigma = mad_std(dev[good])
+            if not sigma > 0:  # most residuals equal: nothing stands out to clip
+                break
             keep = good & (np.abs(dev) <= clip_sigma * sigma)
             if np.array_equal(keep, good):
                 break
@@ -128,7 +133,7 @@ class BiasCorrection:
     @classmethod
     def from_dict(cls, data):
         if data.get("kind", "polynomial") != "polynomial":
-            raise ValueError(f"unknown correction kind {data.get('kind')!r}")
+            raise InputError(f"unknown correction kind {data.get('kind')!r}")
         return cls(tuple(data["coefficients"]), float(data["pivot"]), tuple(data["fit_range"]),
                    dict(data.get("provenance", {})))
 

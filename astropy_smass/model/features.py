@@ -5,11 +5,13 @@ A feature is named either by a band (its magnitude, e.g. ``"r"``), by two bands 
 with a minus sign (the colour index, e.g. ``"g-r"``) or, for observed-frame models, by
 `REDSHIFT_INPUT`. Features are linear in the inputs (the magnitudes, then the redshift
 where the model takes it): `feature_matrix` is that linear map, shared by training,
-prediction and error propagation.
+prediction (the forward pass folds it into the network's first layer and the
+training-domain bounds, see `~astropy_smass.model.network`) and error propagation.
 """
 
 import numpy as np
 
+from ..exceptions import ModelFormatError
 from ..photometry.bands import ALL_BANDS, get_band
 
 __all__ = ["PUBLISHED_BANDS", "REDSHIFT_INPUT", "default_features", "feature_matrix",
@@ -59,9 +61,8 @@ def parse_feature(feature):
     for name in ALL_BANDS:
         if feature.startswith(name + "-") and feature[len(name) + 1:] in ALL_BANDS:
             return name, feature[len(name) + 1:]
-    raise ValueError(f"cannot parse feature {feature!r}: expected a band "
-                     f"({', '.join(ALL_BANDS)}) "
-                     "or two bands joined by '-'")
+    raise ModelFormatError(f"cannot parse feature {feature!r}: expected a band "
+                           f"({', '.join(ALL_BANDS)}) or two bands joined by '-'")
 
 
 def feature_matrix(features, bands):
@@ -90,8 +91,8 @@ def feature_matrix(features, bands):
             if band is None:
                 continue
             if band not in index:
-                raise ValueError(f"feature {feature!r} needs band {band!r}, which is not among "
-                                 f"the bands given ({', '.join(bands)})")
+                raise ModelFormatError(f"feature {feature!r} needs band {band!r}, which is not "
+                                       f"among the bands given ({', '.join(bands)})")
             matrix[row, index[band]] = sign
     return matrix
 
@@ -114,6 +115,6 @@ def build_features(magnitudes, bands, features):
     """
     magnitudes = np.asarray(magnitudes, dtype=float)
     if magnitudes.ndim != 2 or magnitudes.shape[1] != len(bands):
-        raise ValueError(f"magnitudes must have shape (n, {len(bands)}) for bands "
-                         f"{list(bands)}, got {magnitudes.shape}")
+        raise ModelFormatError(f"magnitudes must have shape (n, {len(bands)}) for bands "
+                               f"{list(bands)}, got {magnitudes.shape}")
     return magnitudes @ feature_matrix(features, bands).T

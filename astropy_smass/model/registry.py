@@ -89,7 +89,7 @@ def _plugin_targets(entry_point):
         target = target()
     target = Path(str(target))
     if not target.exists():
-        raise FileNotFoundError(f"{target} does not exist")
+        raise ModelNotFoundError(f"{target} does not exist")
     return _bundles_in(target)
 
 

@@ -8,6 +8,10 @@ The total uncertainty adds the model's intrinsic scatter in quadrature.
 """
 
 import numpy as np
+from astropy.stats import mad_std
+
+from ..conf import conf
+from ..exceptions import InputError
 
 __all__ = ["analytic_uncertainty", "monte_carlo_uncertainty", "total_uncertainty",
            "flux_error_to_magnitude_error", "intrinsic_scatter"]
@@ -41,7 +45,7 @@ def analytic_uncertainty(jacobian, magnitude_errors):
 
 
 def monte_carlo_uncertainty(predict, magnitudes, magnitude_errors, n_draws=100, seed=None,
-                            chunk_rows=65536):
+                            chunk_rows=None):
     """Standard deviation of ``predict`` over Gaussian draws of the magnitudes.
 
     Parameters
@@ -54,8 +58,11 @@ def monte_carlo_uncertainty(predict, magnitudes, magnitude_errors, n_draws=100, 
         Draws per galaxy.
     seed : int or `numpy.random.Generator`, optional
         Seed for reproducible draws.
-    chunk_rows : int
-        Galaxies per block, bounding memory to ``chunk_rows * n_draws`` rows.
+    chunk_rows : int, optional
+        Draws (galaxies times ``n_draws``) made and predicted at a time, which bounds
+        memory; default ``conf.block_rows * conf.monte_carlo_blocks`` (see
+        `astropy_smass.conf`). The result does not depend on it: the draws are made
+        in the same order whatever the chunks.
 
     Returns
     -------
@@ -63,11 +70,13 @@ def monte_carlo_uncertainty(predict, magnitudes, magnitude_errors, n_draws=100, 
         1-sigma uncertainty (dex).
     """
     if n_draws < 2:
-        raise ValueError(f"n_draws must be at least 2, got {n_draws}")
+        raise InputError(f"n_draws must be at least 2, got {n_draws}")
     rng = np.random.default_rng(seed)
     magnitudes = np.asarray(magnitudes, dtype=float)
     magnitude_errors = np.asarray(magnitude_errors, dtype=float)
     out = np.empty(len(magnitudes))
+    if chunk_rows is None:
+        chunk_rows = conf.block_rows * conf.monte_carlo_blocks
     step = max(1, chunk_rows // n_draws)
     for start in range(0, len(magnitudes), step):
         block = slice(start, start + step)
@@ -92,8 +101,9 @@ def intrinsic_scatter(residuals, propagated=None, reference_error=None, details=
     """Scatter (dex) of residuals beyond what the known errors explain.
 
     ``sigma_int^2 = sigma_robust(residuals)^2 - median(propagated^2 + reference_error^2)``,
-    floored at 0, where ``sigma_robust`` is 1.4826 times the median absolute deviation
-    from the median, so catastrophic outliers do not inflate it.
+    floored at 0, where ``sigma_robust`` is `~astropy.stats.mad_std` (1.4826 times the
+    median absolute deviation from the median), so catastrophic outliers do not inflate
+    it.
 
     Parameters
     ----------
@@ -122,7 +132,7 @@ def intrinsic_scatter(residuals, propagated=None, reference_error=None, details=
         scatter, robust, median_known = np.nan, np.nan, np.nan
     else:
         r = residuals[good]
-        robust = 1.4826 * float(np.median(np.abs(r - np.median(r))))
+        robust = float(mad_std(r))
         median_known = float(np.median(known[good]))
         scatter = float(np.sqrt(max(robust ** 2 - median_known, 0.0)))
     if not details:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import astropy.units as u
 import numpy as np
 
-from ..exceptions import BandColumnError, InputError, UnknownBandError
+from ..exceptions import BandColumnError, InputError, MissingDependencyError, UnknownNameError
 
 __all__ = ["Band", "BandMatch", "BANDS", "ALL_BANDS", "SURVEY_FILTERS", "SURVEYS",
            "SURVEY_ALIASES", "CONVENTIONS", "EXTINCTION_LAW", "EXTINCTION_RV",
@@ -319,16 +319,16 @@ def load_filter_curve(filter_id):
         try:
             import speclite.filters
         except ImportError as exc:
-            raise ImportError(f"the curve of {band.name} ({band.filter_id}) comes from "
-                              "speclite: pip install 'astropy-smass[train]'") from exc
+            raise MissingDependencyError(f"the curve of {band.name} ({band.filter_id}) comes from "
+                                         "speclite: pip install 'astropy-smass[train]'") from exc
         curve = speclite.filters.load_filter(band.filter_id)
         wave, trans = curve.wavelength, curve.response
     else:
         try:
             from sedpy import observate
         except ImportError as exc:
-            raise ImportError(f"the curve of {band.name} ({band.filter_id}) comes from "
-                              "astro-sedpy: pip install 'astropy-smass[train]'") from exc
+            raise MissingDependencyError(f"the curve of {band.name} ({band.filter_id}) comes from "
+                                         "astro-sedpy: pip install 'astropy-smass[train]'") from exc
         curve = observate.Filter(band.filter_id)
         wave, trans = curve.wavelength, curve.transmission
     wave = np.asarray(wave, dtype=float)
@@ -394,8 +394,7 @@ def get_band(name):
     if key not in ALL_BANDS:
         key = _LOWER_NAMES.get(str(name).lower(), key)
     if key not in ALL_BANDS:
-        raise UnknownBandError(f"unknown band {name!r}; supported bands: "
-                               f"{', '.join(ALL_BANDS)}")
+        raise UnknownNameError(f"unknown band {name!r}; supported bands: {', '.join(ALL_BANDS)}")
     return ALL_BANDS[key]
 
 

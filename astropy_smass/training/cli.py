@@ -21,7 +21,7 @@ Bagpipes, h5py) is installed; running it without them fails with a clear message
 import sys
 from pathlib import Path
 
-from ..exceptions import TrainError
+from ..exceptions import MissingDependencyError, OutputExistsError, TrainError
 
 __all__ = ["add_train_parser", "run_train", "DEFAULT_POPULATION_SEED", "DEFAULT_POPULATION_SIZE"]
 
@@ -114,8 +114,8 @@ def _require_train_extra(need_population):
             except ImportError:
                 missing.append(package)
     if missing:
-        raise ImportError(f"astropy-smass train needs {', '.join(missing)}: "
-                          "pip install 'astropy-smass[train]'")
+        raise MissingDependencyError(f"astropy-smass train needs {', '.join(missing)}: "
+                                     "pip install 'astropy-smass[train]'")
 
 
 def _progress(message):
@@ -218,7 +218,7 @@ def _check_outputs(out, names, report, overwrite):
                                  *(out / f"{n}.{e}" for n in names for e in ("json", "npz"))]
                 if p.exists()]
     if existing:
-        raise FileExistsError(f"{', '.join(existing)} exist; pass --overwrite to replace them")
+        raise OutputExistsError(f"{', '.join(existing)} exist; pass --overwrite to replace them")
 
 
 def _band_keys(names):

@@ -40,6 +40,13 @@ import numpy as np
 from astropy.table import Table
 
 from .._utils import atomic_write, json_default
+from ..exceptions import (
+    InputError,
+    MissingDependencyError,
+    MissingFileError,
+    OutputExistsError,
+    UnknownNameError,
+)
 from ..model.bundle import StellarMassModel, arrays_checksum
 from ..model.domain import TrainingDomain
 from ..model.features import REDSHIFT_INPUT, build_features, default_features, feature_matrix
@@ -160,8 +167,8 @@ def _require_sklearn():
         import sklearn  # noqa: F401
         import threadpoolctl  # noqa: F401
     except ImportError as exc:
-        raise ImportError("training needs scikit-learn (and threadpoolctl): "
-                          "pip install astropy-smass[train]") from exc
+        raise MissingDependencyError("training needs scikit-learn (and threadpoolctl): "
+                                     "pip install astropy-smass[train]") from exc
 
 
 def read_population(population):
@@ -182,7 +189,7 @@ def read_population(population):
         return population
     path = Path(population)
     if not path.exists():
-        raise FileNotFoundError(f"population file {path} does not exist")
+        raise MissingFileError(f"population file {path} does not exist")
     if path.suffix.lower() in (".h5", ".hdf5"):
         import h5py
 
@@ -230,10 +237,11 @@ def population_arrays(population, bands, observed_frame=False):
         columns = list(bands)
     missing = [name for name in [*columns, "logmstar"] if name not in population.colnames]
     if missing:
-        raise KeyError(f"the population has no column {', '.join(map(repr, missing))}; it needs "
-                       "one column per band key (absolute AB mag) and 'logmstar'"
-                       + (", and obs_<band> and 'redshift' for an observed-frame model"
-                          if observed_frame else ""))
+        raise UnknownNameError(f"the population has no column {', '.join(map(repr, missing))}; "
+                               "it needs one column per band key (absolute AB mag) and "
+                               "'logmstar'"
+                               + (", and obs_<band> and 'redshift' for an observed-frame model"
+                                  if observed_frame else ""))
 
     def values(name):
         col = population[name]
@@ -271,7 +279,7 @@ def split_indices(n, seed, fractions=(0.7, 0.15, 0.15)):
     """
     fractions = np.asarray(fractions, dtype=float)
     if fractions.shape != (3,) or (fractions <= 0).any():
-        raise ValueError(f"fractions must be three positive numbers, got {fractions!r}")
+        raise InputError(f"fractions must be three positive numbers, got {fractions!r}")
     fractions = fractions / fractions.sum()
     order = np.random.default_rng(seed).permutation(n)
     n_test = int(round(fractions[2] * n))
@@ -360,7 +368,7 @@ def _fit_network(x_train, y_train, x_val, y_val, hidden, activation, seed, learn
 
     mean, scale = x_train.mean(axis=0), x_train.std(axis=0)
     if (scale == 0).any():
-        raise ValueError("a feature is constant over the training set; the population is too "
+        raise InputError("a feature is constant over the training set; the population is too "
                          "small or degenerate")
     y_mean, y_scale = float(y_train.mean()), float(y_train.std())
     xs_train, xs_val = (x_train - mean) / scale, (x_val - mean) / scale
@@ -492,9 +500,9 @@ def train_model(population, name, bands, *, hidden=None, activation=None, seed=T
     hyper["fractions"] = [float(f) for f in hyper["fractions"]]
     hyper["noise_mag"] = float(hyper["noise_mag"])
     if not hyper["noise_mag"] >= 0:
-        raise ValueError(f"noise_mag must be >= 0, got {hyper['noise_mag']!r}")
+        raise InputError(f"noise_mag must be >= 0, got {hyper['noise_mag']!r}")
     if int(hyper["hidden"]) < 1:
-        raise ValueError(f"hidden must be a positive integer, got {hyper['hidden']!r}")
+        raise InputError(f"hidden must be a positive integer, got {hyper['hidden']!r}")
     hyper["hidden"] = int(hyper["hidden"])
 
     bands = list(bands)
@@ -518,7 +526,7 @@ def train_model(population, name, bands, *, hidden=None, activation=None, seed=T
         usable &= (redshift >= redshift_range[0]) & (redshift <= redshift_range[1])
     train, val, test = (idx[usable[idx]] for idx in (train, val, test))
     if min(len(train), len(val), len(test)) < 2:
-        raise ValueError(f"population too small for model {name!r}: {usable.sum()} usable rows "
+        raise InputError(f"population too small for model {name!r}: {usable.sum()} usable rows "
                          f"(train {len(train)}, validation {len(val)}, test {len(test)})")
     x = build_features(mags, inputs, features)
     checksum = population_checksum(population)
@@ -840,7 +848,7 @@ def train_all(population, out_dir, *, seed=TRAINING_SEED, models=None, overwrite
     elif not isinstance(models, dict):
         unknown = [m for m in models if m not in definitions]
         if unknown:
-            raise ValueError(f"unknown model {', '.join(map(repr, unknown))}; bundled models: "
+            raise InputError(f"unknown model {', '.join(map(repr, unknown))}; bundled models: "
                              f"{', '.join(definitions)}")
         models = {m: definitions[m] for m in models}
     out_dir = Path(out_dir)
@@ -856,8 +864,8 @@ def train_all(population, out_dir, *, seed=TRAINING_SEED, models=None, overwrite
     if not overwrite:
         existing = [str(p) for p in targets if p.exists()]
         if existing:
-            raise FileExistsError(f"{', '.join(existing)} exist; pass overwrite=True "
-                                  "(--overwrite) to replace them")
+            raise OutputExistsError(f"{', '.join(existing)} exist; pass overwrite=True "
+                                    "(--overwrite) to replace them")
     out_dir.mkdir(parents=True, exist_ok=True)
     trained, reports = {}, {}
     for name, spec in models.items():

@@ -28,6 +28,7 @@ import numpy as np
 from astropy.table import Table, vstack
 from scipy.optimize import curve_fit
 
+from ..exceptions import InputError, OutputExistsError, UnknownNameError
 from .population import gama_data_dir
 
 __all__ = ["GAMA_LF_FILES", "POPULATION_LF_FILE", "read_gama_lf", "schechter_mag",
@@ -76,10 +77,10 @@ def read_gama_lf(band, data_dir=None, h=0.7, keep_empty=False):
         ``h``, bin width and source.
     """
     if band not in GAMA_LF_FILES:
-        raise KeyError(f"no GAMA luminosity function for band {band!r}; "
-                       f"available: {', '.join(GAMA_LF_FILES)}")
+        raise UnknownNameError(f"no GAMA luminosity function for band {band!r}; "
+                               f"available: {', '.join(GAMA_LF_FILES)}")
     if not 0 < h <= 2:
-        raise ValueError(f"h must be in (0, 2], got {h!r}")
+        raise InputError(f"h must be in (0, 2], got {h!r}")
     path = Path(gama_data_dir(data_dir)) / GAMA_LF_FILES[band]
     data = np.atleast_2d(np.loadtxt(path, comments="#"))
     mag_h, phi_h, err_h, n_gal = data.T
@@ -124,7 +125,7 @@ def fit_schechter(lf):
     err = np.asarray(lf["phi_err"], dtype=float)
     ok = (phi > 0) & (err > 0)
     if ok.sum() < 4:
-        raise ValueError("need at least 4 non-empty bins to fit a Schechter function")
+        raise InputError("need at least 4 non-empty bins to fit a Schechter function")
     mag, phi, err = mag[ok], phi[ok], err[ok]
     sigma = err / (phi * np.log(10))
 
@@ -140,10 +141,10 @@ def fit_schechter(lf):
 def _weights(population, density):
     if "weight" in population.colnames:
         if density is not None:
-            raise ValueError("give either a 'weight' column or density, not both")
+            raise InputError("give either a 'weight' column or density, not both")
         return np.asarray(u.Quantity(population["weight"], u.Mpc ** -3).value, dtype=float)
     if density is None:
-        raise ValueError("population has no 'weight' column: give density, the number "
+        raise InputError("population has no 'weight' column: give density, the number "
                          "density [Mpc^-3] that the whole population represents")
     density = u.Quantity(density, u.Mpc ** -3).value
     return np.full(len(population), density / len(population))
@@ -172,11 +173,11 @@ def population_lf(population, band, bins, density=None):
         sqrt(sum w^2)) [Mpc^-3 mag^-1] and ``n_gal`` (simulated galaxies in the bin).
     """
     if band not in population.colnames:
-        raise KeyError(f"population has no column {band!r}")
+        raise UnknownNameError(f"population has no column {band!r}")
     edges = np.asarray(u.Quantity(bins, u.mag).value if hasattr(bins, "unit") else bins,
                        dtype=float)
     if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
-        raise ValueError("bins must be at least two increasing edges")
+        raise InputError("bins must be at least two increasing edges")
     mags = np.asarray(u.Quantity(population[band], u.mag).value
                       if population[band].unit is not None else population[band],
                       dtype=float)
@@ -455,8 +456,8 @@ def record_luminosity_functions(population, lf_path, report_path=None, *, bands=
 
     lf_path = Path(lf_path)
     if lf_path.exists() and not overwrite:
-        raise FileExistsError(f"{lf_path} exists; pass overwrite=True (--overwrite) to "
-                              "replace it")
+        raise OutputExistsError(f"{lf_path} exists; pass overwrite=True (--overwrite) to "
+                                "replace it")
     comparison = compare_luminosity_functions(population, bands=bands, data_dir=data_dir,
                                               window=window)
     checksum = population_checksum(population) if "logmstar" in population.colnames else None

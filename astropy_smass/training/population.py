@@ -137,6 +137,8 @@ from astropy.table import Table
 from scipy.integrate import cumulative_trapezoid
 from scipy.interpolate import RegularGridInterpolator
 
+from ..exceptions import InputError, MissingDependencyError, MissingFileError
+
 __all__ = ["GENERATOR_VERSION", "BAND_FILTERS", "FILTER_CURVES", "OBSERVED_PREFIX",
            "DEFAULT_PRIORS", "KROUPA_TO_CHABRIER_DEX", "gama_data_dir", "age_of_universe",
            "add_filters",
@@ -297,7 +299,7 @@ def gama_data_dir(data_dir=None):
         data_dir = os.environ.get("ASTROPY_SMASS_GAMA_DIR") or _DATA_DIR
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
-        raise FileNotFoundError(f"GAMA data directory {data_dir} does not exist")
+        raise MissingFileError(f"GAMA data directory {data_dir} does not exist")
     return data_dir
 
 
@@ -515,13 +517,13 @@ def draw_parameters(n, seed=0, priors=None):
 
 def _check_seed(seed):
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     return int(seed)
 
 
 def _check_n(n):
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+        raise InputError(f"n must be a positive integer, got {n!r}")
     return int(n)
 
 
@@ -836,8 +838,8 @@ def generate_population(n, seed=0, n_workers=2, progress=False, priors=None):
         import bagpipes  # noqa: F401
         import sedpy  # noqa: F401
     except ImportError as exc:
-        raise ImportError("generate_population needs the optional dependencies bagpipes "
-                          "and astro-sedpy: pip install astropy-smass[train]") from exc
+        raise MissingDependencyError("generate_population needs the optional dependencies bagpipes "
+                                     "and astro-sedpy: pip install astropy-smass[train]") from exc
     n = _check_n(n)
     seed = _check_seed(seed)
     _check_workers(n_workers)
@@ -851,7 +853,7 @@ def generate_population(n, seed=0, n_workers=2, progress=False, priors=None):
 def _check_workers(n_workers):
     if isinstance(n_workers, bool) or not isinstance(n_workers, (int, np.integer)) \
             or n_workers < 1:
-        raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
+        raise InputError(f"n_workers must be a positive integer, got {n_workers!r}")
 
 
 def _photometry(params, priors, n_workers, progress, curves=None):
@@ -1016,7 +1018,7 @@ def load_or_generate_population(path, n, seed=0, n_workers=2, progress=False,
     """
     path = Path(path)
     if path.suffix.lower() not in (".h5", ".hdf5"):
-        raise ValueError(f"population cache must be an .h5/.hdf5 file, got {path}")
+        raise InputError(f"population cache must be an .h5/.hdf5 file, got {path}")
     n = _check_n(n)
     seed = _check_seed(seed)
     priors = json.loads(json.dumps(priors or DEFAULT_PRIORS))

@@ -23,6 +23,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
+from ..exceptions import InputError, MissingFileError, UnknownNameError
 from ..photometry.bands import BandColumnError, find_band_columns
 
 __all__ = ["read_shark", "SHARK_PREFIXES", "SHARK_H"]
@@ -43,8 +44,8 @@ def _read_hdf5(path, group):
         if group is None:
             group = "galaxies" if "galaxies" in handle else "/"
         if group not in handle:
-            raise KeyError(f"{path} has no group {group!r} (top level: "
-                           f"{', '.join(handle.keys())})")
+            raise UnknownNameError(f"{path} has no group {group!r} (top level: "
+                                   f"{', '.join(handle.keys())})")
         datasets = {}
 
         def visit(name, obj):
@@ -53,7 +54,7 @@ def _read_hdf5(path, group):
 
         handle[group].visititems(visit)
         if not datasets:
-            raise ValueError(f"group {group!r} of {path} holds no 1-D numeric datasets")
+            raise InputError(f"group {group!r} of {path} holds no 1-D numeric datasets")
         lengths = [len(d) for d in datasets.values()]
         n = max(set(lengths), key=lengths.count)  # the galaxy count: the commonest length
         table = Table()
@@ -154,7 +155,7 @@ def read_shark(source, *, bands=None, columns=None, mass=None, h=None, group=Non
     else:
         path = Path(source)
         if not path.exists():
-            raise FileNotFoundError(f"Shark catalogue {path} does not exist")
+            raise MissingFileError(f"Shark catalogue {path} does not exist")
         if path.suffix.lower() in (".h5", ".hdf5", ".hdf"):
             table, stored_h = _read_hdf5(path, group)
         else:
@@ -169,21 +170,21 @@ def read_shark(source, *, bands=None, columns=None, mass=None, h=None, group=Non
         elif "mstars_bulge" in colnames and "mstars_disk" in colnames:
             mass = ["mstars_bulge", "mstars_disk"]
         else:
-            raise KeyError("no stellar-mass columns: expected 'log_mstar_total' or "
-                           "'mstars_bulge' and 'mstars_disk'; pass mass=")
+            raise UnknownNameError("no stellar-mass columns: expected 'log_mstar_total' or "
+                                   "'mstars_bulge' and 'mstars_disk'; pass mass=")
     mass = [mass] if isinstance(mass, str) else list(mass)
     missing = [m for m in mass if m not in colnames]
     if missing:
-        raise KeyError(f"mass column {', '.join(map(repr, missing))} not in the catalogue")
+        raise UnknownNameError(f"mass column {', '.join(map(repr, missing))} not in the catalogue")
     logarithmic = len(mass) == 1 and mass[0].lower().startswith("log")
     if h is None and not logarithmic:
         h = stored_h
         if h is None:
-            raise ValueError(f"masses {', '.join(mass)} are linear and the file stores no h: "
+            raise InputError(f"masses {', '.join(mass)} are linear and the file stores no h: "
                              f"pass h= (Shark's standard runs: {SHARK_H}; 1 if the masses are "
                              "already in Msun)")
     if h is not None and not h > 0:
-        raise ValueError(f"h must be positive, got {h!r}")
+        raise InputError(f"h must be positive, got {h!r}")
     if logarithmic:
         logm = _column(table, mass[0])
     else:
