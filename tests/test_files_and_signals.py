@@ -216,10 +216,12 @@ def test_parquet_read_back_names_pandas(tmp_path, monkeypatch):
     pytest.importorskip("pyarrow")
     path = tmp_path / "t.parquet"
     write_table(_catalogue(3), path)
+    from astropy_smass.exceptions import MissingDependencyError
+
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "pandas" else real(name, *a))
-    with pytest.raises(ValueError, match=r"reading parquet files needs the optional package "
-                                         r"pandas \(pip install pandas\)"):
+    with pytest.raises(MissingDependencyError, match=r"reading parquet files needs the "
+                       r"optional package pandas \(pip install pandas\)"):
         read_table(path)
     write_table(_catalogue(3), tmp_path / "u.parquet")  # writing needs pyarrow alone

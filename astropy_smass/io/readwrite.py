@@ -39,7 +39,7 @@ import numpy as np
 from astropy.table import Column, MaskedColumn, QTable, Table
 
 from .._utils import atomic_write, json_default
-from ..exceptions import InputError, MissingFileError, TableReadError
+from ..exceptions import InputError, MissingDependencyError, MissingFileError, TableReadError
 
 __all__ = ["FORMATS", "TableReadError", "guess_format", "detect_format", "read_table",
            "write_table", "vo_unit_string", "unit_from_vo", "provenance_items",
@@ -257,7 +257,7 @@ def _require(format, reading=False):
     missing = [module for module in modules if importlib.util.find_spec(module) is None]
     if missing:
         what = "reading" if reading else "writing"
-        raise InputError(f"{what} {format} files needs the optional "
+        raise MissingDependencyError(f"{what} {format} files needs the optional "
                          f"package{'s' if len(missing) > 1 else ''} {' and '.join(missing)} "
                          f"(pip install {' '.join(missing)})")
 
