@@ -385,15 +385,15 @@ def write_table(table, path_or_dash, format=None, overwrite=False):
 
 
 def _write_gzip(writer, table, path, tmp):
-    """Write ``table`` uncompressed beside ``tmp``, then gzip it into ``tmp``."""
+    """Write ``table`` uncompressed beside ``tmp`` (as ``<tmp>.raw``, which
+    `~astropy_smass._utils.atomic_write` removes on failure), then gzip it into ``tmp``."""
     inner = path.name[:-3]
-    with tempfile.TemporaryDirectory(dir=tmp.parent, prefix=f".{inner}.",
-                                     suffix=".part") as folder:
-        raw = Path(folder) / inner
-        writer(table, raw)
-        with open(raw, "rb") as source, open(tmp, "wb") as target, \
-                gzip.GzipFile(filename=inner, mode="wb", fileobj=target, mtime=0) as packed:
-            shutil.copyfileobj(source, packed, 1 << 20)
+    raw = tmp.with_name(tmp.name + ".raw")
+    writer(table, raw)
+    with open(raw, "rb") as source, open(tmp, "wb") as target, \
+            gzip.GzipFile(filename=inner, mode="wb", fileobj=target, mtime=0) as packed:
+        shutil.copyfileobj(source, packed, 1 << 20)
+    raw.unlink()
 
 
 def _write_votable(table, path):
