@@ -124,6 +124,7 @@ def _no_mass_reasons(flags, no_mass):
         "distance": SmassFlag.NO_DISTANCE,
         "implausible": SmassFlag.IMPLAUSIBLE,
         "redshift": SmassFlag.REDSHIFT_OUT_OF_RANGE,
+        "nomatch": getattr(SmassFlag, "NO_MATCH", 0),
         "domain": SmassFlag.OUT_OF_RANGE | SmassFlag.OUT_OF_DISTRIBUTION,
     }
     return {key: int(np.count_nonzero(flags & int(bits))) for key, bits in groups.items()}
@@ -180,6 +181,9 @@ def explain_no_mass(n_rows, flags, logmstar, context):
     if dominant == "distance":
         return (f"{head}: {share} have no usable distance (the redshift or distance is "
                 "missing, zero or negative). Check redshift= or distance=.")
+    if dominant == "nomatch":
+        return (f"{head}: {share} have no counterpart within the cross-match radius. Check "
+                "the positions and the radius of the match.")
     if dominant == "redshift":
         z = context.get("redshift")
         low, high = context.get("redshift_range", (np.nan, np.nan))
