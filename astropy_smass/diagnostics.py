@@ -124,7 +124,7 @@ def _no_mass_reasons(flags, no_mass):
         "distance": SmassFlag.NO_DISTANCE,
         "implausible": SmassFlag.IMPLAUSIBLE,
         "redshift": SmassFlag.REDSHIFT_OUT_OF_RANGE,
-        "nomatch": getattr(SmassFlag, "NO_MATCH", 0),
+        "nomatch": SmassFlag.NO_MATCH,
         "domain": SmassFlag.OUT_OF_RANGE | SmassFlag.OUT_OF_DISTRIBUTION,
     }
     return {key: int(np.count_nonzero(flags & int(bits))) for key, bits in groups.items()}
