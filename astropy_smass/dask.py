@@ -622,9 +622,8 @@ def write_parquet(ddf, path, *, overwrite=False, progress=False, write_behind=Fa
         client is running, else ``dask.diagnostics.ProgressBar``).
     write_behind : bool
         With a ``distributed`` cluster: each worker writes a partition in a thread while
-        it reads and predicts its next one (faster, when the worker is not otherwise
-        busy, at the cost of a second partition in its memory: about 1.2 GB instead of
-        0.85 GB at 1e6-row partitions).
+        it reads and predicts its next one (faster when the worker's process has a core
+        to spare, at the cost of a second partition in its memory).
 
     Returns
     -------
