@@ -84,6 +84,7 @@ _SWITCHES = {"exclude_out_of_domain=False": "--keep-out-of-domain",
 _MAPPING = re.compile(r"\b(columns|errors|units)=\{([^{}]*)\}")
 _PAIR = re.compile(r"""\s*(['"]?)([^'":,]+?)\1\s*:\s*(['"<]?)([^'",>]+?)['">]?\s*(?:,|$)""")
 _VALUE = re.compile(r"""\b(kind|redshift_unit|model|units)=(['"])([^'"]*)\2""")
+_NUMBER = re.compile(r"\b(maxrec|timeout|chunk_rows|n_draws)=(\d[\d.]*)")
 _KEYWORD = re.compile(r"\b(" + "|".join(k for k, v in _FLAG_FOR.items() if v) + r")=(?![\w{'\"])")
 
 
@@ -116,6 +117,9 @@ def cli_syntax(text):
 
     text = _MAPPING.sub(mapping, text)
     text = _VALUE.sub(lambda m: f"{_FLAG_FOR[m.group(1)]} {m.group(3)}", text)
+    options = {"maxrec": "--maxrec", "timeout": "--timeout", "chunk_rows": "--chunk-rows",
+               "n_draws": "--draws"}
+    text = _NUMBER.sub(lambda m: f"{options[m.group(1)]} {m.group(2)}", text)
     text = re.sub(r"(--[\w-]+) \(\1\)", r"\1", text)
     return _KEYWORD.sub(lambda m: _FLAG_FOR[m.group(1)], text)
 
@@ -696,6 +700,7 @@ def _predict_each(args, inputs, output):
     import time
 
     from . import stream
+    from ._utils import signals_deferred
     from .diagnostics import RunSummary
 
     pairs = expand_inputs(inputs)
@@ -721,10 +726,13 @@ def _predict_each(args, inputs, output):
     bar = stream._Progress(None, sum(sizes), unit="rows")
     say = _progress()
     say(f"{len(pairs)} input files, {sum(sizes):,} rows, to {target}/")
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
     start, offset = time.perf_counter(), 0
     total = RunSummary()
+    tmp = None
     try:
+        with signals_deferred():  # an interruption waits until the folder is known
+            tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.",
+                                        suffix=".part"))
         for (source, _), name, size in zip(pairs, names, sizes):
             destination = tmp / name
             destination.parent.mkdir(parents=True, exist_ok=True)
@@ -755,7 +763,9 @@ def _predict_each(args, inputs, output):
         else:
             os.replace(tmp, target)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            with signals_deferred():
+                shutil.rmtree(tmp, ignore_errors=True)
         raise
     seconds = time.perf_counter() - start
     return _report(total, args, f"wrote {len(pairs)} files to {target}/ in {seconds:.1f} s: ")
@@ -1013,23 +1023,38 @@ class Terminated(KeyboardInterrupt):
 
 
 def _raise_terminated(signum, frame):
-    raise Terminated(signum)
+    from ._utils import interrupt
+
+    interrupt(Terminated(signum))
+
+
+def _raise_interrupted(signum, frame):
+    from ._utils import interrupt
+
+    interrupt(KeyboardInterrupt())
 
 
 @contextlib.contextmanager
 def _signals_interrupt():
-    """SIGTERM and SIGHUP raise `Terminated` while the command runs (main thread only)."""
+    """SIGTERM and SIGHUP raise `Terminated`, SIGINT `KeyboardInterrupt`, while the
+    command runs (main thread only); held back while a temporary file is made or removed
+    (`astropy_smass._utils.signals_deferred`)."""
     import threading
 
-    names = [name for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    handlers = {getattr(signal, name): handler
+                for name, handler in (("SIGTERM", _raise_terminated),
+                                      ("SIGHUP", _raise_terminated),
+                                      ("SIGINT", _raise_interrupted))
+                if hasattr(signal, name)}
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = {}
     try:
-        for name in names:
-            number = getattr(signal, name)
-            previous[number] = signal.signal(number, _raise_terminated)
+        for number, handler in handlers.items():
+            if signal.getsignal(number) is signal.SIG_IGN:
+                continue  # ignored by whoever started us (nohup, a background job)
+            previous[number] = signal.signal(number, handler)
         yield
     finally:
         for number, handler in previous.items():

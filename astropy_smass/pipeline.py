@@ -206,7 +206,7 @@ def auto_candidates():
 
     The bundled models, plugin models whose distribution lists them in the
     ``astropy_smass.auto_models`` entry-point group, and, when the configuration item
-    ``plugins_in_auto`` is set (see `astropy_smass.conf`), every plugin model. Other
+    ``plugins_in_auto`` is set (see ``astropy_smass.conf``), every plugin model. Other
     plugin models are used when named, alone or in a list given to ``model=``.
 
     Returns
@@ -525,10 +525,12 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
         assigned = None  # the first model takes every galaxy
     else:
         assigned = np.full(n, -1)
+        # A galaxy goes to the first model that has its bands and its redshift.
+        refuse = int(NO_MASS | SmassFlag.REDSHIFT_OUT_OF_RANGE)
         for j, row_flags in enumerate(model_flags):
             free = assigned < 0
             if row_flags is not None:
-                free &= (row_flags & int(NO_MASS)) == 0
+                free &= (row_flags & refuse) == 0
             assigned[free] = j
         # A galaxy no model can take reports the first model's flags. One outside the
         # training domain of its model is not handed to a later one: later models use as

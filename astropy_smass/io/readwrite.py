@@ -50,7 +50,13 @@ from astropy.table import Column, MaskedColumn, QTable, Table
 from astropy.utils.exceptions import AstropyUserWarning
 
 from .._utils import atomic_write
-from ..exceptions import InputError, MissingFileError, SmassWarning, TableReadError
+from ..exceptions import (
+    InputError,
+    MissingDependencyError,
+    MissingFileError,
+    SmassWarning,
+    TableReadError,
+)
 from .votable import (
     SERVICE_DESCRIPTION,
     SERVICE_INFOS,
@@ -290,7 +296,7 @@ def _require(format, reading=False):
     missing = [module for module in modules if importlib.util.find_spec(module) is None]
     if missing:
         what = "reading" if reading else "writing"
-        raise InputError(f"{what} {format} files needs the optional "
+        raise MissingDependencyError(f"{what} {format} files needs the optional "
                          f"package{'s' if len(missing) > 1 else ''} {' and '.join(missing)} "
                          f"(pip install {' '.join(missing)})")
 
@@ -420,15 +426,15 @@ def write_table(table, path_or_dash, format=None, overwrite=False):
 
 
 def _write_gzip(writer, table, path, tmp):
-    """Write ``table`` uncompressed beside ``tmp``, then gzip it into ``tmp``."""
+    """Write ``table`` uncompressed beside ``tmp`` (as ``<tmp>.raw``, which
+    `~astropy_smass._utils.atomic_write` removes on failure), then gzip it into ``tmp``."""
     inner = path.name[:-3]
-    with tempfile.TemporaryDirectory(dir=tmp.parent, prefix=f".{inner}.",
-                                     suffix=".part") as folder:
-        raw = Path(folder) / inner
-        writer(table, raw)
-        with open(raw, "rb") as source, open(tmp, "wb") as target, \
-                gzip.GzipFile(filename=inner, mode="wb", fileobj=target, mtime=0) as packed:
-            shutil.copyfileobj(source, packed, 1 << 20)
+    raw = tmp.with_name(tmp.name + ".raw")
+    writer(table, raw)
+    with open(raw, "rb") as source, open(tmp, "wb") as target, \
+            gzip.GzipFile(filename=inner, mode="wb", fileobj=target, mtime=0) as packed:
+        shutil.copyfileobj(source, packed, 1 << 20)
+    raw.unlink()
 
 
 def _write_votable(table, path):
