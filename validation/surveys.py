@@ -230,7 +230,6 @@ def linear_baseline(calibration, evaluation, name):
         Predicted log masses of ``evaluation`` (NaN where a feature is missing).
     """
     x_cal = _design(magnitudes_minus_dm(calibration, name), np.asarray(calibration["z"]))
-    # On the package's scale, as the evaluation half is scored (`reference_masses`).
     y_cal = reference_masses(calibration, name)
     good = np.isfinite(x_cal).all(axis=1) & np.isfinite(y_cal)
     coeffs = np.linalg.lstsq(x_cal[good], y_cal[good], rcond=None)[0]
