@@ -3,7 +3,7 @@
 `annotate_tap` runs an ADQL query on a TAP service (with `pyvo`), recognises the
 photometric bands of the result and adds the predicted stellar masses to it.
 `send_to_topcat` hands a table to TOPCAT (or any SAMP client that loads tables), and
-`to_votable` builds the VOTable that both of them, and
+`~astropy_smass.io.to_votable` builds the VOTable that both of them, and
 `~astropy_smass.io.write_table`, write: VOUnits unit strings, UCDs, descriptions and
 the prediction's provenance as ``INFO`` elements.
 
@@ -28,11 +28,13 @@ from astropy.table import Table
 from .conf import Conf, conf
 from .exceptions import InputError, VOError, VOTimeoutError
 from .flags import SmassWarning
-from .io.readwrite import _plain_copy, provenance_items, write_table
+from .io.readwrite import to_votable, write_table
 from .photometry.bands import BandColumnError, find_band_columns
 
+# to_votable (also importable from here) is astropy_smass.io's: io writes VOTables
+# without importing this module, which talks to services.
 __all__ = ["VOError", "VOTimeoutError", "annotate_tap", "run_tap", "send_to_topcat",
-           "to_votable", "redshift_column"]
+           "redshift_column"]
 
 #: Seconds each HTTP request to a TAP service may take by default.
 DEFAULT_TIMEOUT = Conf.tap_timeout.defaultvalue
@@ -40,44 +42,6 @@ _FINAL_PHASES = ("COMPLETED", "ERROR", "ABORTED")
 
 
 # -- VOTable --------------------------------------------------------------------------------
-def to_votable(table):
-    """A VOTable of ``table`` with VO units, UCDs, descriptions and provenance.
-
-    Parameters
-    ----------
-    table : `~astropy.table.Table` or `~astropy.table.QTable`
-
-    Returns
-    -------
-    `~astropy.io.votable.tree.VOTableFile`
-        Units as VOUnits strings (``log(solMass)`` for ``dex(solMass)``, ``'dex'``
-        for ``dex``: see `astropy_smass.io`), each column's ``info.meta['ucd']`` and
-        ``info.description``, the table's ``meta['description']``, and one
-        ``INFO`` element per ``smass_*`` provenance item of ``table.meta``.
-    """
-    from astropy.io.votable.tree import Info, VOTableFile
-
-    plain, units = _plain_copy(table)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        votable = VOTableFile.from_table(plain)
-        element = votable.get_first_table()
-        for field, name in zip(element.fields, plain.colnames):
-            if units[name]:
-                # An UnrecognizedUnit is written verbatim, as chosen in vo_unit_string.
-                field.unit = u.UnrecognizedUnit(units[name])
-    description = table.meta.get("description")
-    if isinstance(description, str):
-        element.description = description
-    if isinstance(table.meta.get("name"), str):
-        element.name = table.meta["name"]
-    resource = votable.resources[0]
-    for key, text in provenance_items(table.meta):
-        # INFO IDs must not clash with FIELD IDs (a column may be called smass_model).
-        resource.infos.append(Info(ID=f"info_{key}", name=key, value=text))
-    return votable
-
-
 def _votable_bytes(table):
     buffer = io.BytesIO()
     with warnings.catch_warnings():

@@ -43,7 +43,7 @@ from ..exceptions import InputError, MissingFileError, TableReadError
 
 __all__ = ["FORMATS", "TableReadError", "guess_format", "detect_format", "read_table",
            "write_table", "vo_unit_string", "unit_from_vo", "provenance_items",
-           "fits_table_hdu", "restore_metadata"]
+           "fits_table_hdu", "restore_metadata", "to_votable"]
 
 #: Supported formats and the file extensions that select them. A ``.gz`` extension
 #: means a gzip-compressed file (written compressed, read decompressed).
@@ -396,9 +396,45 @@ def _write_gzip(writer, table, path, tmp):
             shutil.copyfileobj(source, packed, 1 << 20)
 
 
-def _write_votable(table, path):
-    from ..vo import to_votable
+def to_votable(table):
+    """A VOTable of ``table`` with VO units, UCDs, descriptions and provenance.
 
+    Parameters
+    ----------
+    table : `~astropy.table.Table` or `~astropy.table.QTable`
+
+    Returns
+    -------
+    `~astropy.io.votable.tree.VOTableFile`
+        Units as VOUnits strings (``log(solMass)`` for ``dex(solMass)``, ``'dex'``
+        for ``dex``: see `astropy_smass.io`), each column's ``info.meta['ucd']`` and
+        ``info.description``, the table's ``meta['description']``, and one
+        ``INFO`` element per ``smass_*`` provenance item of ``table.meta``.
+    """
+    from astropy.io.votable.tree import Info, VOTableFile
+
+    plain, units = _plain_copy(table)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        votable = VOTableFile.from_table(plain)
+        element = votable.get_first_table()
+        for field, name in zip(element.fields, plain.colnames):
+            if units[name]:
+                # An UnrecognizedUnit is written verbatim, as chosen in vo_unit_string.
+                field.unit = u.UnrecognizedUnit(units[name])
+    description = table.meta.get("description")
+    if isinstance(description, str):
+        element.description = description
+    if isinstance(table.meta.get("name"), str):
+        element.name = table.meta["name"]
+    resource = votable.resources[0]
+    for key, text in provenance_items(table.meta):
+        # INFO IDs must not clash with FIELD IDs (a column may be called smass_model).
+        resource.infos.append(Info(ID=f"info_{key}", name=key, value=text))
+    return votable
+
+
+def _write_votable(table, path):
     votable = to_votable(table)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # W50 for the VOUnit strings we chose on purpose
