@@ -5,18 +5,21 @@
 #
 #   * PostgreSQL 15 (+ pgsphere, q3c) and a GAVO DaCHS TAP server on
 #     127.0.0.1:$ASTROPY_SMASS_DACHS_PORT (default 8080), serving the H-ATLAS
-#     galaxies of the GAMA fields as table  hatlas.galaxies
+#     galaxies of the GAMA fields as table  hatlas.galaxies  (with synthetic
+#     positions, for cross-match tests), and ECO under SDSS/2MASS-style column
+#     names and UCDs as table  eco.photoobj
 #   * STILTS, TOPCAT, Xvfb/xvfb-run (SAMP tests; see .ci/topcat-samp.sh)
 #
 # Idempotent: re-running it re-imports the table and restarts DaCHS.
 # On success it writes .ci/services.env (gitignored) with
 #     ASTROPY_SMASS_TAP_URL=http://127.0.0.1:8080/tap
 #     ASTROPY_SMASS_HATLAS_TABLE=hatlas.galaxies
+#     ASTROPY_SMASS_ECO_TABLE=eco.photoobj
 # which tests/services.py reads (CI may also `source` it / append it to
 # $GITHUB_ENV).
 #
 # Environment overrides:
-#   ASTROPY_SMASS_DATA_DIR    directory holding hatlas_gama_fields.txt
+#   ASTROPY_SMASS_DATA_DIR    directory holding hatlas_gama_fields.txt and eco_dev.csv
 #                             (default: <repo root>/../shared/data)
 #   ASTROPY_SMASS_DACHS_PORT  TAP/HTTP port (default 8080)
 #   ASTROPY_SMASS_PYTHON      python with astropy for .ci/dachs/make_fits.py
@@ -50,16 +53,21 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(git -C "$HERE" rev-parse --show-toplevel 2>/dev/null || (cd "$HERE/.." && pwd))
 DATA_DIR=${ASTROPY_SMASS_DATA_DIR:-$REPO_ROOT/../shared/data}
 HATLAS_TXT=$DATA_DIR/hatlas_gama_fields.txt
+ECO_CSV=$DATA_DIR/eco_dev.csv
 PORT=${ASTROPY_SMASS_DACHS_PORT:-8080}
 WAIT_S=${ASTROPY_SMASS_WAIT_S:-120}
 PGVER=15
 RES=hatlas                      # DaCHS resource directory / RD id hatlas/q
 TABLE=hatlas.galaxies
+ECO_RES=eco                     # RD id eco/q
+ECO_TABLE=eco.photoobj
 TAP_URL="http://127.0.0.1:${PORT}/tap"
 ENV_FILE=$HERE/services.env
 
 [ -r "$HATLAS_TXT" ] || die "data file not found: $HATLAS_TXT (set ASTROPY_SMASS_DATA_DIR)"
+[ -r "$ECO_CSV" ] || die "data file not found: $ECO_CSV (set ASTROPY_SMASS_DATA_DIR)"
 [ -r "$HERE/dachs/$RES/q.rd" ] || die "missing $HERE/dachs/$RES/q.rd"
+[ -r "$HERE/dachs/$ECO_RES/q.rd" ] || die "missing $HERE/dachs/$ECO_RES/q.rd"
 log "repo root: $REPO_ROOT"
 log "data file: $HATLAS_TXT"
 
@@ -219,21 +227,30 @@ if [ -z "$PY" ]; then
 fi
 [ -n "$PY" ] || die "no python with astropy found (set ASTROPY_SMASS_PYTHON)"
 log "python for make_fits.py: $(command -v "$PY") (astropy $("$PY" -c 'import astropy; print(astropy.__version__)'))"
-INPUTS=/var/gavo/inputs/$RES
-$SUDO mkdir -p "$INPUTS/data"
-TMPF=$(mktemp --suffix=.fits)
-"$PY" "$HERE/dachs/make_fits.py" "$HATLAS_TXT" "$TMPF"
-$SUDO install -m 0644 "$TMPF" "$INPUTS/data/hatlas_gama_fields.fits"
-rm -f "$TMPF"
-$SUDO install -m 0644 "$HERE/dachs/$RES/q.rd" "$INPUTS/q.rd"
-$SUDO chown -R dachsroot "$INPUTS"
+# install_resource RES FITS-NAME MAKE_FITS-ARGS...: FITS file + RD into /var/gavo/inputs/RES
+install_resource() {
+    local res=$1 fits=$2 inputs tmpf
+    shift 2
+    inputs=/var/gavo/inputs/$res
+    $SUDO mkdir -p "$inputs/data"
+    tmpf=$(mktemp --suffix=.fits)
+    "$PY" "$HERE/dachs/make_fits.py" "$@" "$tmpf"
+    $SUDO install -m 0644 "$tmpf" "$inputs/data/$fits"
+    rm -f "$tmpf"
+    $SUDO install -m 0644 "$HERE/dachs/$res/q.rd" "$inputs/q.rd"
+    $SUDO chown -R dachsroot "$inputs"
+}
+install_resource "$RES" hatlas_gama_fields.fits "$HATLAS_TXT"
+install_resource "$ECO_RES" eco_photoobj.fits --eco "$ECO_CSV"
 
 # ---------------------------------------------------------------------------
 step "6/7 dachs imp / pub / serve"
 pg_start
 dachs_as_root() { $SUDO su dachsroot -s /bin/bash -c "cd /var/gavo/inputs && $*"; }
-dachs_as_root "dachs imp $RES/q" || die "dachs imp $RES/q failed (see /var/gavo/logs/dcErrors)"
-dachs_as_root "dachs pub $RES/q" || die "dachs pub $RES/q failed"
+for rd in "$RES/q" "$ECO_RES/q"; do
+    dachs_as_root "dachs imp $rd" || die "dachs imp $rd failed (see /var/gavo/logs/dcErrors)"
+    dachs_as_root "dachs pub $rd" || die "dachs pub $rd failed"
+done
 # `dachs serve start` fails when a server already runs; `restart` handles both
 # cases, but fall back to stop+start if restart finds no pid file.
 if ! $SUDO dachs serve restart; then
@@ -263,10 +280,17 @@ n=$(curl -fsS --max-time 30 "$TAP_URL/sync" \
       --data-urlencode "QUERY=SELECT COUNT(*) AS n FROM $TABLE" | tail -n 1 | tr -d '\r')
 [ "$n" -gt 0 ] 2>/dev/null || die "sync COUNT(*) on $TABLE returned '$n'"
 log "$TABLE has $n rows"
+n=$(curl -fsS --max-time 30 "$TAP_URL/sync" \
+      --data-urlencode REQUEST=doQuery --data-urlencode LANG=ADQL \
+      --data-urlencode FORMAT=csv \
+      --data-urlencode "QUERY=SELECT COUNT(*) AS n FROM $ECO_TABLE" | tail -n 1 | tr -d '\r')
+[ "$n" -gt 0 ] 2>/dev/null || die "sync COUNT(*) on $ECO_TABLE returned '$n'"
+log "$ECO_TABLE has $n rows"
 
 cat > "$ENV_FILE" <<EOF
 ASTROPY_SMASS_TAP_URL=$TAP_URL
 ASTROPY_SMASS_HATLAS_TABLE=$TABLE
+ASTROPY_SMASS_ECO_TABLE=$ECO_TABLE
 EOF
 step "done"
 echo "---- $ENV_FILE ----"

@@ -1,7 +1,9 @@
 """Small utilities shared by every layer: atomic writes, JSON of numpy values, warnings
 said once, and the package's version (for provenance, without importing the package)."""
 
+import contextlib
 import os
+import shutil
 import tempfile
 import warnings
 from importlib import metadata as _metadata
@@ -47,15 +49,21 @@ def atomic_write(path, write, overwrite=False, mode="wb"):
     Notes
     -----
     If ``write`` raises, or the process is interrupted (SIGINT; the command line turns
-    SIGTERM and SIGHUP into the same), the temporary file is removed.
+    SIGTERM and SIGHUP into the same), the temporary file is removed, with any helper
+    files ``write`` made beside it named ``<temporary file>.*``.
     """
     path = Path(path)
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
     if path.is_symlink():
         path = path.resolve()  # write where the link points (strict=False: even dangling)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    tmp = None
     try:
+        # An interruption is held back while the file is made, so that it is known here
+        # (and removed below) as soon as it exists.
+        with signals_deferred():
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                       suffix=".part")
         # mkstemp makes the file private (0600); give it the mode open() would.
         os.chmod(tmp, 0o666 & ~_umask())
         if mode is None:
@@ -66,9 +74,59 @@ def atomic_write(path, write, overwrite=False, mode="wb"):
                 write(handle)
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        if tmp is not None:
+            with signals_deferred():
+                remove_part_files(tmp)
         raise
+
+
+def remove_part_files(tmp):
+    """Remove a temporary file and the helper files named after it (``<tmp>.*``)."""
+    tmp = Path(tmp)
+    for name in [tmp, *tmp.parent.glob(glob_escape(tmp.name) + ".*")]:
+        with contextlib.suppress(FileNotFoundError):
+            if name.is_dir() and not name.is_symlink():
+                shutil.rmtree(name, ignore_errors=True)
+            else:
+                name.unlink()
+
+
+def glob_escape(text):
+    import glob
+
+    return glob.escape(text)
+
+
+# Signals held back by `signals_deferred`: depth of nesting and the first one that came.
+_DEFERRAL = {"depth": 0, "pending": None}
+
+
+@contextlib.contextmanager
+def signals_deferred():
+    """Hold back an interruption while a temporary file is made or removed.
+
+    The command line's handlers of SIGINT, SIGTERM and SIGHUP call `interrupt`, which
+    raises at once, or, inside this block, when it ends: a file is then either not made
+    yet or known to the code that removes it.
+    """
+    _DEFERRAL["depth"] += 1
+    try:
+        yield
+    finally:
+        _DEFERRAL["depth"] -= 1
+        pending = _DEFERRAL["pending"]
+        if not _DEFERRAL["depth"] and pending is not None:
+            _DEFERRAL["pending"] = None
+            raise pending
+
+
+def interrupt(exc):
+    """Raise ``exc`` (from a signal handler) now, or at the end of `signals_deferred`."""
+    if _DEFERRAL["depth"]:
+        if _DEFERRAL["pending"] is None:
+            _DEFERRAL["pending"] = exc
+        return
+    raise exc
 
 
 def _umask():

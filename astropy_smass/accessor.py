@@ -23,7 +23,7 @@ from astropy.utils.masked import Masked
 
 from . import pipeline
 from .exceptions import SmassWarning
-from .photometry.bands import find_band_columns
+from .photometry.ucd import recognise_columns
 from .pipeline import output_columns, predict_table, saliency_table
 
 __all__ = ["SmassAccessor", "register"]
@@ -46,7 +46,7 @@ class SmassAccessor:
     def bands(self, columns=None, survey=None):
         """The ``{band: column}`` mapping recognised in the table (see ``survey`` in
         `predict`)."""
-        return find_band_columns(self._table.colnames, columns=columns, survey=survey)
+        return recognise_columns(self._table, columns=columns, survey=survey).columns
 
     def predict(self, model="auto", **kwargs):
         # Signature and documentation are predict_table's (set below): one list of

@@ -6,6 +6,9 @@
     astropy-smass predict --demo [OUT]          the same for the bundled H-ATLAS demo, plus a plot
     astropy-smass models [BUNDLE ...]           the models that can be used
     astropy-smass tap URL "ADQL" [OUT]          query a TAP service, add masses [--samp to TOPCAT]
+    astropy-smass tap URL TABLE OUT --match F   cross-match your table F with a TAP table
+    astropy-smass tap URL --tables | --columns TABLE       what a TAP service offers
+    astropy-smass tap --resume JOB_URL [OUT]    pick up an asynchronous TAP job again
     astropy-smass train ...                     train a model (when the training tools are there)
 
 Errors print one line, ``astropy-smass: error: ...``, and exit with status 1 (2 for a
@@ -61,7 +64,13 @@ def _message(exc):
     if isinstance(exc, OSError) and getattr(exc, "filename", None) and exc.strerror:
         text = f"{exc.filename}: {exc.strerror}"
     text = " ".join(str(text).split()) or type(exc).__name__
-    return cli_syntax(text)
+    return _redact(cli_syntax(text))
+
+
+def _redact(text):
+    """``text`` without the credentials given for TAP services (see `astropy_smass.vo`)."""
+    vo = sys.modules.get("astropy_smass.vo")  # no service used: no credentials to hide
+    return vo.redact(text) if vo is not None else text
 
 
 # Python keyword arguments in messages, and the command line's options for them.
@@ -75,6 +84,7 @@ _SWITCHES = {"exclude_out_of_domain=False": "--keep-out-of-domain",
 _MAPPING = re.compile(r"\b(columns|errors|units)=\{([^{}]*)\}")
 _PAIR = re.compile(r"""\s*(['"]?)([^'":,]+?)\1\s*:\s*(['"<]?)([^'",>]+?)['">]?\s*(?:,|$)""")
 _VALUE = re.compile(r"""\b(kind|redshift_unit|model|units)=(['"])([^'"]*)\2""")
+_NUMBER = re.compile(r"\b(maxrec|timeout|chunk_rows|n_draws)=(\d[\d.]*)")
 _KEYWORD = re.compile(r"\b(" + "|".join(k for k, v in _FLAG_FOR.items() if v) + r")=(?![\w{'\"])")
 
 
@@ -107,13 +117,16 @@ def cli_syntax(text):
 
     text = _MAPPING.sub(mapping, text)
     text = _VALUE.sub(lambda m: f"{_FLAG_FOR[m.group(1)]} {m.group(3)}", text)
+    options = {"maxrec": "--maxrec", "timeout": "--timeout", "chunk_rows": "--chunk-rows",
+               "n_draws": "--draws"}
+    text = _NUMBER.sub(lambda m: f"{options[m.group(1)]} {m.group(2)}", text)
     text = re.sub(r"(--[\w-]+) \(\1\)", r"\1", text)
     return _KEYWORD.sub(lambda m: _FLAG_FOR[m.group(1)], text)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     text = cli_syntax(" ".join(str(message).split()))
-    print(f"{PROG}: warning: {text}", file=sys.stderr)
+    print(f"{PROG}: warning: {_redact(text)}", file=sys.stderr)
 
 
 def _on_terminal():
@@ -126,7 +139,7 @@ def _progress(enabled=None):
         enabled = _on_terminal()
     if not enabled:
         return lambda message: None
-    return lambda message: print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+    return lambda message: print(f"{PROG}: {_redact(message)}", file=sys.stderr, flush=True)
 
 
 # -- argument parsing -----------------------------------------------------------------------
@@ -264,23 +277,68 @@ def build_parser():
     models.set_defaults(run=run_models)
 
     tap = commands.add_parser(
-        "tap", help="query a TAP service and add stellar masses",
-        description="Run an ADQL query on a TAP service, add stellar masses to the result and "
-                    "write it to OUT and/or send it to TOPCAT over SAMP.")
-    tap.add_argument("url", metavar="URL", help="TAP service base URL")
-    tap.add_argument("adql", metavar="ADQL", help="the query")
-    tap.add_argument("output", nargs="?", metavar="OUT", help="output file, - for standard "
-                                                              "output")
-    tap.add_argument("--samp", action="store_true", help="send the result to TOPCAT (SAMP)")
-    tap.add_argument("--hub", metavar="LOCKFILE", help="SAMP hub lockfile (default: the "
-                                                       "standard one)")
-    tap.add_argument("--async", dest="async_", action="store_true",
-                     help="run as an asynchronous job (for long queries)")
-    tap.add_argument("--maxrec", type=int, metavar="N", help="most rows to return")
-    tap.add_argument("--timeout", type=float, default=conf.tap_timeout, metavar="SECONDS",
-                     help="time limit of each request to the service (default 60)")
-    tap.add_argument("--upload", action="append", metavar="NAME=FILE",
-                     help="upload a table, to be used as TAP_UPLOAD.NAME (repeatable)")
+        "tap", help="query or cross-match a TAP service and add stellar masses",
+        usage="%(prog)s URL ADQL [OUT] [options]\n"
+              "       %(prog)s URL TABLE [OUT] --match FILE [--radius 2arcsec] [options]\n"
+              "       %(prog)s URL --tables | URL --columns TABLE\n"
+              "       %(prog)s --resume JOB_URL [OUT] [options]",
+        description="Run an ADQL query on a TAP service, or cross-match your own table with "
+                    "one of its tables, add stellar masses to the result and write it to OUT "
+                    "and/or send it to TOPCAT over SAMP. Credentials: in the URL "
+                    "(https://user:password@host/tap, ?token=...), else "
+                    "ASTROPY_SMASS_TAP_TOKEN (bearer token), ASTROPY_SMASS_TAP_USER and "
+                    "ASTROPY_SMASS_TAP_PASSWORD, or the host's entry in .netrc ($NETRC); "
+                    "they are never written to outputs or messages. --columns TABLE (a name "
+                    "without '=') lists the columns of TABLE with units and UCDs, marking "
+                    "those recognised as photometry, errors and redshift.")
+    tap.add_argument("positional", nargs="*", metavar="URL ADQL|TABLE OUT",
+                     help="TAP service base URL; the ADQL query (with --match: the table to "
+                          "match against); output file (- for standard output)")
+    group = tap.add_argument_group("service")
+    group.add_argument("--timeout", type=float, metavar="SECONDS",
+                       help="time limit of each request to the service (default 60, "
+                            "conf.tap_timeout)")
+    group.add_argument("--maxrec", type=int, metavar="N", help="most rows to return")
+    group.add_argument("--upload", action="append", metavar="NAME=FILE|URL",
+                       help="upload a table file or http(s) URL, to be used as "
+                            "TAP_UPLOAD.NAME (repeatable)")
+    group.add_argument("--tables", action="store_true",
+                       help="list the service's tables and exit")
+    group = tap.add_argument_group("cross-match")
+    group.add_argument("--match", metavar="FILE|URL",
+                       help="your table of positions (columns with UCD pos.eq.ra/dec, or "
+                            "named ra/dec): every row comes back, in order, with the nearest "
+                            "counterpart in TABLE and its mass, or flag 1024 (no match)")
+    group.add_argument("--radius", default="2arcsec", metavar="ANGLE",
+                       help="match radius (default 2arcsec; a number is arcsec)")
+    group.add_argument("--match-columns", metavar="RA,DEC",
+                       help="position columns of your table")
+    group.add_argument("--service-columns", metavar="RA,DEC",
+                       help="position columns of TABLE (default: from its UCDs)")
+    group = tap.add_argument_group("asynchronous jobs")
+    group.add_argument("--async", dest="async_", action="store_true",
+                       help="run as an asynchronous job (for long queries)")
+    group.add_argument("--job-timeout", type=float, metavar="SECONDS",
+                       help="how long to wait for the job (default 600, "
+                            "conf.tap_job_timeout); a job that does not finish in time is "
+                            "kept, to be resumed")
+    group.add_argument("--execution-duration", type=float, metavar="SECONDS",
+                       help="the job's EXECUTIONDURATION limit on the server")
+    group.add_argument("--destruction", metavar="TIME|DELAY",
+                       help="the job's DESTRUCTION time: ISO 8601, or a delay such as 2d")
+    group.add_argument("--keep-job", action="store_true",
+                       help="do not delete the job at the end; its URL is printed")
+    group.add_argument("--resume", metavar="JOB_URL",
+                       help="pick up an existing asynchronous job: wait for it, fetch and "
+                            "annotate its result")
+    group.add_argument("--progress", action="store_true",
+                       help="report the job's phase and elapsed time (default: only on a "
+                            "terminal)")
+    group = tap.add_argument_group("SAMP")
+    group.add_argument("--samp", action="store_true",
+                       help="send the result to TOPCAT (SAMP); the hub is checked first")
+    group.add_argument("--hub", metavar="LOCKFILE",
+                       help="SAMP hub lockfile (default: the standard one)")
     _add_predict_options(tap)
     _add_output_options(tap)
     tap.set_defaults(run=run_tap)
@@ -347,7 +405,7 @@ def _check_output(output, format, overwrite):
 # -- predict --------------------------------------------------------------------------------
 def annotate(table, kwargs, prefix="", progress=None):
     """Add the prediction's columns to ``table`` (the CLI's defaults applied)."""
-    from .vo import _default_redshift
+    from .photometry.ucd import default_redshift as _default_redshift
 
     progress = progress or _progress()
     _check_clashes(table.colnames, prefix)
@@ -447,7 +505,7 @@ def _stream_file(input, output, kwargs, formats, overwrite, prefix, progress, ch
                  stream_progress=None):
     from . import stream
     from .io import TableReadError
-    from .vo import _default_redshift
+    from .photometry.ucd import default_redshift as _default_redshift
 
     try:
         schema = stream.read_schema(input, formats[0])
@@ -628,6 +686,7 @@ def _predict_each(args, inputs, output):
     import time
 
     from . import stream
+    from ._utils import signals_deferred
     from .diagnostics import RunSummary
 
     pairs = expand_inputs(inputs)
@@ -653,10 +712,13 @@ def _predict_each(args, inputs, output):
     bar = stream._Progress(None, sum(sizes), unit="rows")
     say = _progress()
     say(f"{len(pairs)} input files, {sum(sizes):,} rows, to {target}/")
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
     start, offset = time.perf_counter(), 0
     total = RunSummary()
+    tmp = None
     try:
+        with signals_deferred():  # an interruption waits until the folder is known
+            tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.",
+                                        suffix=".part"))
         for (source, _), name, size in zip(pairs, names, sizes):
             destination = tmp / name
             destination.parent.mkdir(parents=True, exist_ok=True)
@@ -687,7 +749,9 @@ def _predict_each(args, inputs, output):
         else:
             os.replace(tmp, target)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            with signals_deferred():
+                shutil.rmtree(tmp, ignore_errors=True)
         raise
     seconds = time.perf_counter() - start
     return _report(total, args, f"wrote {len(pairs)} files to {target}/ in {seconds:.1f} s: ")
@@ -811,30 +875,126 @@ def run_models(args):
 
 
 # -- tap ------------------------------------------------------------------------------------
-def run_tap(args):
-    from .io import read_table, write_table
-    from .vo import annotate_tap, send_to_topcat
+def _tap_positionals(args):
+    """``(url, adql_or_table, output)`` from the positional arguments, by mode."""
+    given = list(args.positional)
+    if args.resume:
+        if len(given) > 1:
+            raise CommandError("tap --resume JOB_URL takes at most OUT besides")
+        return None, None, (given or [None])[0]
+    if not given:
+        raise CommandError("tap needs the service URL (see astropy-smass tap --help)")
+    if args.tables or args.describe:
+        if len(given) != 1:
+            raise CommandError("tap URL --tables / --columns TABLE takes only the URL")
+        return given[0], None, None
+    if len(given) < 2:
+        what = "TABLE (the service's table to match against)" if args.match else "ADQL"
+        raise CommandError(f"tap needs {what} after the URL")
+    if len(given) > 3:
+        raise CommandError(f"tap takes URL, {'TABLE' if args.match else 'ADQL'} and OUT; "
+                           f"got {len(given)} arguments (quote the query)")
+    return given[0], given[1], (given[2] if len(given) == 3 else None)
 
-    if args.output is None and not args.samp:
+
+def _print_table(table, columns):
+    rows = [columns] + [[str(row[c]) for c in columns] for row in table]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(columns))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+
+def run_tap(args):
+    from .io import write_table
+    from .vo import (
+        annotate_tap,
+        annotate_tap_job,
+        check_samp_hub,
+        list_columns,
+        list_tables,
+        session_from_environment,
+    )
+
+    tables = [c for c in args.columns or () if "=" not in c]
+    args.columns = [c for c in args.columns or () if "=" in c] or None
+    if len(tables) > 1:
+        raise CommandError("give --columns TABLE for one table at a time")
+    args.describe = tables[0] if tables else None
+    url, adql, output = _tap_positionals(args)
+    session = session_from_environment(args.resume or url)
+    if args.tables:
+        _print_table(list_tables(url, timeout=args.timeout, session=session),
+                     ["table_name", "table_type", "description"])
+        return 0
+    if args.describe:
+        _print_table(list_columns(url, args.describe, timeout=args.timeout, session=session),
+                     ["column_name", "datatype", "unit", "ucd", "recognised", "description"])
+        return 0
+    if output is None and not args.samp:
         raise CommandError("tap needs OUT (- for standard output), --samp, or both")
-    _check_output(args.output, args.format, args.overwrite)
+    _check_output(output, args.format, args.overwrite)
+    if args.samp:
+        check_samp_hub(args.hub)  # before the query, not after it
     kwargs = _predict_kwargs(args)
     for key in ("redshift", "distance"):
         if kwargs[key] is None:
             del kwargs[key]  # let annotate_tap find the redshift column
-    uploads = {name: read_table(path)
-               for name, path in _mapping(args.upload, "--upload").items()}
     if args.prefix:
         kwargs["prefix"] = args.prefix
-    table = annotate_tap(args.url, args.adql, maxrec=args.maxrec, async_=args.async_,
-                         timeout=args.timeout, progress=_progress(), uploads=uploads or None,
-                         **kwargs)
-    if args.output is not None:
-        write_table(table, args.output, args.format, overwrite=args.overwrite)
+    progress = _progress(True if args.progress else None)
+    common = dict(timeout=args.timeout, progress=progress, job_timeout=args.job_timeout,
+                  session=session, keep_job=args.keep_job)
+    if args.resume:
+        table = annotate_tap_job(args.resume, **common, **kwargs)
+    else:
+        uploads = dict(_mapping(args.upload, "--upload"))
+        match = None
+        if args.match:
+            match = _read_location(args.match, args.timeout)
+        table = annotate_tap(url, adql, maxrec=args.maxrec, async_=args.async_,
+                             uploads=uploads or None, match=match,
+                             radius=_angle(args.radius), match_columns=args.match_columns,
+                             service_positions=args.service_columns,
+                             execution_duration=args.execution_duration,
+                             destruction=args.destruction, **common, **kwargs)
+    if output is not None:
+        write_table(table, output, args.format, overwrite=args.overwrite)
+    if table.meta.get("smass_tap_job"):
+        print(f"{PROG}: kept TAP job {table.meta['smass_tap_job']} (resume with --resume, or "
+              "delete it)", file=sys.stderr)
     if args.samp:
-        send_to_topcat(table, hub=args.hub, timeout=max(args.timeout, 10.0))
+        from .vo import send_to_topcat
+
+        send_to_topcat(table, hub=args.hub, timeout=max(args.timeout or 10.0, 10.0))
         print(f"{PROG}: sent {len(table)} rows to TOPCAT", file=sys.stderr)
     return _report(_summary_of(table, args.prefix), args)
+
+
+def _read_location(location, timeout):
+    """A table from a file or an http(s) URL."""
+    import re
+
+    from .io import read_table
+
+    if re.match(r"https?://", str(location)):
+        from .vo import _fetch_table
+
+        return _fetch_table(location, timeout)
+    return read_table(location)
+
+
+def _angle(text):
+    import astropy.units as u
+
+    try:
+        value = u.Quantity(text)
+    except (TypeError, ValueError) as exc:
+        raise CommandError(f"--radius takes an angle such as 2arcsec, got {text!r}") from exc
+    if value.unit == u.dimensionless_unscaled:
+        value = value.value * u.arcsec
+    if not value.unit.is_equivalent(u.deg):
+        raise CommandError(f"--radius takes an angle such as 2arcsec, got {text!r}")
+    return value
 
 
 # -- entry point ----------------------------------------------------------------------------
@@ -849,23 +1009,38 @@ class Terminated(KeyboardInterrupt):
 
 
 def _raise_terminated(signum, frame):
-    raise Terminated(signum)
+    from ._utils import interrupt
+
+    interrupt(Terminated(signum))
+
+
+def _raise_interrupted(signum, frame):
+    from ._utils import interrupt
+
+    interrupt(KeyboardInterrupt())
 
 
 @contextlib.contextmanager
 def _signals_interrupt():
-    """SIGTERM and SIGHUP raise `Terminated` while the command runs (main thread only)."""
+    """SIGTERM and SIGHUP raise `Terminated`, SIGINT `KeyboardInterrupt`, while the
+    command runs (main thread only); held back while a temporary file is made or removed
+    (`astropy_smass._utils.signals_deferred`)."""
     import threading
 
-    names = [name for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    handlers = {getattr(signal, name): handler
+                for name, handler in (("SIGTERM", _raise_terminated),
+                                      ("SIGHUP", _raise_terminated),
+                                      ("SIGINT", _raise_interrupted))
+                if hasattr(signal, name)}
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = {}
     try:
-        for name in names:
-            number = getattr(signal, name)
-            previous[number] = signal.signal(number, _raise_terminated)
+        for number, handler in handlers.items():
+            if signal.getsignal(number) is signal.SIG_IGN:
+                continue  # ignored by whoever started us (nohup, a background job)
+            previous[number] = signal.signal(number, handler)
         yield
     finally:
         for number, handler in previous.items():

@@ -529,10 +529,10 @@ def _write_partition(frame, path, metadata, behind=False):
         if _BEHIND["pool"] is None:
             _BEHIND["pool"] = ThreadPoolExecutor(1, thread_name_prefix="smass-write")
         pending = _BEHIND["pending"]
-    while True:  # at most one write waiting behind the one being written
+    while True:  # one partition written behind at a time: memory of two partitions
         with _BEHIND["lock"]:
             busy = [f for f in pending if not f.done()]
-            if len(busy) < 2:
+            if not busy:
                 break
         busy[0].result()
     with _BEHIND["lock"]:
@@ -600,7 +600,7 @@ def _progress_compute(tasks, progress):
     return dask.compute(*tasks)
 
 
-def write_parquet(ddf, path, *, overwrite=False, progress=False):
+def write_parquet(ddf, path, *, overwrite=False, progress=False, write_behind=False):
     """Write a Dask DataFrame (from `predict_dask`) as a folder of Parquet files, atomically.
 
     Each partition becomes ``part.N.parquet`` with astropy's metadata (units,
@@ -620,6 +620,10 @@ def write_parquet(ddf, path, *, overwrite=False, progress=False):
     progress : bool
         Show the progress of the partitions (``distributed``'s progress bar when a
         client is running, else ``dask.diagnostics.ProgressBar``).
+    write_behind : bool
+        With a ``distributed`` cluster: each worker writes a partition in a thread while
+        it reads and predicts its next one (faster when the worker's process has a core
+        to spare, at the cost of a second partition in its memory).
 
     Returns
     -------
@@ -639,8 +643,8 @@ def write_parquet(ddf, path, *, overwrite=False, progress=False):
         parts = ddf.to_delayed()
         width = len(str(max(len(parts) - 1, 0)))
         paths = [tmp / f"part.{k:0{width}d}.parquet" for k in range(len(parts))]
-        client = _client()
-        # With a cluster, each worker writes behind while it predicts the next partition.
+        client = _client() if write_behind else None
+        # With a cluster, each worker may write behind while it predicts the next partition.
         write = dask.delayed(_write_partition, pure=False)
         tasks = [write(part, str(path), metadata, client is not None)
                  for part, path in zip(parts, paths)]

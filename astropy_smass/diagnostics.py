@@ -16,7 +16,7 @@ from .flags import NO_MASS, OUT_OF_DOMAIN, SmassFlag
 from .photometry.bands import BANDS
 
 __all__ = ["RunSummary", "count_flags", "explain_no_mass", "check_flux_units",
-           "ImplausiblePhotometryError", "UNIT_CHECK_MIN_ROWS"]
+           "UNIT_CHECK_MIN_ROWS"]
 
 #: Rows with usable photometry needed before `check_flux_units` judges a table.
 UNIT_CHECK_MIN_ROWS = 20
@@ -124,6 +124,7 @@ def _no_mass_reasons(flags, no_mass):
         "distance": SmassFlag.NO_DISTANCE,
         "implausible": SmassFlag.IMPLAUSIBLE,
         "redshift": SmassFlag.REDSHIFT_OUT_OF_RANGE,
+        "nomatch": SmassFlag.NO_MATCH,
         "domain": SmassFlag.OUT_OF_RANGE | SmassFlag.OUT_OF_DISTRIBUTION,
     }
     return {key: int(np.count_nonzero(flags & int(bits))) for key, bits in groups.items()}
@@ -180,6 +181,9 @@ def explain_no_mass(n_rows, flags, logmstar, context):
     if dominant == "distance":
         return (f"{head}: {share} have no usable distance (the redshift or distance is "
                 "missing, zero or negative). Check redshift= or distance=.")
+    if dominant == "nomatch":
+        return (f"{head}: {share} have no counterpart within the cross-match radius. Check "
+                "the positions and the radius of the match.")
     if dominant == "redshift":
         z = context.get("redshift")
         low, high = context.get("redshift_range", (np.nan, np.nan))

@@ -36,6 +36,9 @@ class SmassFlag(enum.IntFlag):
     IMPLAUSIBLE = 256
     #: The redshift lies outside the range the model was trained for.
     REDSHIFT_OUT_OF_RANGE = 512
+    #: A cross-match (`astropy_smass.vo.annotate_tap` with ``match=``) found no
+    #: counterpart within the radius: no photometry, so no mass.
+    NO_MATCH = 1024
 
 
 #: Flags that leave a galaxy without a mass (domain flags only when excluding).

@@ -32,10 +32,7 @@ from .model.correction import BiasCorrection
 from .model.registry import load_model, model_sources, source_text
 from .model.uncertainty import intrinsic_scatter
 from .photometry.bands import (
-    find_band_columns,
-    find_error_columns,
     get_band,
-    recognise_bands,
     resolve_band,
     suggest_survey,
 )
@@ -46,6 +43,7 @@ from .photometry.magnitudes import (
     column_values,
     redshift_values,
 )
+from .photometry.ucd import recognise_columns
 
 __all__ = ["predict_table", "select_models", "auto_candidates", "output_columns",
            "calibrate_model", "saliency_table", "reference_log_mass", "redshift_range",
@@ -63,7 +61,8 @@ OUTPUT_COLUMNS = {
                    "4 non-positive flux, 8 no distance, 16 feature out of training range, "
                    "32 out of training distribution, 64 bad photometric error, "
                    "128 bias correction held constant, 256 implausible photometry, "
-                   "512 redshift outside the model's range", "meta.code.qual"),
+                   "512 redshift outside the model's range, 1024 no counterpart in a "
+                   "cross-match", "meta.code.qual"),
     "smass_model": ("Name of the astropy-smass model that gave the mass", "meta.code"),
 }
 
@@ -153,7 +152,7 @@ def auto_candidates():
 
     The bundled models, plugin models whose distribution lists them in the
     ``astropy_smass.auto_models`` entry-point group, and, when the configuration item
-    ``plugins_in_auto`` is set (see `astropy_smass.conf`), every plugin model. Other
+    ``plugins_in_auto`` is set (see ``astropy_smass.conf``), every plugin model. Other
     plugin models are used when named, alone or in a list given to ``model=``.
 
     Returns
@@ -263,18 +262,22 @@ def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None,
     if not isinstance(table, Table):
         raise InputTypeError(f"expected an astropy Table, got {type(table).__name__}")
     colnames = _photometry_colnames(table, redshift, distance, ebv)
+    # Names, and the UCDs and descriptions of VOTable/TAP columns (a src.redshift "z" is
+    # never the z band): astropy_smass.photometry.ucd.
+    context = dict(columns=columns, errors=errors, exclude=[redshift, distance, ebv],
+                   survey=survey)
     if _is_auto(model):
-        match = recognise_bands(colnames, columns=columns, survey=survey)
+        match = recognise_columns(table, **context)
     elif _is_list(model):
         if not model:
             raise InputError("model= is an empty list; give models, or 'auto'")
         model = [load_model(m) for m in model]
         bands = list(dict.fromkeys(b for m in model for b in m.bands))
-        match = recognise_bands(colnames, bands=bands, columns=columns, survey=survey)
+        match = recognise_columns(table, bands=bands, **context)
     else:
         # One model: only its bands matter, so a clash in another band is no error.
         model = load_model(model)
-        match = recognise_bands(colnames, bands=model.bands, columns=columns, survey=survey)
+        match = recognise_columns(table, bands=model.bands, **context)
     band_columns = match.columns
     try:
         models = select_models(band_columns, model, _observed(kind, redshift, distance))
@@ -285,7 +288,7 @@ def _resolve_inputs(table, model, columns, errors, redshift=None, distance=None,
         raise
     needed = [b for b in band_columns if any(b in m.bands for m in models)]
     band_columns = {b: band_columns[b] for b in needed}
-    error_columns = find_error_columns(table.colnames, band_columns, errors, survey=survey)
+    error_columns = {b: c for b, c in match.error_columns.items() if b in band_columns}
     return models, band_columns, error_columns, match
 
 
@@ -441,10 +444,12 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
         assigned = None  # the first model takes every galaxy
     else:
         assigned = np.full(n, -1)
+        # A galaxy goes to the first model that has its bands and its redshift.
+        refuse = int(NO_MASS | SmassFlag.REDSHIFT_OUT_OF_RANGE)
         for j, row_flags in enumerate(model_flags):
             free = assigned < 0
             if row_flags is not None:
-                free &= (row_flags & int(NO_MASS)) == 0
+                free &= (row_flags & refuse) == 0
             assigned[free] = j
         # A galaxy no model can take reports the first model's flags. One outside the
         # training domain of its model is not handed to a later one: later models use as
@@ -631,10 +636,9 @@ def saliency_table(table, model, *, columns=None, **kwargs):
     """Per-galaxy feature importance (see `StellarMassModel.saliency_magnitudes`)."""
     model = load_model(model)
     survey = kwargs.pop("survey", None)
-    colnames = _photometry_colnames(table, kwargs.get("redshift"), kwargs.get("distance"),
-                                    kwargs.get("ebv"))
-    band_columns = find_band_columns(colnames, bands=model.bands, columns=columns,
-                                     survey=survey)
+    band_columns = recognise_columns(
+        table, bands=model.bands, columns=columns, survey=survey,
+        exclude=[kwargs.get("redshift"), kwargs.get("distance"), kwargs.get("ebv")]).columns
     select_models(band_columns, model)
     mags, _, band_flags = absolute_magnitudes(table, band_columns, **kwargs)
     mags = mags[:, [list(band_columns).index(b) for b in model.bands]]

@@ -36,7 +36,7 @@ from .conf import Conf, conf
 from .diagnostics import RunSummary
 from .exceptions import InputError, MissingFileError, OutputExistsError, UnstreamableError
 from .io import FORMATS as IO_FORMATS
-from .io import fits_table_hdu, guess_format, restore_metadata
+from .io import fits_primary_bytes, fits_table_hdu, guess_format, restore_metadata
 from .pipeline import _resolve_inputs, output_columns, predict_table
 
 __all__ = ["predict_file", "read_schema", "format_of", "FORMATS", "COMPRESSED_SUFFIXES",
@@ -564,7 +564,7 @@ class _FitsWriter:
             warnings.simplefilter("ignore", fits.verify.VerifyWarning)
             text = header.tostring().encode("ascii")
         self.handle = open(path, "wb")
-        fits.PrimaryHDU().writeto(self.handle)
+        self.handle.write(fits_primary_bytes(_layout_probe(first)))  # FITS-plus metadata
         self.handle.write(text)
         self.written = 0
 
@@ -573,7 +573,7 @@ class _FitsWriter:
         table.meta = {}  # the header was written once; only the rows are wanted
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # said for the first chunk
-            hdu = fits_table_hdu(table)
+            hdu = fits_table_hdu(table, metadata=False)
         formats = [(c.name, c.format) for c in hdu.columns]
         if formats != self.formats:
             raise UnstreamableError(f"chunk columns {formats} differ from the first "

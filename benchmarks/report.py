@@ -82,6 +82,8 @@ FILE_KINDS = {
     "files_cli_folder": "astropy-smass predict, folder of 20 files",
     "files_dask_1": "predict_dask + write_parquet, 1 worker",
     "files_dask_2": "predict_dask + write_parquet, 2 workers",
+    "files_dask_1_behind": "the same, write_behind=True, 1 worker",
+    "files_dask_2_behind": "the same, write_behind=True, 2 workers",
 }
 
 
@@ -110,9 +112,10 @@ def files_report(path, rst=False):
         body = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |"]
         body += ["| " + " | ".join(c.ljust(w) for c, w in zip(line, widths)) + " |"
                  for line in lines]
-    two = found.get("files_dask_2", {}).get("extra_info", {}).get("speedup_1_to_2")
-    if two:
-        body.append(f"\nDask speed-up from 1 to 2 workers: {two:.2f}x")
+    for kind, what in (("files_dask_2", ""), ("files_dask_2_behind", ", write_behind")):
+        two = found.get(kind, {}).get("extra_info", {}).get("speedup_1_to_2")
+        if two:
+            body.append(f"\nDask speed-up from 1 to 2 workers{what}: {two:.2f}x")
     return "\n".join(body)
 
 

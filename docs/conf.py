@@ -46,7 +46,8 @@ extensions = [*extensions, "modelcard"]
 # for none (``:no-inheritance-diagram:``), so the build does not depend on it.
 
 # Files pulled into pages by ``.. include::`` are not pages themselves: list them here.
-exclude_patterns = ["_build", "**.ipynb_checkpoints", "plots", "hats_timings.inc"]
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "plots", "hats_timings.inc",
+                    "files_timings.inc"]
 nitpicky = False
 numpydoc_show_class_members = False
 automodapi_toctreedirnm = "api"

@@ -1,5 +1,6 @@
 """Shared fixtures: small networks trained inside the test session (see helpers.py)."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +17,23 @@ _REPO = str(Path(__file__).resolve().parents[1])
 if _REPO not in sys.path:
     sys.path.append(_REPO)
 
+# Hypothesis profiles for tests/test_fuzz.py, chosen with $ASTROPY_SMASS_HYPOTHESIS:
+# "ci" (the default: a fixed, reproducible budget that keeps the fuzzing under two
+# minutes in `tox -e test`), "dev" (random examples, a few times more) and "long" (for
+# a night: ASTROPY_SMASS_HYPOTHESIS=long pytest tests/test_fuzz.py).
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # the fuzz tests skip themselves
+    pass
+else:
+    _slow = [HealthCheck.too_slow, HealthCheck.data_too_large]
+    settings.register_profile("ci", max_examples=50, deadline=None, derandomize=True,
+                              database=None, print_blob=True, suppress_health_check=_slow)
+    settings.register_profile("dev", max_examples=100, deadline=None,
+                              suppress_health_check=_slow)
+    settings.register_profile("long", max_examples=2000, deadline=None,
+                              suppress_health_check=_slow)
+    settings.load_profile(os.environ.get("ASTROPY_SMASS_HYPOTHESIS", "ci"))
 
 
 @pytest.fixture(scope="session")

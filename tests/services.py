@@ -52,6 +52,7 @@ __all__ = [
     "tap_url",
     "tap_service",
     "hatlas_table_name",
+    "eco_table_name",
     "stilts_path",
     "run_stilts",
     "StiltsError",
@@ -70,6 +71,7 @@ samp = _samp  #: the SAMP module in use (pyvo.samp, or astropy.samp as fallback)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICES_ENV = REPO_ROOT / ".ci" / "services.env"
 DEFAULT_TABLE = "hatlas.galaxies"
+DEFAULT_ECO_TABLE = "eco.photoobj"
 HTTP_TIMEOUT = 30  # seconds, for every TAP request made through tap_service()
 
 
@@ -160,6 +162,11 @@ def tap_service(timeout=HTTP_TIMEOUT):
 def hatlas_table_name():
     """Fully qualified ADQL name of the served H-ATLAS table (``hatlas.galaxies``)."""
     return _setting("ASTROPY_SMASS_HATLAS_TABLE") or DEFAULT_TABLE
+
+
+def eco_table_name():
+    """ADQL name of the ECO table served with SDSS/2MASS-style names (``eco.photoobj``)."""
+    return _setting("ASTROPY_SMASS_ECO_TABLE") or DEFAULT_ECO_TABLE
 
 
 # --------------------------------------------------------------------------- STILTS / TOPCAT

@@ -603,14 +603,14 @@ def test_declared_plugin_joins_auto_but_loses_ties(toy_model, no_bundled_models,
     assert list(auto["smass_model"]) == ["toy"] * len(auto)
 
 
-def test_plugins_in_auto_by_configuration(toy_model, no_bundled_models, plugin_root,
-                                          monkeypatch):
-    from astropy_smass import pipeline
+def test_plugins_in_auto_by_configuration(toy_model, no_bundled_models, plugin_root):
+    from astropy_smass.conf import conf
 
     toy_model.save(no_bundled_models)
     _plugin_with(plugin_root, toy_model, "aaa_toy", auto=False)
-    monkeypatch.setattr(pipeline, "_plugins_in_auto", lambda: True)
-    assert _toy_table().smass.predict().meta["smass_models"] == ["toy", "aaa_toy"]
+    assert _toy_table().smass.predict().meta["smass_models"] == ["toy"]
+    with conf.set_temp("plugins_in_auto", True):
+        assert _toy_table().smass.predict().meta["smass_models"] == ["toy", "aaa_toy"]
 
 
 def test_model_sources(toy_model, no_bundled_models, plugin_root, tmp_path):

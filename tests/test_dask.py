@@ -174,7 +174,7 @@ def test_written_parquet_keeps_metadata(client, defect_file, toy_model, tmp_path
 
     out = tmp_path / "dask_out"
     rows = write_parquet(predict_dask(read_parquet(defect_file).repartition(npartitions=2),
-                                      toy_model), out, progress=True)
+                                      toy_model), out, progress=True, write_behind=True)
     assert rows == N_ROWS
     parts = sorted(out.glob("part.*.parquet"))
     assert len(parts) == 2 and (out / "_common_metadata").exists()

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import astropy.units as u
@@ -216,10 +217,41 @@ def test_parquet_read_back_names_pandas(tmp_path, monkeypatch):
     pytest.importorskip("pyarrow")
     path = tmp_path / "t.parquet"
     write_table(_catalogue(3), path)
+    from astropy_smass.exceptions import MissingDependencyError
+
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "pandas" else real(name, *a))
-    with pytest.raises(ValueError, match=r"reading parquet files needs the optional package "
-                                         r"pandas \(pip install pandas\)"):
+    with pytest.raises(MissingDependencyError, match=r"reading parquet files needs the "
+                       r"optional package pandas \(pip install pandas\)"):
         read_table(path)
     write_table(_catalogue(3), tmp_path / "u.parquet")  # writing needs pyarrow alone
+
+
+def test_a_signal_just_after_the_temporary_file_is_made(tmp_path, monkeypatch):
+    """The race that once left a .part file: a signal between making it and the code
+    that removes it. It is held back until the file is known, then removed."""
+    from astropy_smass import _utils
+    from astropy_smass.cli import Terminated, _signals_interrupt
+
+    real = tempfile.mkstemp
+
+    def then_a_signal(*args, **kwargs):
+        made = real(*args, **kwargs)
+        signal.raise_signal(signal.SIGTERM)  # its handler runs before mkstemp returns
+        return made
+
+    monkeypatch.setattr(_utils.tempfile, "mkstemp", then_a_signal)
+    written = []
+    with _signals_interrupt(), pytest.raises(Terminated):
+        _utils.atomic_write(tmp_path / "out.txt", written.append, mode="w")
+    assert written == [] and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("repeat", range(3))
+def test_signals_leave_no_temporary_output_again(big_fits, bundle, tmp_path, repeat):
+    """The in-memory path, where the temporary file appears late, a few more times."""
+    code, err = _run_and_signal(["predict", big_fits, tmp_path / "out.vot", "--model",
+                                 bundle], tmp_path, signal.SIGTERM)
+    assert code == 143, err
+    assert list(tmp_path.iterdir()) == []

@@ -46,12 +46,13 @@ def _values(column):
 
 # -- units ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("unit, fits_header, expected", [
-    (u.dex(u.Msun), False, "log(solMass)"),
-    (u.dex(u.Msun), True, "log(solMass)"),
-    (u.dex, False, "'dex'"),
-    (u.dex, True, "dex"),
+    (u.dex(u.Msun), False, "[solMass]"),
+    (u.dex(u.Msun), True, None),  # in astropy's serialized-column block instead
+    (u.dex, False, "[-]"),
+    (u.dex, True, None),
     (u.Msun, False, "solMass"),
     (u.mJy, False, "mJy"),
+    (u.mJy, True, "mJy"),
     (u.ABmag, False, "mag"),
 ])
 def test_vo_unit_string(unit, fits_header, expected):
@@ -60,20 +61,23 @@ def test_vo_unit_string(unit, fits_header, expected):
 
 @pytest.mark.parametrize("unit", [u.dex(u.Msun), u.dex, u.Msun, u.mJy, u.dex(u.Lsun)])
 def test_unit_from_vo_inverts(unit):
-    for fits_header in (False, True):
-        assert unit_from_vo(vo_unit_string(unit, fits=fits_header)) == unit
+    assert unit_from_vo(vo_unit_string(unit)) == unit
 
 
-def test_vo_strings_are_vounits_syntax():
-    # log() is a VOUnits function and solMass a known unit; astropy parses the inside.
-    assert u.Unit("solMass", format="vounit") == u.Msun
-    # Quoted 'dex' is a VOUnits unknown unit. astropy reads it as a new unit named dex,
-    # or (once an unquoted "dex" was parsed in the session) as an unrecognised "'dex'":
-    # both are turned back into astropy's dex.
+@pytest.mark.parametrize("text", ["log(solMass)", "[solMass]", "dex(solMass)"])
+def test_unit_from_vo_reads_every_form(text):
+    assert unit_from_vo(text) == u.dex(u.Msun)
+    for dex in ("'dex'", "dex", "[-]"):
+        assert unit_from_vo(dex) == u.dex
+
+
+def test_older_vounit_strings_still_read():
+    # Files written before the switch to VOTable 1.3 say log(solMass) and 'dex'.
     parsed = u.Unit("'dex'", format="vounit", parse_strict="silent")
     assert parsed.to_string() in ("dex", "'dex'")
     assert unit_from_vo(parsed) == u.dex
     assert unit_from_vo(u.UnrecognizedUnit("'dex'")) == u.dex
+    assert unit_from_vo(u.UnrecognizedUnit("log(solMass)")) == u.dex(u.Msun)
 
 
 # -- formats --------------------------------------------------------------------------------
@@ -110,8 +114,9 @@ def test_votable_fields_and_infos(annotated):
     fields = {f.name: f for f in votable.get_first_table().fields}
     assert fields["logmstar"].ucd == "phys.mass"
     assert fields["logmstar_err"].ucd == "stat.error;phys.mass"
-    assert str(fields["logmstar"].unit) == "log(solMass)"
-    assert str(fields["logmstar_err"].unit) == "'dex'"
+    assert str(fields["logmstar"].unit) == "[solMass]"
+    assert str(fields["logmstar_err"].unit) == "[-]"
+    assert votable.version == "1.3"
     infos = {info.name: info.value for info in votable.resources[0].infos}
     assert infos["smass_model"] == "toy"
     assert infos["smass_uncertainty"] == "analytic"
@@ -124,22 +129,99 @@ def test_fits_header_keywords(annotated, tmp_path):
     write_table(annotated, path)
     header = fits.getheader(path, 1)
     index = annotated.colnames.index("logmstar") + 1
-    assert header[f"TUNIT{index}"] == "log(solMass)"
+    assert f"TUNIT{index}" not in header  # no FITS string parses to dex(solMass)
+    assert "unit: dex(solMass)" in "\n".join(header["COMMENT"])  # astropy's block
+    assert header[f"TUNIT{annotated.colnames.index('FUV') + 1}"] == "mJy"
     assert header[f"TUCD{index}"] == "phys.mass"
     assert header[f"TCOMM{index}"].startswith("log10 of the stellar mass")
     assert header["SMASSMOD"] == "toy"
     assert header["SMASSUNC"] == "analytic"
 
 
-def test_plain_astropy_reads_vo_units(annotated, tmp_path):
-    """What astropy alone makes of the files: values intact, units recognisable."""
-    write_table(annotated, tmp_path / "out.vot")
+@pytest.mark.parametrize("format", ["votable", "fits"])
+def test_plain_astropy_reads_units(annotated, tmp_path, format):
+    """astropy alone, no astropy_smass: the units come back equal, with no warning."""
+    path = tmp_path / f"out.{EXTENSION[format]}"
+    write_table(annotated, path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plain = Table.read(path)
+    assert plain["logmstar"].unit == u.dex(u.Msun)
+    assert plain["logmstar_err"].unit == u.dex
+    assert plain["FUV"].unit == u.mJy
+    np.testing.assert_array_equal(_values(plain["logmstar"]), _values(annotated["logmstar"]))
+    if format == "fits":  # astropy's own header block also keeps descriptions and UCDs
+        assert plain["logmstar"].info.meta["ucd"] == "phys.mass"
+        assert plain["logmstar"].info.description == annotated["logmstar"].info.description
+
+
+def _votable_with_unit(version, unit):
+    return (f'<?xml version="1.0"?><VOTABLE version="{version}" '
+            'xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE type="results"><TABLE>'
+            f'<FIELD name="logm" datatype="double" unit="{unit}"/>'
+            '<DATA><TABLEDATA><TR><TD>10.5</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE>'
+            '</VOTABLE>').encode()
+
+
+@pytest.mark.parametrize("version, unit, works", [
+    ("1.3", "[solMass]", True),       # CDS, what we write
+    ("1.3", "log(solMass)", False),
+    ("1.3", "dex(solMass)", False),
+    ("1.4", "log(solMass)", False),   # VOUnits 1.0: astropy has no log() function
+    ("1.4", "dex(solMass)", False),   # dex is no VOUnit
+    ("1.4", "[solMass]", False),
+    ("1.5", "log(solMass)", False),
+    ("1.5", "dex(solMass)", False),
+])
+def test_which_unit_strings_plain_astropy_reads(tmp_path, version, unit, works):
+    """Why VOTable 1.3 and CDS units: the candidates through plain Table.read."""
+    path = tmp_path / "t.vot"
+    path.write_bytes(_votable_with_unit(version, unit))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        plain = Table.read(tmp_path / "out.vot", format="votable")
-    assert plain["logmstar"].unit.to_string() == "log(solMass)"
-    assert plain["logmstar_err"].unit.to_string() in ("dex", "'dex'")
-    np.testing.assert_array_equal(_values(plain["logmstar"]), _values(annotated["logmstar"]))
+        plain = Table.read(path)
+    assert (plain["logm"].unit == u.dex(u.Msun)) is works
+
+
+def test_fits_header_takes_no_foreign_keywords(annotated, tmp_path):
+    table = annotated.copy()
+    table.meta.update({"TSCAL2": 100, "TZERO2": 5, "NAXIS2": 1, "EXTNAME": "x",
+                       "survey": "mine"})
+    write_table(table, tmp_path / "out.fits")
+    header = fits.getheader(tmp_path / "out.fits", 1)
+    for keyword in ("TSCAL2", "TZERO2", "EXTNAME", "SURVEY"):
+        assert keyword not in header
+    assert header["NAXIS2"] == len(table)
+    back = read_table(tmp_path / "out.fits")
+    np.testing.assert_array_equal(_values(back["redshift"]), _values(annotated["redshift"]))
+
+
+def test_zero_rows_votable_has_tabledata(annotated, tmp_path):
+    write_table(annotated[:0], tmp_path / "empty.vot")
+    text = (tmp_path / "empty.vot").read_text()
+    assert "<TABLEDATA/>" in text
+    back = read_table(tmp_path / "empty.vot")
+    assert len(back) == 0 and back.colnames == annotated.colnames
+    assert back["logmstar"].unit == u.dex(u.Msun)
+
+
+def test_service_provenance_round_trip(annotated, tmp_path):
+    table = annotated.copy()
+    table.meta["smass_service_infos"] = [
+        {"name": "QUERY_STATUS", "value": "OK"},
+        {"name": "citation", "value": "2020A&A...634A..57D", "ucd": "meta.bib.bibcode"},
+        {"name": "citation", "value": "http://127.0.0.1:8080/tableinfo/hatlas.galaxies"}]
+    table.meta["smass_service_description"] = "H-ATLAS galaxies in the GAMA fields"
+    for format in ("votable", "fits"):
+        path = tmp_path / f"out.{EXTENSION[format]}"
+        write_table(table, path)
+        back = read_table(path)
+        assert back.meta["smass_service_infos"] == table.meta["smass_service_infos"]
+        assert back.meta["smass_service_description"] == "H-ATLAS galaxies in the GAMA fields"
+    votable = to_votable(table)
+    assert votable.description == "H-ATLAS galaxies in the GAMA fields"
+    names = [info.name for info in votable.resources[0].infos]
+    assert names[:3] == ["QUERY_STATUS", "citation", "citation"]
 
 
 def test_refuses_to_overwrite(annotated, tmp_path):
@@ -259,14 +341,53 @@ def _stilts_meta(path):
 
 
 @pytest.mark.services
-@pytest.mark.parametrize("format, err_unit", [("votable", "'dex'"), ("fits", "dex")])
-def test_stilts_sees_units_and_ucds(annotated, tmp_path, format, err_unit):
+@pytest.mark.parametrize("format", ["votable", "fits"])
+def test_stilts_sees_units_and_ucds(annotated, tmp_path, format):
+    """STILTS reports the solar-mass log unit: in the VOTable, and in the FITS-plus
+    primary HDU of the FITS file (whose BINTABLE has no TUNIT for it)."""
     path = tmp_path / f"out.{EXTENSION[format]}"
     write_table(annotated, path)
     meta = _stilts_meta(path)
-    assert meta["logmstar"] == ["log(solMass)", "phys.mass"]
-    assert meta["logmstar_err"] == [err_unit, "stat.error;phys.mass"]
+    assert meta["logmstar"] == ["[solMass]", "phys.mass"]
+    assert meta["logmstar_err"] == ["[-]", "stat.error;phys.mass"]
     assert meta["smass_flag"] == ["", "meta.code.qual"]
+    params = svc.run_stilts("tpipe", f"in={path}", "omode=meta").stdout
+    assert "smass_model:" in params and "toy" in params
+
+
+@pytest.mark.services
+def test_stilts_reads_fits_from_a_pipe(annotated, monkeypatch):
+    """STILTS cannot read FITS-plus from standard input: a pipe gets plain FITS, with the
+    standard FITS unit strings."""
+    out = _Stream()
+    monkeypatch.setattr(sys, "stdout", out)
+    write_table(annotated, "-", format="fits")
+    data = out.buffer.getvalue()
+    meta = svc.run_stilts("tpipe", "in=-", "ifmt=fits", "cmd=keepcols 'logmstar logmstar_err'",
+                          "cmd=meta Name Units", "omode=out", "ofmt=csv-noheader",
+                          stdin=data).stdout.decode().split()
+    assert meta == ["logmstar,log(solMass)", "logmstar_err,dex"]
+    monkeypatch.setattr(sys, "stdin", _Stream(data))
+    assert read_table("-")["logmstar"].unit == u.dex(u.Msun)
+
+
+@pytest.mark.services
+def test_stilts_reads_zero_rows(annotated, tmp_path):
+    for name in ("empty.vot", "empty.fits"):
+        write_table(annotated[:0], tmp_path / name)
+        count = svc.run_stilts("tpipe", f"in={tmp_path / name}", "omode=count").stdout
+        assert count.split() == ["columns:", str(len(annotated.colnames)), "rows:", "0"]
+
+
+@pytest.mark.services
+def test_stilts_reads_redshift_despite_foreign_tscal(annotated, tmp_path):
+    table = annotated.copy()
+    table.meta["TSCAL2"] = 100  # column 2 is the redshift
+    assert table.colnames[1] == "redshift"
+    write_table(table, tmp_path / "out.fits")
+    out = svc.run_stilts("tpipe", f"in={tmp_path / 'out.fits'}", "cmd=keepcols redshift",
+                         "cmd=head 5", "ofmt=csv-noheader").stdout.split()
+    np.testing.assert_allclose([float(v) for v in out], _values(annotated["redshift"][:5]))
 
 
 @pytest.mark.services

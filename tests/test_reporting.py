@@ -317,6 +317,8 @@ def test_cli_messages_use_cli_options(tmp_path, capsys):
     ("give exclude_out_of_domain=False or check_units=False",
      "give --keep-out-of-domain or --no-unit-check"),
     ("give redshift_unit='km/s'", "give --redshift-unit km/s"),
+    ("truncated at 100 rows by maxrec=100: raise maxrec", "truncated at 100 rows by "
+                                                         "--maxrec 100: raise maxrec"),
     ("no change: a redshift=0.5 value, columns, units", "no change: a redshift=0.5 value, "
                                                         "columns, units"),
 ])
@@ -371,3 +373,16 @@ def test_summary_from_a_real_process(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == EXIT_NO_MASS, proc.stderr
     assert "6337 rows, 0 with a stellar mass" in proc.stderr
+
+
+def test_a_galaxy_goes_to_a_model_whose_redshift_range_holds_it(toy_model):
+    """Two models with the same bands: each galaxy to the first one whose range has it."""
+    near = toy_model.replace(name="near", metadata={"redshift_range": [0.0, 0.1]})
+    far = toy_model.replace(name="far", metadata={"redshift_range": [0.1, 0.6]})
+    table, _ = _toy_table(4)
+    z = np.array([0.05, 0.3, 0.9, 0.08])
+    result = table.smass.predict([near, far], redshift=z, kind="absolute")
+    first = result.meta["smass_models"][0]  # the best-ranked takes those no model can
+    assert list(result["smass_model"]) == ["near", "far", first, "near"]
+    flags = np.asarray(result["smass_flag"])
+    assert list(flags & SmassFlag.REDSHIFT_OUT_OF_RANGE != 0) == [False, False, True, False]

@@ -5,27 +5,36 @@ extension or explicitly, to a file (atomically: through a temporary file that is
 renamed, so a failed write leaves nothing behind) or to standard output (``-``).
 `read_table` reads any of those, from a file or standard input.
 
-Units in VOTable and FITS follow the IVOA VOUnits 1.0 Recommendation (2014), which
-is what TOPCAT, STILTS and other VO tools expect. Astropy's logarithmic units have no
-VOUnit form, so they are written with the spec's functions (its Table 8): a log
-stellar mass in ``dex(solMass)`` becomes ``log(solMass)``, meaning log10(M / 1 solMass).
-``dex`` itself is not a VOUnits known unit and, unquoted, would parse as deci-``ex``;
-a difference of logarithms (an error in dex) is therefore written as the quoted
-unknown unit ``'dex'`` (VOUnits section 2.11) in VOTable, and as ``dex`` in FITS, whose
-unit syntax has no quoting. `read_table` turns both back into astropy's
-``dex(solMass)`` and ``dex``. ECSV, HDF5 and Parquet keep astropy's own unit strings
-and metadata unchanged.
+Units are written so that plain ``astropy.table.Table.read`` and STILTS/TOPCAT both
+read a log stellar mass as one (tested both ways):
+
+* VOTable files are version 1.3, whose units follow the CDS standard: ``dex(solMass)`` is
+  written ``[solMass]`` and ``dex`` (a difference of logarithms) ``[-]``; astropy's
+  VOTable reader parses them back to ``dex(solMass)`` and ``dex``, STILTS shows them as
+  they are (see `astropy_smass.io.votable`).
+* FITS files carry no ``TUNITn`` for logarithmic units, because no FITS unit string
+  parses to one in astropy (``log(solMass)`` is standard FITS, but astropy leaves it
+  unrecognised, warns, and then cannot rebuild the unit); astropy's own serialized-column
+  header block gives plain ``Table.read`` the exact unit instead. For STILTS and TOPCAT the
+  primary HDU holds the table's metadata as a VOTable (the "FITS-plus" layout that STILTS
+  itself writes): there they read ``[solMass]``, the UCDs, descriptions and provenance.
+  Other units are ordinary ``TUNITn``.
+
+`read_table` also reads older files (``log(solMass)``, ``'dex'``). ECSV, HDF5 and
+Parquet keep astropy's own unit strings and metadata unchanged.
 
 Column descriptions and UCDs (``column.info.description`` and
 ``column.info.meta['ucd']``) become VOTable ``DESCRIPTION``/``ucd`` and FITS
 ``TCOMMn``/``TUCDn``; the prediction's provenance (the ``smass_*`` items of
 ``table.meta``) becomes VOTable ``INFO`` elements and ``SMASS*`` FITS header keywords.
+Only those keywords, from a fixed list, go into a FITS header: other items of
+``table.meta`` (say ``TSCAL2`` from an input file) never do, so they cannot clobber the
+header's structural keywords.
 """
 
 import contextlib
 import gzip
 import importlib.util
-import json
 import re
 import shutil
 import sys
@@ -36,14 +45,39 @@ from pathlib import Path
 
 import astropy.units as u
 import numpy as np
-from astropy.table import Column, MaskedColumn, QTable, Table
+from astropy.table import QTable, Table
+from astropy.utils.exceptions import AstropyUserWarning
 
-from .._utils import atomic_write, json_default
-from ..exceptions import InputError, MissingFileError, TableReadError
+from .._utils import atomic_write
+from ..exceptions import (
+    InputError,
+    MissingDependencyError,
+    MissingFileError,
+    SmassWarning,
+    TableReadError,
+)
+from .units import (
+    _ascii,
+    _fixed_strings,
+    _is_log_unit,
+    _log_tunit,
+    _plain_copy,
+    _restore_units,
+    unit_from_vo,
+    vo_unit_string,
+)
+from .votable import (
+    SERVICE_DESCRIPTION,
+    SERVICE_INFOS,
+    _decode_provenance,
+    provenance_items,
+    read_votable_meta,
+    votable_bytes,
+)
 
 __all__ = ["FORMATS", "TableReadError", "guess_format", "detect_format", "read_table",
            "write_table", "vo_unit_string", "unit_from_vo", "provenance_items",
-           "fits_table_hdu", "restore_metadata", "to_votable"]
+           "fits_table_hdu", "fits_primary_hdu", "fits_primary_bytes", "restore_metadata"]
 
 #: Supported formats and the file extensions that select them. A ``.gz`` extension
 #: means a gzip-compressed file (written compressed, read decompressed).
@@ -86,133 +120,14 @@ _FITS_KEYWORDS = {
     "smass_tap_url": ("SMASSTAP", "TAP service queried"),
     "smass_adql": ("SMASSQRY", "ADQL query"),
     "smass_truncated": ("SMASSTRN", "TAP result truncated by a row limit"),
+    "smass_band_choices": ("SMASSCHO", "column chosen among several for a band"),
+    "smass_vega_bands": ("SMASSVEG", "bands read as Vega magnitudes"),
+    "smass_match": ("SMASSMAT", "positional cross-match with the TAP table"),
+    "smass_tap_job": ("SMASSJOB", "TAP job URL"),
+    SERVICE_INFOS: ("SMASSSRV", "INFO elements of the TAP service's result"),
+    SERVICE_DESCRIPTION: ("SMASSDSC", "description of the TAP service's result"),
 }
 _FITS_META = {keyword: key for key, (keyword, _) in _FITS_KEYWORDS.items()}
-
-
-# -- units ----------------------------------------------------------------------------------
-def vo_unit_string(unit, fits=False):
-    """The VOUnits string for an astropy unit.
-
-    Parameters
-    ----------
-    unit : `~astropy.units.UnitBase` or None
-    fits : bool
-        Write for a FITS header, where unknown units cannot be quoted.
-
-    Returns
-    -------
-    str or None
-        ``log(solMass)`` for ``dex(solMass)``; ``'dex'`` (``dex`` for FITS) for
-        ``dex``; ``mag`` for astropy's magnitude units; the VOUnit string of any
-        other unit, or astropy's own string where none exists.
-
-    Examples
-    --------
-    >>> import astropy.units as u
-    >>> vo_unit_string(u.dex(u.Msun))
-    'log(solMass)'
-    >>> vo_unit_string(u.dex)
-    "'dex'"
-    >>> vo_unit_string(u.Msun)
-    'solMass'
-    """
-    if unit is None:
-        return None
-    if isinstance(unit, u.UnrecognizedUnit):
-        return unit.name
-    dex = "dex" if fits else "'dex'"
-    if isinstance(unit, u.DexUnit):
-        physical = unit.physical_unit
-        if physical == u.dimensionless_unscaled:
-            return dex
-        return f"log({vo_unit_string(physical, fits)})"
-    if isinstance(unit, u.MagUnit):
-        return "mag"
-    if unit == u.dex:
-        return dex
-    if unit == u.dimensionless_unscaled:
-        return ""
-    try:
-        return unit.to_string("fits" if fits else "vounit")
-    except ValueError:
-        return unit.to_string()
-
-
-_LOG_UNIT = re.compile(r"^\s*log\s*\((.+)\)\s*$")
-
-
-def unit_from_vo(unit):
-    """The astropy unit for a VOUnits (or FITS) string, the inverse of `vo_unit_string`.
-
-    Parameters
-    ----------
-    unit : str, `~astropy.units.UnitBase` or None
-
-    Returns
-    -------
-    `~astropy.units.UnitBase` or None
-        ``log(X)`` becomes ``dex(X)``, ``'dex'`` and ``dex`` become ``dex``; any other
-        recognised unit is returned as parsed; an unrecognisable one unchanged (as an
-        `~astropy.units.UnrecognizedUnit`).
-    """
-    if unit is None:
-        return None
-    if not isinstance(unit, str):
-        if getattr(unit, "name", None) == "dex":
-            # astropy's VOUnit parser makes an unknown unit of the quoted 'dex'.
-            return u.dex
-        if not isinstance(unit, u.UnrecognizedUnit):
-            return unit
-        unit = unit.name
-    text = unit.strip()
-    if text in ("'dex'", "dex"):
-        return u.dex
-    match = _LOG_UNIT.match(text)
-    if match:
-        inner = unit_from_vo(match.group(1))
-        if inner is not None and not isinstance(inner, u.UnrecognizedUnit):
-            return u.dex(inner)
-    for fmt in ("vounit", "fits", "cds", None):
-        with contextlib.suppress(ValueError):
-            return u.Unit(text, format=fmt)
-    return u.Unit(text, parse_strict="silent")
-
-
-def _restore_units(table):
-    for col in table.itercols():
-        unit = getattr(col, "unit", None)
-        if unit is not None:
-            new = unit_from_vo(unit)
-            if new is not unit and not isinstance(new, u.UnrecognizedUnit):
-                col.unit = new
-    return table
-
-
-# -- provenance -----------------------------------------------------------------------------
-def provenance_items(meta):
-    """The provenance of a table's ``meta`` as ``(key, text)`` pairs.
-
-    Items whose key starts with ``smass_`` are written in full; structured values
-    (dicts, lists) as JSON.
-    """
-    items = []
-    for key, value in meta.items():
-        if not str(key).startswith("smass_"):
-            continue
-        items.append((str(key), value if isinstance(value, str) else
-                      json.dumps(value, default=json_default)))
-    return items
-
-
-def _decode_provenance(key, text):
-    if not isinstance(text, str):
-        return text
-    if text[:1] in "[{" or text in ("null", "true", "false") or re.fullmatch(
-            r"-?\d+(\.\d*)?([eE][-+]?\d+)?", text):
-        with contextlib.suppress(ValueError):
-            return json.loads(text)
-    return text
 
 
 # -- formats --------------------------------------------------------------------------------
@@ -257,7 +172,7 @@ def _require(format, reading=False):
     missing = [module for module in modules if importlib.util.find_spec(module) is None]
     if missing:
         what = "reading" if reading else "writing"
-        raise InputError(f"{what} {format} files needs the optional "
+        raise MissingDependencyError(f"{what} {format} files needs the optional "
                          f"package{'s' if len(missing) > 1 else ''} {' and '.join(missing)} "
                          f"(pip install {' '.join(missing)})")
 
@@ -363,6 +278,8 @@ def write_table(table, path_or_dash, format=None, overwrite=False):
     format = guess_format(path_or_dash, format if format or not to_stdout else "votable")
     _require(format)
     writer = _WRITERS[format]
+    if to_stdout and format == "fits":
+        writer = _write_fits_stream
     if to_stdout:
         with tempfile.TemporaryDirectory(prefix="astropy-smass-") as tmp:
             path = Path(tmp) / f"out.{format}"
@@ -385,60 +302,32 @@ def write_table(table, path_or_dash, format=None, overwrite=False):
 
 
 def _write_gzip(writer, table, path, tmp):
-    """Write ``table`` uncompressed beside ``tmp``, then gzip it into ``tmp``."""
+    """Write ``table`` uncompressed beside ``tmp`` (as ``<tmp>.raw``, which
+    `~astropy_smass._utils.atomic_write` removes on failure), then gzip it into ``tmp``."""
     inner = path.name[:-3]
-    with tempfile.TemporaryDirectory(dir=tmp.parent, prefix=f".{inner}.",
-                                     suffix=".part") as folder:
-        raw = Path(folder) / inner
-        writer(table, raw)
-        with open(raw, "rb") as source, open(tmp, "wb") as target, \
-                gzip.GzipFile(filename=inner, mode="wb", fileobj=target, mtime=0) as packed:
-            shutil.copyfileobj(source, packed, 1 << 20)
-
-
-def to_votable(table):
-    """A VOTable of ``table`` with VO units, UCDs, descriptions and provenance.
-
-    Parameters
-    ----------
-    table : `~astropy.table.Table` or `~astropy.table.QTable`
-
-    Returns
-    -------
-    `~astropy.io.votable.tree.VOTableFile`
-        Units as VOUnits strings (``log(solMass)`` for ``dex(solMass)``, ``'dex'``
-        for ``dex``: see `astropy_smass.io`), each column's ``info.meta['ucd']`` and
-        ``info.description``, the table's ``meta['description']``, and one
-        ``INFO`` element per ``smass_*`` provenance item of ``table.meta``.
-    """
-    from astropy.io.votable.tree import Info, VOTableFile
-
-    plain, units = _plain_copy(table)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        votable = VOTableFile.from_table(plain)
-        element = votable.get_first_table()
-        for field, name in zip(element.fields, plain.colnames):
-            if units[name]:
-                # An UnrecognizedUnit is written verbatim, as chosen in vo_unit_string.
-                field.unit = u.UnrecognizedUnit(units[name])
-    description = table.meta.get("description")
-    if isinstance(description, str):
-        element.description = description
-    if isinstance(table.meta.get("name"), str):
-        element.name = table.meta["name"]
-    resource = votable.resources[0]
-    for key, text in provenance_items(table.meta):
-        # INFO IDs must not clash with FIELD IDs (a column may be called smass_model).
-        resource.infos.append(Info(ID=f"info_{key}", name=key, value=text))
-    return votable
+    raw = tmp.with_name(tmp.name + ".raw")
+    writer(table, raw)
+    with open(raw, "rb") as source, open(tmp, "wb") as target, \
+            gzip.GzipFile(filename=inner, mode="wb", fileobj=target, mtime=0) as packed:
+        shutil.copyfileobj(source, packed, 1 << 20)
+    raw.unlink()
 
 
 def _write_votable(table, path):
-    votable = to_votable(table)
+    Path(path).write_bytes(votable_bytes(table))
+
+
+def _write_fits_stream(table, path):
+    """FITS for a pipe: STILTS cannot read the FITS-plus layout from standard input
+    ("Illegal seek"), so a plain primary HDU, and ``TUNITn`` ``log(solMass)`` / ``dex``
+    (standard FITS, which STILTS shows; plain astropy leaves them unrecognised, and
+    `read_table` turns them into ``dex(solMass)`` and ``dex``)."""
+    from astropy.io import fits
+
+    hdu = fits_table_hdu(table, pipe=True)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # W50 for the VOUnit strings we chose on purpose
-        votable.to_xml(str(path))
+        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+        fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(path, overwrite=True)
 
 
 def _write_fits(table, path):
@@ -447,10 +336,65 @@ def _write_fits(table, path):
     hdu = fits_table_hdu(table)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fits.verify.VerifyWarning)
-        hdu.writeto(path, overwrite=True)
+        fits.HDUList([fits_primary_hdu(table), hdu]).writeto(path, overwrite=True)
+    with open(path, "r+b") as handle:
+        head = handle.read(2880)
+        handle.seek(0)
+        handle.write(_votmeta_first(head))
 
 
-def fits_table_hdu(table):
+def fits_primary_hdu(table):
+    """The primary HDU of a FITS-plus file: the table's metadata as a VOTable.
+
+    STILTS and TOPCAT read the units, UCDs, descriptions and provenance of the table
+    in the next HDU from it (``VOTMETA = T``); other FITS readers see a primary HDU of
+    bytes. Write it with `fits_primary_bytes`, or fix the card order of a written file
+    as `write_table` does: STILTS recognises the layout only with ``VOTMETA`` as the
+    fifth card, and astropy moves ``EXTEND`` before it when writing.
+    """
+    from astropy.io import fits
+
+    try:
+        document = votable_bytes(table, data=False)
+    except Exception as exc:  # a column VOTable cannot describe: the FITS file still works
+        warnings.warn(f"the FITS file gets no VOTable metadata for STILTS and TOPCAT "
+                      f"({_one_line(exc)}); they will not see its logarithmic units",
+                      SmassWarning)
+        return fits.PrimaryHDU()
+    hdu = fits.PrimaryHDU(np.frombuffer(document, dtype=np.uint8))
+    header = hdu.header
+    header.insert("NAXIS1", ("VOTMETA", True, "Table metadata in VOTable format"),
+                  after=True)
+    header["NTABLE"] = (1, "Number of following BINTABLE HDUs")
+    header.add_comment("The data of this primary HDU are the bytes of a VOTable document")
+    header.add_comment("that describes the table in the following BINTABLE extension")
+    header.add_comment("(units, UCDs, descriptions, provenance): the FITS-plus layout")
+    header.add_comment("that STILTS and TOPCAT read.")
+    return hdu
+
+
+def fits_primary_bytes(table):
+    """The bytes of `fits_primary_hdu`, ``VOTMETA`` in its place (for streamed files)."""
+    import io
+
+    buffer = io.BytesIO()
+    fits_primary_hdu(table).writeto(buffer)
+    data = buffer.getvalue()
+    return _votmeta_first(data[:2880]) + data[2880:]
+
+
+def _votmeta_first(block):
+    """The first header block with the ``VOTMETA`` card moved to the fifth place."""
+    cards = [block[i:i + 80] for i in range(0, len(block), 80)]
+    keys = [card[:8].rstrip() for card in cards]
+    if b"VOTMETA" not in keys or keys.index(b"VOTMETA") == 4:
+        return block
+    card = cards.pop(keys.index(b"VOTMETA"))
+    cards.insert(4, card)
+    return b"".join(cards)
+
+
+def fits_table_hdu(table, metadata=True, pipe=False):
     """A FITS binary table of ``table``, with the header cards that VO tools read.
 
     The one place where astropy-smass makes FITS headers: `write_table` writes this
@@ -460,19 +404,33 @@ def fits_table_hdu(table):
     Parameters
     ----------
     table : `~astropy.table.Table` or `~astropy.table.QTable`
+    metadata : bool
+        Make the header's metadata; False when only the rows' encoding is wanted (the
+        chunks of a stream after the first).
+    pipe : bool
+        For standard output: logarithmic units as ``TUNITn`` (``log(solMass)``,
+        ``dex``), not in astropy's serialized-column block.
 
     Returns
     -------
     `~astropy.io.fits.BinTableHDU`
-        Units as ``TUNITn`` in VOUnits (`vo_unit_string`: ``log(solMass)``, ``dex``),
-        descriptions as ``TCOMMn``, UCDs as ``TUCDn``, the ``smass_*`` provenance of
-        ``table.meta`` as ``SMASS*`` keywords (structured values as JSON) and its other
-        scalar items with names of at most 8 characters as keywords of those names.
+        Units as ``TUNITn`` (`vo_unit_string`), logarithmic units (``dex(solMass)``,
+        ``dex``) in astropy's serialized-column block, descriptions as ``TCOMMn``, UCDs
+        as ``TUCDn``, and the ``smass_*`` provenance of ``table.meta`` as ``SMASS*``
+        keywords (structured values as JSON). Nothing else of ``table.meta`` goes in.
     """
     from astropy.io import fits
 
     plain, units = _plain_copy(table, fits=True)
-    hdu = fits.table_to_hdu(plain, character_as_bytes=True)
+    if pipe:
+        units.update({name: _log_tunit(col.unit) for name, col in table.columns.items()
+                      if _is_log_unit(getattr(col, "unit", None))})
+    elif metadata:
+        plain = _serialized_log_units(table, plain)
+    with warnings.catch_warnings():
+        # "could not be saved in native FITS format": they are, in the serialized block.
+        warnings.simplefilter("ignore", AstropyUserWarning)
+        hdu = fits.table_to_hdu(plain, character_as_bytes=True)
     with warnings.catch_warnings():
         # Long values go on CONTINUE cards; astropy warns when it shortens their comment.
         warnings.simplefilter("ignore", fits.verify.VerifyWarning)
@@ -498,52 +456,37 @@ def _fill_fits_header(header, table, colnames, units):
         keyword, comment = _FITS_KEYWORDS.get(key, (None, None))
         if keyword:
             header[keyword] = (_ascii(text), comment)
-    for key, value in table.meta.items():
-        key = str(key)
-        if (not key.startswith("smass_") and re.fullmatch(r"[A-Za-z0-9_-]{1,8}", key)
-                and isinstance(value, (str, int, float, bool, np.number))
-                and key.upper() not in header):
-            with contextlib.suppress(ValueError):
-                header[key.upper()] = _ascii(value) if isinstance(value, str) else value
 
 
-def _ascii(text):
-    return str(text).encode("ascii", "replace").decode("ascii")
+def _serialized_log_units(table, plain):
+    """``plain`` with astropy's serialized-column block for the logarithmic units.
 
-
-def _fixed_strings(table):
-    """A shallow copy in which object columns of strings (VOTable arraysize="*") are str."""
-    copy = Table(table, copy=False)
-    for name in copy.colnames:
-        col = copy[name]
-        if getattr(col, "dtype", None) is None or col.dtype.kind != "O":
-            continue
-        mask = np.ma.getmaskarray(col)
-        values = [v for v, m in zip(np.ma.getdata(col), mask) if not m]
-        if not all(isinstance(v, (str, bytes)) for v in values):
-            continue  # not strings: leave it to the writer (which may refuse it)
-        text = np.array(["" if m else (v.decode() if isinstance(v, bytes) else v)
-                         for v, m in zip(np.ma.getdata(col), mask)], dtype=str)
-        new = MaskedColumn(text, mask=mask) if mask.any() else Column(text)
-        new.info.description = col.info.description
-        new.info.meta = dict(col.info.meta or {})
-        new.info.meta.pop("_votable_arraysize", None)
-        copy.replace_column(name, new)
-    return copy
-
-
-def _plain_copy(table, fits=False):
-    """A `Table` sharing the data, with no units, and the VOUnit string of each column."""
-    plain = _fixed_strings(table) if fits else Table(table, copy=False)
-    plain.meta = {}
-    units = {}
-    for name in plain.colnames:
-        col = plain[name]
-        unit = getattr(col, "unit", None)  # mixins (Time, SkyCoord) keep their own
-        units[name] = vo_unit_string(unit, fits=fits) if unit is not None else None
-        if isinstance(col, Column):
-            col.unit = None
-    return plain, units
+    No FITS unit string parses to ``dex(X)`` in astropy, so these columns get no
+    ``TUNITn``; astropy's own header block (YAML in ``COMMENT`` cards, as
+    ``QTable.write`` makes it) gives plain ``Table.read`` their units, descriptions and
+    UCDs. Other readers see the descriptions (``TCOMMn``), and STILTS the units in the
+    FITS-plus primary HDU.
+    """
+    logs = {name: col.unit for name, col in table.columns.items()
+            if _is_log_unit(getattr(col, "unit", None))
+            and getattr(col, "dtype", np.dtype("O")).kind == "f" and name in plain.colnames}
+    if not logs:
+        return plain
+    try:
+        from astropy.io.fits.connect import _encode_mixins
+    except ImportError:  # a future astropy: the units are lost to plain Table.read only
+        return plain
+    mixed = QTable(plain, copy=False)
+    for name, unit in logs.items():
+        values = np.ma.filled(np.ma.asarray(plain[name], dtype=float), np.nan)
+        quantity = u.Dex(values, unit) if isinstance(unit, u.DexUnit) else \
+            u.Dex(values, u.dex(u.dimensionless_unscaled))
+        quantity.info.description = plain[name].info.description
+        quantity.info.meta = dict(plain[name].info.meta or {})
+        mixed[name] = quantity
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _encode_mixins(mixed)
 
 
 def _astropy_writer(format, **options):
@@ -730,13 +673,7 @@ def _read_votable(path):
     for col in table.itercols():
         if col.info.description:  # undo the line wrapping of DESCRIPTION elements
             col.info.description = " ".join(col.info.description.split())
-    infos = list(votable.infos)
-    for resource in votable.resources:
-        infos.extend(resource.infos)
-    infos.extend(element.infos)
-    for info in infos:
-        if info.name and info.name.startswith("smass_"):
-            table.meta[info.name] = _decode_provenance(info.name, info.value)
+    table.meta.update(read_votable_meta(votable, element))
     return table
 
 

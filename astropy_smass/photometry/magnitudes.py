@@ -15,6 +15,7 @@ and flag bits go out, and every problem is either a clear exception naming the c
 or a per-row flag.
 """
 
+import functools
 import re
 
 import astropy.units as u
@@ -392,6 +393,17 @@ def absolute_magnitudes(table, band_columns, error_columns=None, units=None, veg
                             ebv=ebv)[:3]
 
 
+def _quiet_floats(function):
+    """Run ``function`` without numpy's floating-point warnings: at the boundary, NaN,
+    infinite and absurd inputs (a flux of 1e300) are flagged per row, not warned about."""
+    @functools.wraps(function)
+    def quiet(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return function(*args, **kwargs)
+    return quiet
+
+
+@_quiet_floats
 def _read_magnitudes(table, band_columns, error_columns=None, units=None, vega=(), kind=None,
                      redshift=None, distance=None, cosmology=None,
                      sentinels=DEFAULT_SENTINELS, redshift_unit=None, info=None, ebv=None):

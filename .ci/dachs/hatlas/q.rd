@@ -10,7 +10,9 @@
     SPIRE) of H-ATLAS galaxies in the GAMA G09, G12 and G15 fields, as used as
     input by Dobbels et al. (2020, FIREnet).  Fluxes are in mJy, errors are
     1-sigma, redshifts are rounded to 0.01.  This is a developer split served
-    only for the integration tests of astropy-smass; it has no positions.
+    only for the integration tests of astropy-smass.  The source file has no
+    positions: ra and dec are SYNTHETIC (reproducible, uniform inside the GAMA
+    field of each id), for testing positional cross-matches only.
   </meta>
   <meta name="creationDate">2024-01-01T00:00:00Z</meta>
   <meta name="subject">galaxies</meta>
@@ -26,7 +28,7 @@
 
   <table id="galaxies" onDisk="True" adql="True" primary="id">
     <meta name="description">H-ATLAS galaxies in the GAMA fields with
-      UV to sub-mm flux densities (mJy).  No positions.</meta>
+      UV to sub-mm flux densities (mJy).  Positions are synthetic.</meta>
     <!-- registry record (dachs pub); adql="True" makes it a TAP table -->
     <publish/>
     <column name="id" type="text" ucd="meta.id;meta.main"
@@ -195,6 +197,12 @@
       ucd="stat.error;phot.flux.density;em.mm.400-750GHz"
       tablehead="PLW_HIPE_err" verbLevel="15"
       description="1-sigma error of the flux density in Herschel SPIRE PLW (500 um, HIPE); NULL if not available"/>
+    <column name="ra" type="double precision" unit="deg" ucd="pos.eq.ra;meta.main"
+      tablehead="RA" verbLevel="1"
+      description="SYNTHETIC right ascension (ICRS) for cross-match tests, not the position of the source: uniform inside the source's GAMA field, from a hash of id"/>
+    <column name="dec" type="double precision" unit="deg" ucd="pos.eq.dec;meta.main"
+      tablehead="Dec" verbLevel="1"
+      description="SYNTHETIC declination (ICRS) for cross-match tests, not the position of the source: uniform inside the source's GAMA field, from a hash of id"/>
   </table>
 
   <data id="import">
