@@ -202,8 +202,19 @@ def _add_predict_options(parser):
                        help="luminosity distance column (its unit, else Mpc)")
     group.add_argument("--uncertainty", default="auto",
                        choices=("auto", "none", "analytic", "montecarlo"),
-                       help="error propagation (default auto: analytic when error columns "
-                            "exist)")
+                       help="how logmstar_err is made (default auto: photometric errors "
+                            "propagated analytically where error columns exist, plus the "
+                            "intrinsic scatter and the scale systematic; none: no "
+                            "uncertainty columns)")
+    group.add_argument("--imf", default="chabrier", type=str.lower,
+                       choices=("chabrier", "kroupa", "salpeter", "diet-salpeter"),
+                       help="IMF of the masses (default chabrier, the package's)")
+    group.add_argument("--mass-definition", default="living+remnants", type=str.lower,
+                       choices=("living+remnants", "living"),
+                       help="count stellar remnants (default) or living stars only")
+    group.add_argument("--systematic", type=float, metavar="DEX",
+                       help="scale systematic in logmstar_err (default: the "
+                            "systematic_dex configuration item; 0 leaves it out)")
     group.add_argument("--draws", type=int, default=100, help="Monte Carlo draws per galaxy")
     group.add_argument("--seed", type=int, help="seed of the Monte Carlo draws")
     group.add_argument("--keep-out-of-domain", action="store_true",
@@ -369,7 +380,10 @@ def _predict_kwargs(args):
         "redshift": args.redshift,
         "redshift_unit": args.redshift_unit,
         "distance": args.distance,
-        "uncertainty": None if args.uncertainty == "none" else args.uncertainty,
+        "uncertainty": args.uncertainty,
+        "imf": args.imf,
+        "mass_definition": args.mass_definition,
+        "systematic": args.systematic,
         "n_draws": args.draws,
         "seed": args.seed,
         "correct": not args.no_correction,

@@ -22,6 +22,8 @@ depend on either (see the Architecture page).
 
 from astropy import config as _config
 
+from .massscale import SYSTEMATIC_DEX as _SYSTEMATIC_DEX
+
 __all__ = ["Conf", "conf"]
 
 
@@ -49,6 +51,12 @@ class Conf(_config.ConfigNamespace):
         60.0, "Seconds each HTTP request to a TAP service may take.")
     tap_job_timeout = _config.ConfigItem(
         600.0, "Seconds an asynchronous TAP job may run before it is given up.")
+    systematic_dex = _config.ConfigItem(
+        _SYSTEMATIC_DEX,
+        "Scale systematic (dex) in logmstar_err and logmstar_err_sys: the residual "
+        "difference between reference stellar-mass systems after conversion to the "
+        "package's scale (default astropy_smass.massscale.SYSTEMATIC_DEX; the systematic= "
+        "argument of predict_table wins).")
     plugins_in_auto = _config.ConfigItem(
         False,
         "Let model='auto' choose among every plugin model, not only the bundled models "

@@ -18,9 +18,10 @@ in-memory path on the same file, bit for bit: a NaN magnitude is non-finite (fla
 2), a value masked in astropy's ``<name>.mask`` column is missing (flag 1), and a
 null is NaN, as astropy's Parquet reader makes it.
 
-The output columns are ``logmstar`` (log10 M*/Msun, dex), ``logmstar_err`` and
-``logmstar_err_phot`` (dex, with uncertainties), ``smass_flag`` (int32 bits) and,
-when ``model="auto"`` picks among several models, ``smass_model``.
+The output columns are those of `~astropy_smass.predict_table`: ``logmstar``
+(log10 M*/Msun, dex), ``logmstar_err``, ``logmstar_err_phot`` (with photometric
+errors) and ``logmstar_err_sys`` (dex), ``smass_flag`` (int32 bits) and, when
+``model="auto"`` picks among several models, ``smass_model``.
 
 Nothing is computed until the caller calls ``.compute()`` or writes the result
 (`write_parquet`, `write_lsdb`); the work then runs wherever the Dask scheduler runs

@@ -28,6 +28,7 @@ from .exceptions import (
     SmassWarning,
 )
 from .flags import NO_MASS, SmassFlag
+from .massscale import resolve_scale, total_uncertainty
 from .model.correction import BiasCorrection
 from .model.registry import load_model, model_sources, source_text
 from .model.uncertainty import intrinsic_scatter
@@ -47,16 +48,23 @@ from .photometry.ucd import recognise_columns
 
 __all__ = ["predict_table", "select_models", "auto_candidates", "output_columns",
            "calibrate_model", "saliency_table", "reference_log_mass", "redshift_range",
-           "OUTPUT_COLUMNS", "DEFAULT_REDSHIFT_RANGE"]
+           "column_description", "OUTPUT_COLUMNS", "UNCERTAINTY_MODES",
+           "DEFAULT_REDSHIFT_RANGE"]
 
-#: Description and UCD of each output column.
+#: Description and UCD of each output column (the descriptions of ``logmstar`` and
+#: ``logmstar_err_sys`` also name the mass scale: see `column_description`).
 OUTPUT_COLUMNS = {
     "logmstar": ("log10 of the stellar mass predicted by the astropy-smass network",
                  "phys.mass"),
-    "logmstar_err": ("Total 1-sigma uncertainty of logmstar: propagated photometric errors "
-                     "and the model's intrinsic scatter in quadrature", "stat.error;phys.mass"),
+    "logmstar_err": ("Total 1-sigma uncertainty of logmstar: sqrt(phot^2 + intrinsic^2 + "
+                     "sys^2) of the propagated photometric errors (logmstar_err_phot, where "
+                     "known), the model's intrinsic scatter and the scale systematic "
+                     "(logmstar_err_sys)", "stat.error;phys.mass"),
     "logmstar_err_phot": ("Part of logmstar_err propagated from the photometric errors",
                           "stat.error;phys.mass"),
+    "logmstar_err_sys": ("Systematic part of logmstar_err: residual difference between "
+                         "reference stellar-mass scales after conversion to this scale",
+                         "stat.error.sys;phys.mass"),
     "smass_flag": ("astropy-smass quality bits: 1 missing band, 2 non-finite input, "
                    "4 non-positive flux, 8 no distance, 16 feature out of training range, "
                    "32 out of training distribution, 64 bad photometric error, "
@@ -65,6 +73,52 @@ OUTPUT_COLUMNS = {
                    "cross-match", "meta.code.qual"),
     "smass_model": ("Name of the astropy-smass model that gave the mass", "meta.code"),
 }
+
+
+#: Accepted values of ``uncertainty=`` ("none" and None are the same).
+UNCERTAINTY_MODES = ("auto", "none", "analytic", "montecarlo")
+
+
+def column_description(name, scale):
+    """The description of output column ``name`` for the mass scale ``scale``.
+
+    Parameters
+    ----------
+    name : str
+        A key of `OUTPUT_COLUMNS`.
+    scale : `~astropy_smass.massscale.MassScale`
+
+    Returns
+    -------
+    str
+    """
+    text = OUTPUT_COLUMNS[name][0]
+    if name in ("logmstar", "logmstar_err_sys"):
+        text = f"{text} ({scale.describe()})"
+    return text
+
+
+def _uncertainty_mode(uncertainty):
+    """``uncertainty=`` checked: "auto", "analytic", "montecarlo" or None (for "none")."""
+    mode = "none" if uncertainty is None else uncertainty
+    if not isinstance(mode, str) or mode.lower() not in UNCERTAINTY_MODES:
+        raise InputError(f"uncertainty must be one of {', '.join(UNCERTAINTY_MODES)} (or None), "
+                         f"got {uncertainty!r}")
+    mode = mode.lower()
+    return None if mode == "none" else mode
+
+
+def _systematic_dex(systematic, scale):
+    """The scale systematic (dex): the reference-system term and the conversion's own."""
+    if systematic is None:
+        systematic = conf.systematic_dex  # read at call time: conf.set_temp works
+    try:
+        value = u.Quantity(systematic, u.dex).value
+    except (TypeError, ValueError, u.UnitsError):
+        value = np.nan
+    if not np.isscalar(value) or not np.isfinite(value) or value < 0:
+        raise InputError(f"systematic must be a non-negative number of dex, got {systematic!r}")
+    return float(np.hypot(value, scale.conversion_scatter_dex))
 
 
 def output_columns(input_colnames, names=tuple(OUTPUT_COLUMNS), *, prefix="",
@@ -308,7 +362,8 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
                   kind=None, redshift=None, distance=None, cosmology=None,
                   sentinels=DEFAULT_SENTINELS, uncertainty="auto", n_draws=100, seed=None,
                   correct=True, exclude_out_of_domain=True, redshift_unit=None,
-                  check_units=True, survey=None, ebv=None, _resolved=None):
+                  check_units=True, survey=None, ebv=None, imf=None, mass_definition=None,
+                  systematic=None, _resolved=None):
     """Predict log stellar masses for every row of a table, in order.
 
 ``table.smass.predict(...)`` is ``predict_table(table, ...)``.
@@ -350,8 +405,11 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     sentinels : iterable of float
         Magnitude values meaning "missing" (default -9999, -999, -99, 0, 99, 999,
         9999).
-    uncertainty : {'auto', None, 'analytic', 'montecarlo'}
-        Error propagation; ``'auto'`` is analytic when error columns exist.
+    uncertainty : {'auto', 'none', 'analytic', 'montecarlo'}
+        How ``logmstar_err`` is made. ``'auto'`` (default) propagates the
+        photometric errors analytically where error columns exist; without them
+        ``logmstar_err`` is the model's intrinsic scatter and the scale systematic.
+        ``'none'`` (or None) gives no uncertainty columns at all.
     n_draws, seed : int
         Monte Carlo draws per galaxy and their seed.
     correct : bool
@@ -377,6 +435,18 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     ebv : str or array-like, optional
         Galactic E(B-V) (column name or values, mag): every band is corrected with
         the registry's A_band / E(B-V) (Gordon et al. 2023, R_V = 3.1).
+    imf : {'chabrier', 'kroupa', 'salpeter', 'diet-salpeter'}, optional
+        IMF of the returned masses (default ``'chabrier'``, the package's). Other
+        IMFs are a constant shift (`~astropy_smass.massscale.IMFS`).
+    mass_definition : {'living+remnants', 'living'}, optional
+        Count stellar remnants (default, the package's definition) or living stars
+        only; the latter is a typical shift of -0.099 dex whose galaxy-to-galaxy
+        spread (0.015 dex) is added to ``logmstar_err_sys``
+        (`~astropy_smass.massscale.MASS_DEFINITIONS`).
+    systematic : float or `~astropy.units.Quantity`, optional
+        The scale systematic in dex (default ``conf.systematic_dex``, which is
+        `~astropy_smass.massscale.SYSTEMATIC_DEX` unless configured); 0 leaves it out
+        of ``logmstar_err``.
     _resolved : tuple, optional
         Private: what ``_resolve_inputs`` returned for a table of the same columns, so
         that a stream of chunks resolves its models and columns once.
@@ -384,10 +454,15 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     Returns
     -------
     `~astropy.table.QTable`
-        ``logmstar`` (``dex(Msun)``), ``logmstar_err`` and ``logmstar_err_phot``
-        (``dex``, with uncertainties), ``smass_flag`` (`~astropy_smass.SmassFlag`
-        bits), ``smass_model`` (when several models were used); provenance in
-        ``meta``, including which column was read as which band
+        ``logmstar`` (``dex(Msun)``); with an uncertainty, ``logmstar_err`` (``dex``)
+        = sqrt(``logmstar_err_phot``^2 + intrinsic^2 + ``logmstar_err_sys``^2) for
+        every row with a mass, ``logmstar_err_phot`` (only when photometric errors
+        are propagated; NaN where a row's error is invalid, which then counts as 0
+        in the total) and ``logmstar_err_sys``; ``smass_flag``
+        (`~astropy_smass.SmassFlag` bits); ``smass_model`` (when several models were
+        used). The IMF (``smass_imf``) and mass definition
+        (``smass_mass_definition``) are in ``meta`` and the column descriptions;
+        provenance in ``meta``, including which column was read as which band
         (``smass_band_columns``, ``smass_band_systems``), a service's preferred
         column where several could hold a band (``smass_band_choices``), bands
         converted from Vega (``smass_vega_bands``) and the extinction correction
@@ -399,6 +474,9 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     `~astropy_smass.SmassWarning`
         When most rows get no mass; the message names the likely cause.
     """
+    uncertainty = _uncertainty_mode(uncertainty)
+    scale = resolve_scale(imf, mass_definition)
+    systematic = _systematic_dex(systematic, scale) if uncertainty is not None else None
     if kind is None:
         kind = "apparent" if (redshift is not None or distance is not None) else "absolute"
     models, band_columns, error_columns, match = _resolved or _resolve_inputs(
@@ -413,10 +491,13 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
     order = list(models[0].bands) + [b for b in band_columns if b not in models[0].bands]
     band_columns = {b: band_columns[b] for b in order}
     if uncertainty == "auto":
-        uncertainty = "analytic" if error_columns else None
-    if uncertainty is not None and not error_columns:
-        warnings.warn("no photometric error columns were found: logmstar_err is the model's "
-                      "intrinsic scatter alone", SmassWarning)
+        # Without photometric errors, the uncertainty is the intrinsic and systematic part.
+        uncertainty = "analytic" if error_columns else "intrinsic"
+    elif uncertainty is not None and not error_columns:
+        warnings.warn("no photometric error columns were found: logmstar_err_phot is 0 and "
+                      "logmstar_err the model's intrinsic scatter and the scale systematic",
+                      SmassWarning)
+    propagate = uncertainty if uncertainty in ("analytic", "montecarlo") else None
     # As absolute_magnitudes, and which bands raised any flag at all.
     read_info = {}
     mags, errs, band_flags, flagged = _read_magnitudes(
@@ -456,8 +537,7 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
         # many bands or more, and adding bands cannot make the rejected photometry typical.
         assigned[assigned < 0] = 0
 
-    keys = ["logmstar", "flags"] + ([] if uncertainty is None
-                                    else ["logmstar_err", "logmstar_err_phot"])
+    keys = ["logmstar", "flags"] + ([] if propagate is None else ["logmstar_err_phot"])
     out = {}
     for j, candidate in enumerate(models):
         rows = slice(None) if assigned is None else assigned == j
@@ -476,7 +556,7 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
                 input_errors = np.column_stack([input_errors, np.zeros(len(inputs))])
         result = candidate.predict_magnitudes(
             inputs, input_errors,
-            uncertainty=uncertainty, n_draws=n_draws, seed=seed, correct=correct,
+            uncertainty=propagate, n_draws=n_draws, seed=seed, correct=correct,
             exclude_out_of_domain=exclude_out_of_domain,
             flags=None if model_flags[j] is None else model_flags[j][rows])
         if check_units:
@@ -505,11 +585,22 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
         warnings.warn(explain_no_mass(n, out["flags"], out["logmstar"], context),
                       SmassWarning)
 
+    logmstar = out["logmstar"]
+    if scale.offset_dex:
+        logmstar += scale.offset_dex
     # The arrays are this call's own: the table takes them without copies.
-    columns = {"logmstar": out["logmstar"] << u.dex(u.Msun)}
+    columns = {"logmstar": logmstar << u.dex(u.Msun)}
     if uncertainty is not None:
-        columns["logmstar_err"] = out["logmstar_err"] << u.dex
-        columns["logmstar_err_phot"] = out["logmstar_err_phot"] << u.dex
+        has_mass = np.isfinite(logmstar)
+        intrinsic = np.array([m.intrinsic_scatter for m in models])
+        intrinsic = intrinsic[assigned] if assigned is not None else np.full(n, intrinsic[0])
+        phot = out.get("logmstar_err_phot")
+        total = total_uncertainty(phot, intrinsic, systematic)
+        total[~has_mass] = np.nan
+        columns["logmstar_err"] = total << u.dex
+        if phot is not None:
+            columns["logmstar_err_phot"] = phot << u.dex
+        columns["logmstar_err_sys"] = np.where(has_mass, systematic, np.nan) << u.dex
     columns["smass_flag"] = out["flags"]
     if len(models) > 1:
         names = np.array([m.name for m in models])
@@ -517,12 +608,18 @@ def predict_table(table, model="auto", *, columns=None, errors=None, units=None,
             if n else np.array([], dtype="U1")
     result = QTable(columns, copy=False)
     for name in result.colnames:
-        result[name].info.description, ucd = OUTPUT_COLUMNS[name]
-        result[name].info.meta = {"ucd": ucd}
+        result[name].info.description = column_description(name, scale)
+        result[name].info.meta = {"ucd": OUTPUT_COLUMNS[name][1]}
     result.meta.update(_provenance(models, band_columns, error_columns, uncertainty, correct,
                                    cosmology, redshift, distance, n_draws, seed,
                                    exclude_out_of_domain))
     result.meta.update(_band_provenance(match, band_columns, vega, ebv))
+    result.meta.update(scale.meta())
+    if uncertainty is not None:
+        result.meta["smass_systematic_dex"] = systematic
+        result.meta["smass_uncertainty_formula"] = (
+            "logmstar_err = sqrt(logmstar_err_phot^2 + intrinsic^2 + logmstar_err_sys^2); "
+            "the photometric part counts as 0 where no photometric error is known")
     return result
 
 
@@ -587,7 +684,8 @@ def _provenance(models, band_columns, error_columns, uncertainty, correct, cosmo
         "smass_correction": {m.name: (m.correction.to_dict() if correct and m.correction
                                       else None) for m in models},
         "smass_intrinsic_scatter_dex": {m.name: m.intrinsic_scatter for m in models},
-        "smass_uncertainty": uncertainty or "none",
+        "smass_uncertainty": {None: "none", "intrinsic": "intrinsic+systematic (no "
+                              "photometric errors)"}.get(uncertainty, uncertainty),
         "smass_out_of_domain": "excluded" if exclude else "kept (flagged)",
         "smass_flag_bits": {flag.name: int(flag) for flag in SmassFlag},
     }

@@ -83,7 +83,7 @@ _QUERY_VALUE = re.compile(r"([?&][^=&#\s]+=)[^&#\s]+")
 
 def _remember(*secrets):
     for secret in secrets:
-        if secret and len(str(secret)) >= 3:
+        if secret and len(str(secret)) >= 4:
             _SECRETS.add(str(secret))
             _SECRETS.add(urllib.parse.quote(str(secret), safe=""))
             _SECRETS.add(urllib.parse.quote_plus(str(secret)))
@@ -1099,7 +1099,8 @@ def _annotate(table, columns, progress, predict_kwargs, only=None):
     if only is not None:
         # The user's own columns are neither bands nor the redshift.
         kwargs["columns"] = dict(found.band_columns)
-        kwargs.setdefault("errors", dict(found.error_columns))
+        if kwargs.get("errors") is None:
+            kwargs["errors"] = dict(found.error_columns)
         if kwargs.get("redshift") is None and kwargs.get("distance") is None \
                 and is_apparent(view, found, kwargs.get("units")):
             name = redshift_column(view, exclude=found.band_columns.values())

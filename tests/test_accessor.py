@@ -12,6 +12,7 @@ import astropy_smass
 from astropy_smass.accessor import SmassAccessor
 from astropy_smass.exceptions import ModelNotFoundError, SmassError
 from astropy_smass.flags import OUT_OF_DOMAIN, SmassFlag, SmassWarning
+from astropy_smass.massscale import IMFS, MASS_DEFINITIONS, SYSTEMATIC_DEX
 from astropy_smass.model import registry as registry_module
 from astropy_smass.photometry.bands import BANDS, BandColumnError
 from astropy_smass.pipeline import OUTPUT_COLUMNS, predict_table
@@ -65,8 +66,13 @@ def test_predict_matches_the_model(cls, toy_model, mags):
     np.testing.assert_allclose(result["logmstar"].value, direct["logmstar"], rtol=1e-12)
     np.testing.assert_allclose(result["logmstar_err_phot"].value, direct["logmstar_err_phot"],
                                rtol=1e-12)
-    np.testing.assert_allclose(result["logmstar_err"].value,
-                               np.hypot(direct["logmstar_err_phot"], 0.1), rtol=1e-12)
+    # Photometric, intrinsic (0.1 dex for the toy) and systematic parts in quadrature.
+    np.testing.assert_allclose(
+        result["logmstar_err"].value,
+        np.sqrt(direct["logmstar_err_phot"] ** 2 + 0.1 ** 2 + SYSTEMATIC_DEX ** 2), rtol=1e-12)
+    good = np.isfinite(result["logmstar"].value)
+    np.testing.assert_array_equal(np.isfinite(result["logmstar_err_sys"].value), good)
+    np.testing.assert_allclose(result["logmstar_err_sys"][good].value, SYSTEMATIC_DEX)
     np.testing.assert_array_equal(result["smass_flag"], direct["flags"])
     assert "smass_model" not in result.colnames
     assert result.meta["smass_model"] == "toy"
@@ -75,8 +81,15 @@ def test_predict_matches_the_model(cls, toy_model, mags):
     assert result.meta["smass_error_columns"] == {b: f"absmag_{b}_err" for b in TOY_BANDS}
     for name in result.colnames:
         description, ucd = OUTPUT_COLUMNS[name]
-        assert result[name].info.description == description
+        assert result[name].info.description.startswith(description)
         assert result[name].info.meta["ucd"] == ucd
+    for name in ("logmstar", "logmstar_err_sys"):
+        assert "Chabrier (2003) IMF" in result[name].info.description
+        assert "living stars + stellar remnants" in result[name].info.description
+    assert result.meta["smass_imf"] == "Chabrier (2003)"
+    assert result.meta["smass_mass_definition"] == ("current stellar mass: living stars + "
+                                                    "stellar remnants")
+    assert result.meta["smass_systematic_dex"] == SYSTEMATIC_DEX
     # The model's own predict is the same thing.
     np.testing.assert_array_equal(predict_table(table, toy_model)["logmstar"], result["logmstar"])
 
@@ -88,13 +101,81 @@ def test_rows_keep_their_order(toy_model, mags):
     np.testing.assert_array_equal(shuffled["logmstar"], forward["logmstar"][order])
 
 
-def test_no_errors_no_uncertainty(toy_model, mags):
-    result = _table(mags, errors=None).smass.predict(toy_model)
-    assert result.colnames == ["logmstar", "smass_flag"]
+def test_no_error_columns_still_an_uncertainty(toy_model, mags):
+    # The default gives every row with a mass an uncertainty: intrinsic and systematic.
+    table = _table(mags, errors=None)
+    table["absmag_u"][3] = np.nan
+    result = table.smass.predict(toy_model)
+    assert result.colnames == ["logmstar", "logmstar_err", "logmstar_err_sys", "smass_flag"]
+    has_mass = np.isfinite(result["logmstar"].value)
+    assert has_mass.sum() >= 50 and not has_mass[3]
+    np.testing.assert_array_equal(np.isfinite(result["logmstar_err"].value), has_mass)
+    np.testing.assert_allclose(result["logmstar_err"][has_mass].value,
+                               np.hypot(toy_model.intrinsic_scatter, SYSTEMATIC_DEX))
+    assert result.meta["smass_uncertainty"].startswith("intrinsic+systematic")
+    # Asked to propagate errors it does not have: a warning, and a zero photometric part.
     with pytest.warns(SmassWarning, match="no photometric error columns"):
         result = _table(mags, errors=None).smass.predict(toy_model, uncertainty="analytic")
     good = np.isfinite(result["logmstar"])
+    np.testing.assert_allclose(result["logmstar_err_phot"][good].value, 0.0)
+    np.testing.assert_allclose(result["logmstar_err"][good].value,
+                               np.hypot(toy_model.intrinsic_scatter, SYSTEMATIC_DEX))
+
+
+@pytest.mark.parametrize("none", [None, "none", "None"])
+def test_uncertainty_none(toy_model, mags, none):
+    result = _table(mags).smass.predict(toy_model, uncertainty=none)
+    assert result.colnames == ["logmstar", "smass_flag"]
+    assert result.meta["smass_uncertainty"] == "none"
+    assert "smass_systematic_dex" not in result.meta
+
+
+def test_systematic_can_be_left_out(toy_model, mags):
+    result = _table(mags, errors=None).smass.predict(toy_model, systematic=0)
+    good = np.isfinite(result["logmstar"])
     np.testing.assert_allclose(result["logmstar_err"][good].value, toy_model.intrinsic_scatter)
+    np.testing.assert_array_equal(result["logmstar_err_sys"][good].value, 0.0)
+    result = _table(mags, errors=None).smass.predict(toy_model, systematic=0.2 * u.dex)
+    np.testing.assert_allclose(result["logmstar_err_sys"][good].value, 0.2)
+    with pytest.raises(ValueError, match="systematic must be"):
+        _table(mags).smass.predict(toy_model, systematic=-1)
+
+
+@pytest.mark.parametrize("imf, shift", [("salpeter", np.log10(1 / 0.61)),
+                                        ("kroupa", np.log10(0.66 / 0.61)),
+                                        ("diet-salpeter", np.log10(0.70 / 0.61)),
+                                        ("Chabrier", 0.0)])
+def test_imf_is_the_documented_constant_shift(toy_model, mags, imf, shift):
+    base = _table(mags).smass.predict(toy_model)
+    other = _table(mags).smass.predict(toy_model, imf=imf)
+    assert IMFS[imf.lower()].offset_dex == pytest.approx(shift, abs=1e-15)
+    good = np.isfinite(base["logmstar"].value)
+    np.testing.assert_array_equal(np.isfinite(other["logmstar"].value), good)
+    np.testing.assert_allclose(other["logmstar"][good].value - base["logmstar"][good].value,
+                               shift, rtol=0, atol=1e-12)
+    # An IMF is a convention: the uncertainty does not change.
+    np.testing.assert_array_equal(other["logmstar_err"], base["logmstar_err"])
+    label = IMFS[imf.lower()].label
+    assert other.meta["smass_imf"] == label
+    assert f"{label} IMF" in other["logmstar"].info.description
+    assert other.meta["smass_scale_offset_dex"] == pytest.approx(shift, abs=1e-15)
+
+
+def test_living_mass_definition(toy_model, mags):
+    base = _table(mags).smass.predict(toy_model)
+    living = _table(mags).smass.predict(toy_model, mass_definition="living", imf="kroupa")
+    definition = MASS_DEFINITIONS["living"]
+    good = np.isfinite(base["logmstar"].value)
+    np.testing.assert_allclose(living["logmstar"][good].value - base["logmstar"][good].value,
+                               definition.offset_dex + IMFS["kroupa"].offset_dex, atol=1e-12)
+    # The spread of the living/current ratio over galaxies joins the systematic term.
+    sys = np.hypot(SYSTEMATIC_DEX, definition.scatter_dex)
+    np.testing.assert_allclose(living["logmstar_err_sys"][good].value, sys)
+    assert "living stars only" in living["logmstar"].info.description
+    with pytest.raises(ValueError, match="unknown mass_definition 'formed'"):
+        _table(mags).smass.predict(toy_model, mass_definition="formed")
+    with pytest.raises(ValueError, match="unknown imf 'top-heavy'; choose one of chabrier"):
+        _table(mags).smass.predict(toy_model, imf="top-heavy")
 
 
 def test_masked_nan_and_sentinel_rows(toy_model, mags):
@@ -110,8 +191,10 @@ def test_masked_nan_and_sentinel_rows(toy_model, mags):
     assert flags[4] & SmassFlag.MISSING_BAND and flags[2] & SmassFlag.NONFINITE
     assert flags[5] == SmassFlag.BAD_ERROR
     assert np.isnan(result["logmstar"][1:5].value).all()
-    # A bad error loses the uncertainty, not the mass.
-    assert np.isfinite(result["logmstar"][5].value) and np.isnan(result["logmstar_err"][5])
+    # A bad error loses the photometric part of the uncertainty, not the mass nor the rest.
+    assert np.isfinite(result["logmstar"][5].value) and np.isnan(result["logmstar_err_phot"][5])
+    assert result["logmstar_err"][5].value == pytest.approx(
+        np.hypot(toy_model.intrinsic_scatter, SYSTEMATIC_DEX))
     clean = _table(mags[:8]).smass.predict(toy_model)
     keep = [0, 5, 6, 7]
     np.testing.assert_array_equal(result["logmstar"][keep], clean["logmstar"][keep])
@@ -174,13 +257,13 @@ def test_annotate(cls, toy_model, mags):
     original = table.colnames
     same = table.smass.annotate(toy_model)
     assert same is table
-    new = ["logmstar", "logmstar_err", "logmstar_err_phot", "smass_flag"]
+    new = ["logmstar", "logmstar_err", "logmstar_err_phot", "logmstar_err_sys", "smass_flag"]
     assert table.colnames == original + new
     assert table["logmstar"].unit == u.dex(u.Msun)
     assert table["logmstar_err"].unit == u.dex
     for name in new:
         description, ucd = OUTPUT_COLUMNS[name]
-        assert table[name].info.description == description
+        assert table[name].info.description.startswith(description)
         assert table[name].info.meta["ucd"] == ucd
     expected = predict_table(table, toy_model)["logmstar"]
     np.testing.assert_array_equal(table["logmstar"].value, expected.value)

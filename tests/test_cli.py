@@ -137,6 +137,59 @@ def test_options_reach_the_prediction(galaxies, toy_model, bundle, tmp_path):
     assert result.meta["smass_out_of_domain"] == "kept (flagged)"
 
 
+@pytest.mark.parametrize("format", ["votable", "fits"])
+def test_no_error_columns_still_get_an_uncertainty(galaxies, toy_model, bundle, tmp_path,
+                                                   format):
+    from astropy_smass.massscale import SYSTEMATIC_DEX
+
+    plain = Table(galaxies)
+    plain.remove_columns([c for c in plain.colnames if c.endswith("_err")])
+    source = tmp_path / "noerr.ecsv"
+    write_table(plain, source)
+    target = tmp_path / f"out.{EXTENSION[format]}"
+    assert main(["predict", str(source), str(target), "--model", bundle]) == 0
+    result = read_table(target)
+    logm, err = _values(result["logmstar"]), _values(result["logmstar_err"])
+    assert np.isfinite(logm).sum() > 50
+    np.testing.assert_array_equal(np.isfinite(err), np.isfinite(logm))
+    np.testing.assert_allclose(err[np.isfinite(err)],
+                               np.hypot(toy_model.intrinsic_scatter, SYSTEMATIC_DEX))
+    assert "logmstar_err_phot" not in result.colnames
+    # The file says which scale the masses are on, in the columns and in the provenance.
+    assert "Chabrier (2003) IMF" in result["logmstar"].info.description
+    assert "living stars + stellar remnants" in result["logmstar"].info.description
+    assert result.meta["smass_imf"] == "Chabrier (2003)"
+    assert "living stars + stellar remnants" in result.meta["smass_mass_definition"]
+    if format == "fits":
+        header = fits.getheader(target, 1)
+        assert header["SMASSIMF"] == "Chabrier (2003)"
+        assert float(header["SMASSSYS"]) == SYSTEMATIC_DEX
+
+
+def test_imf_mass_definition_and_no_uncertainty_options(galaxies, toy_model, bundle, tmp_path):
+    from astropy_smass.massscale import IMFS, MASS_DEFINITIONS
+
+    source = tmp_path / "in.ecsv"
+    write_table(galaxies, source)
+    base, other, none = (tmp_path / f"{name}.ecsv" for name in ("base", "other", "none"))
+    assert main(["predict", str(source), str(base), "--model", bundle]) == 0
+    assert main(["predict", str(source), str(other), "--model", bundle, "--imf", "Salpeter",
+                 "--mass-definition", "living", "--systematic", "0"]) == 0
+    assert main(["predict", str(source), str(none), "--model", bundle,
+                 "--uncertainty", "none"]) == 0
+    base, other, none = read_table(base), read_table(other), read_table(none)
+    good = np.isfinite(_values(base["logmstar"]))
+    shift = IMFS["salpeter"].offset_dex + MASS_DEFINITIONS["living"].offset_dex
+    np.testing.assert_allclose(_values(other["logmstar"])[good] - _values(base["logmstar"])[good],
+                               shift, atol=1e-9)
+    # --systematic 0 leaves the conversion's own spread.
+    np.testing.assert_allclose(_values(other["logmstar_err_sys"])[good],
+                               MASS_DEFINITIONS["living"].scatter_dex)
+    assert other.meta["smass_imf"] == IMFS["salpeter"].label
+    assert not {"logmstar_err", "logmstar_err_phot", "logmstar_err_sys"} & set(none.colnames)
+    assert none.meta["smass_uncertainty"] == "none"
+
+
 # -- standard streams and pipelines ---------------------------------------------------------
 def test_stdin_to_stdout_subprocess(galaxies, expected, bundle, tmp_path):
     source = tmp_path / "in.vot"
@@ -223,7 +276,7 @@ def test_streamed_equals_in_memory(demo_files, bundle, tmp_path, format, capsys,
     assert result["logmstar"].unit == u.dex(u.Msun) and result["logmstar_err"].unit == u.dex
     for name, (description, ucd) in OUTPUT_COLUMNS.items():
         if name in result.colnames:
-            assert result[name].info.description == description
+            assert result[name].info.description.startswith(description)
             assert result[name].info.meta["ucd"] == ucd
     assert result.meta["smass_redshift_column"] == "redshift"  # found by its UCD
     assert np.isfinite(_values(result["logmstar"])).sum() > 100

@@ -60,13 +60,13 @@ def _assert_matches(result, expected, prefix=""):
 
 def test_partition_function(frame, toy_model):
     out = predict_partition(frame.iloc[:50], toy_model, units="mag")
-    assert list(out.columns[-4:]) == ["logmstar", "logmstar_err", "logmstar_err_phot",
-                                      "smass_flag"]
+    assert list(out.columns[-5:]) == ["logmstar", "logmstar_err", "logmstar_err_phot",
+                                      "logmstar_err_sys", "smass_flag"]
     assert (out.index == frame.index[:50]).all()
     _assert_matches(out, _in_memory(frame.iloc[:50], toy_model))
     empty = predict_partition(frame.iloc[:0], toy_model, keep_columns=False, units="mag")
     assert list(empty.columns) == ["logmstar", "logmstar_err", "logmstar_err_phot",
-                                   "smass_flag"]
+                                   "logmstar_err_sys", "smass_flag"]
     with pytest.raises(ValueError, match="prefix"):
         predict_partition(out, toy_model, units="mag")
 
@@ -75,7 +75,8 @@ def test_dask_cluster_matches_in_memory(client, frame, toy_model):
     ddf = dd.from_pandas(frame, npartitions=7)
     lazy = predict_dask(ddf, toy_model, units="mag")
     assert list(lazy.columns) == list(frame.columns) + ["logmstar", "logmstar_err",
-                                                        "logmstar_err_phot", "smass_flag"]
+                                                        "logmstar_err_phot",
+                                                        "logmstar_err_sys", "smass_flag"]
     result = lazy.compute()
     assert len(client.scheduler_info()["workers"]) == 2
     assert result.dtypes.to_dict() == lazy.dtypes.to_dict()  # meta declared correctly

@@ -171,7 +171,9 @@ def test_csv_on_standard_input(bundle, tmp_path):
                           input=gzip.compress(source.read_bytes()), capture_output=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr.decode()
-    assert proc.stdout.decode().splitlines()[0].endswith(",id,logmstar,smass_flag")
+    # No error columns: logmstar_err is the intrinsic scatter and the scale systematic.
+    assert proc.stdout.decode().splitlines()[0].endswith(
+        ",id,logmstar,logmstar_err,logmstar_err_sys,smass_flag")
     assert len(proc.stdout.decode().splitlines()) == 26
 
 

@@ -335,7 +335,12 @@ def test_huge_error_is_flagged(toy_model, uncertainty):
     result = table.smass.predict(toy_model, uncertainty=uncertainty, n_draws=20, seed=1)
     flags = np.asarray(result["smass_flag"])
     assert list(flags & SmassFlag.BAD_ERROR != 0) == [False, True, True, False]
-    assert np.isnan(_values(result["logmstar_err"])[1:3]).all()
+    # No photometric part for those rows; their uncertainty is the intrinsic scatter and
+    # the scale systematic (every row with a mass has one).
+    assert np.isnan(_values(result["logmstar_err_phot"])[1:3]).all()
+    np.testing.assert_allclose(_values(result["logmstar_err"])[1:3],
+                               np.hypot(toy_model.intrinsic_scatter,
+                                        _values(result["logmstar_err_sys"])[1:3]))
     assert np.isfinite(_values(result["logmstar"])).all()  # the masses are kept
 
 

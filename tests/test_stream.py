@@ -116,7 +116,7 @@ def test_chunk_size_does_not_matter(catalogue_file, toy_model, tmp_path):
         predict_file(catalogue_file, out, chunk_rows=chunk_rows, model=toy_model,
                      progress=False)
         results.append(Table.read(out))
-    names = ["logmstar", "logmstar_err", "logmstar_err_phot", "smass_flag"]
+    names = ["logmstar", "logmstar_err", "logmstar_err_phot", "logmstar_err_sys", "smass_flag"]
     _assert_same(results[1], results[2], names)
     _assert_same(results[0], results[2][:40], names)
 
@@ -125,13 +125,13 @@ def test_keep_columns_and_prefix(catalogue_file, toy_model, tmp_path):
     only = tmp_path / "only.parquet"
     predict_file(catalogue_file, only, model=toy_model, keep_columns=False, progress=False)
     assert Table.read(only).colnames == ["logmstar", "logmstar_err", "logmstar_err_phot",
-                                         "smass_flag"]
+                                         "logmstar_err_sys", "smass_flag"]
     some = tmp_path / "some.hdf5"
     predict_file(catalogue_file, some, model=toy_model, keep_columns=["id"], prefix="nn_",
                  progress=False)
     back = Table.read(some)
     assert back.colnames == ["id", "nn_logmstar", "nn_logmstar_err", "nn_logmstar_err_phot",
-                             "nn_smass_flag"]
+                             "nn_logmstar_err_sys", "nn_smass_flag"]
     assert (back["id"] == np.arange(N_ROWS)).all()
     with pytest.raises(ValueError, match="does not have"):
         predict_file(catalogue_file, tmp_path / "x.fits", model=toy_model,

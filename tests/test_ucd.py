@@ -153,3 +153,20 @@ def test_votable_with_ucds_annotated_without_columns(tmp_path, toy_model):
     expected = _sdss_style().smass.predict(
         toy_model, redshift="z", columns={b: f"modelMag_{b}" for b in "ugriz"})
     np.testing.assert_allclose(table["logmstar"], expected["logmstar"].value)
+
+
+def test_description_names_the_system_that_names_do_not():
+    """Legacy Surveys flux_g is DECam or BASS by the name alone: the service's description
+    says which."""
+    table = _with_ucds({
+        f"flux_{b}": (np.array([10.0]), u.nanomaggy, f"phot.flux;em.opt.{em}",
+                      f"Legacy Surveys DR10 south (DECam) {b} flux")
+        for b, em in (("g", "B"), ("r", "R"), ("z", "I"))})
+    table["z"] = [0.2]
+    table["z"].info.meta = {"ucd": "src.redshift"}
+    found = recognise_columns(table)
+    assert found.columns == {"decam_g": "flux_g", "decam_r": "flux_r", "decam_z": "flux_z"}
+    assert found.kinds == {b: "flux" for b in found.columns}
+    plain = Table({name: table[name].data for name in table.colnames})
+    with pytest.raises(BandColumnError, match="photometric system that the names do not give"):
+        recognise_columns(plain)

@@ -280,8 +280,11 @@ def test_predict_as_auto_swaps_corrections_not_choices():
     np.testing.assert_allclose(other["logmstar"].value, raw["logmstar"].value + 0.5)
     good = np.isfinite(other["logmstar"].value)
     np.testing.assert_array_equal(other["smass_model"][good], assigned[good])
-    # No photometric errors: the total uncertainty is the intrinsic scatter.
-    np.testing.assert_allclose(other["logmstar_err"].value[good], 0.2)
+    # No photometric errors: the total uncertainty is the intrinsic scatter and the
+    # scale systematic.
+    from astropy_smass.massscale import SYSTEMATIC_DEX
+
+    np.testing.assert_allclose(other["logmstar_err"].value[good], np.hypot(0.2, SYSTEMATIC_DEX))
     assert other.meta["smass_correction"]["sdss"]["coefficients"] == [0.5]
 
 
@@ -306,7 +309,9 @@ def test_propagated_uncertainty_covers_photometric_scatter(toy_model):
     model = toy_model.replace(intrinsic_scatter=0.0)
     noiseless = predict_table(clean, model, kind="absolute", exclude_out_of_domain=False,
                               uncertainty=None)["logmstar"].value
-    noisy = predict_table(observed, model, kind="absolute", exclude_out_of_domain=False)
+    # The photometric part alone: no scale systematic.
+    noisy = predict_table(observed, model, kind="absolute", exclude_out_of_domain=False,
+                          systematic=0)
     assert noisy.meta["smass_uncertainty"] == "analytic"
     fraction, n = uncertainty_coverage(noisy["logmstar"].value,
                                        noisy["logmstar_err"].value, noiseless)

@@ -32,6 +32,7 @@ from astropy.table import QTable, Table
 from astropy.utils.masked import Masked
 
 from astropy_smass.flags import NO_MASS, OUT_OF_DOMAIN, SmassFlag
+from astropy_smass.massscale import resolve_scale
 from astropy_smass.model.registry import load_model
 from astropy_smass.photometry.bands import BANDS, find_band_columns
 from astropy_smass.photometry.magnitudes import (
@@ -42,6 +43,7 @@ from astropy_smass.photometry.magnitudes import (
 from astropy_smass.pipeline import (
     OUTPUT_COLUMNS,
     calibrate_model,
+    column_description,
     predict_table,
     reference_log_mass,
 )
@@ -545,7 +547,7 @@ def predict_as_auto(table, models, **predict_kwargs):
         part = predict_table(table[rows], load_model(models.get(name, name)), **predict_kwargs)
         uncertainty = None if part.meta["smass_uncertainty"] == "none" else \
             part.meta["smass_uncertainty"]
-        for column in ("logmstar", "logmstar_err", "logmstar_err_phot"):
+        for column in ("logmstar", "logmstar_err", "logmstar_err_phot", "logmstar_err_sys"):
             if column in part.colnames:
                 values.setdefault(column, np.full(len(table), np.nan))[rows] = \
                     part[column].value
@@ -555,15 +557,17 @@ def predict_as_auto(table, models, **predict_kwargs):
     result = QTable(meta=dict(base.meta))
     result["logmstar"] = values["logmstar"] * u.dex(u.Msun)
     if uncertainty is not None:
-        for column in ("logmstar_err", "logmstar_err_phot"):
-            result[column] = values.get(column, np.full(len(table), np.nan)) * u.dex
+        for column in ("logmstar_err", "logmstar_err_phot", "logmstar_err_sys"):
+            if column in values:
+                result[column] = values[column] * u.dex
     result["smass_flag"] = flags
     # As "auto" writes it: the best model's name where no model gives a mass.
     result["smass_model"] = (np.asarray(base["smass_model"]) if "smass_model" in base.colnames
                              else np.full(len(table), base.meta["smass_model"]))
+    scale = resolve_scale(predict_kwargs.get("imf"), predict_kwargs.get("mass_definition"))
     for name in result.colnames:
-        result[name].info.description, ucd = OUTPUT_COLUMNS[name]
-        result[name].info.meta = {"ucd": ucd}
+        result[name].info.description = column_description(name, scale)
+        result[name].info.meta = {"ucd": OUTPUT_COLUMNS[name][1]}
     result.meta.update({"smass_correction": corrections, "smass_intrinsic_scatter_dex": scatters,
                         "smass_uncertainty": uncertainty or "none"})
     return result

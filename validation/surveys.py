@@ -230,7 +230,7 @@ def linear_baseline(calibration, evaluation, name):
         Predicted log masses of ``evaluation`` (NaN where a feature is missing).
     """
     x_cal = _design(magnitudes_minus_dm(calibration, name), np.asarray(calibration["z"]))
-    y_cal = np.asarray(calibration["logmstar"].value, float)
+    y_cal = reference_masses(calibration, name)
     good = np.isfinite(x_cal).all(axis=1) & np.isfinite(y_cal)
     coeffs = np.linalg.lstsq(x_cal[good], y_cal[good], rcond=None)[0]
     x_eval = _design(magnitudes_minus_dm(evaluation, name), np.asarray(evaluation["z"]))
