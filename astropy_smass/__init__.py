@@ -5,12 +5,8 @@ log10(M*/Msun) from absolute magnitudes and colours (Elson 2025, 2026). Importin
 the package adds a ``smass`` accessor to every astropy `~astropy.table.Table`.
 """
 
-try:
-    from ._version import version as __version__
-except ImportError:  # running from a source tree that was never installed
-    __version__ = "0.0.dev0"
-
 from . import _moved
+from ._utils import VERSION as __version__  # noqa: F401
 from .accessor import SmassAccessor, register
 from .exceptions import BandColumnError, ModelFormatError, SmassError, SmassWarning
 from .flags import SmassFlag

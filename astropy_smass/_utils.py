@@ -1,17 +1,24 @@
-"""Small file utilities shared by every layer: atomic writes and JSON of numpy values."""
+"""Small utilities shared by every layer: atomic writes, JSON of numpy values, warnings
+said once, and the package's version (for provenance, without importing the package)."""
 
 import contextlib
 import os
 import shutil
 import tempfile
 import warnings
+from importlib import metadata as _metadata
 from pathlib import Path
 
 import numpy as np
 
 from .exceptions import OutputExistsError, SmassWarning
 
-__all__ = ["atomic_write", "json_default", "warn_once"]
+__all__ = ["atomic_write", "json_default", "warn_once", "VERSION"]
+
+try:
+    VERSION = _metadata.version("astropy-smass")
+except _metadata.PackageNotFoundError:  # a source tree that was never installed
+    VERSION = "0.0.dev0"
 
 
 def json_default(value):

@@ -45,7 +45,7 @@ EXIT_ERROR, EXIT_USAGE, EXIT_NO_MASS = 1, 2, 3
 
 # -- errors and messages --------------------------------------------------------------------
 def _version():
-    from . import __version__
+    from ._utils import VERSION as __version__
 
     return __version__
 
@@ -244,7 +244,7 @@ def _add_output_options(parser):
 
 def build_parser():
     """The `argparse.ArgumentParser` of the ``astropy-smass`` command."""
-    from . import __version__
+    from ._utils import VERSION as __version__
     from .conf import conf
 
     parser = argparse.ArgumentParser(

@@ -672,7 +672,7 @@ def _take(array, rows, cols):
 
 def _provenance(models, band_columns, error_columns, uncertainty, correct, cosmology,
                 redshift, distance, n_draws, seed, exclude):
-    from . import __version__
+    from ._utils import VERSION as __version__
 
     meta = {
         "smass_version": __version__,

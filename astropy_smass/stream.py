@@ -36,7 +36,7 @@ from .conf import Conf, conf
 from .diagnostics import RunSummary
 from .exceptions import InputError, MissingFileError, OutputExistsError, UnstreamableError
 from .io import FORMATS as IO_FORMATS
-from .io import fits_primary_bytes, fits_table_hdu, restore_metadata
+from .io import fits_primary_bytes, fits_table_hdu, guess_format, restore_metadata
 from .pipeline import _resolve_inputs, output_columns, predict_table
 
 __all__ = ["predict_file", "read_schema", "format_of", "FORMATS", "COMPRESSED_SUFFIXES",
@@ -56,19 +56,23 @@ DEFAULT_CHUNK_ROWS = Conf.chunk_rows.defaultvalue
 
 
 def format_of(path, format=None):
-    """The streaming format (a key of `FORMATS`) of a file, from ``format`` or its suffix."""
+    """The streaming format (a key of `FORMATS`) of a file, from ``format`` or its suffix.
+
+    The suffix is read by `astropy_smass.io.guess_format` (one table of suffixes for
+    every path), and the answer limited to the formats that stream.
+    """
     if format is not None:
         if format not in FORMATS:
             raise InputError(f"unknown format {format!r}; predict_file streams "
                              f"{', '.join(FORMATS)}")
         return format
-    name = Path(path).name.lower()
-    for key, suffixes in FORMATS.items():
-        if name.endswith(suffixes):
-            return key
-    if name.endswith(COMPRESSED_SUFFIXES):
+    if Path(path).name.lower().endswith(COMPRESSED_SUFFIXES):
         raise InputError(f"{path}: compressed files cannot be read a chunk at a time; "
                          "decompress it first")
+    with contextlib.suppress(InputError):
+        key = guess_format(path)
+        if key in FORMATS:
+            return key
     raise InputError(f"cannot tell the format of {path} from its name; pass format= one of "
                      f"{', '.join(FORMATS)} (suffixes: "
                      f"{', '.join(s for v in FORMATS.values() for s in v)})")

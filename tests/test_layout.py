@@ -1,8 +1,10 @@
 """The package layout: old module paths, the error hierarchy, the accessor's guard."""
 
 import importlib
+import os
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
 from astropy.table import QTable, Table
@@ -132,3 +134,16 @@ def test_cli_one_line_only_for_user_errors(error, one_line, monkeypatch, capsys)
     else:
         assert "Traceback (most recent call last)" in err
         assert "this is a bug in astropy-smass" in lines[-1]
+
+
+@pytest.mark.skipif(not os.environ.get("ASTROPY_SMASS_TEST_INSTALLED"),
+                    reason="tox -e test sets ASTROPY_SMASS_TEST_INSTALLED: the tests run "
+                           "against the installed package")
+def test_tests_run_against_the_installed_package():
+    repo = Path(__file__).resolve().parents[1]
+    package = Path(astropy_smass.__file__).resolve()
+    assert package.parent != repo / "astropy_smass", package  # not the source tree
+    assert "site-packages" in package.parts, package
+    # The maintainer tooling is not installed with the package.
+    assert not (package.parent / "validation.py").exists()
+    assert not (package.parent.parent / "validation" / "__init__.py").exists()

@@ -20,6 +20,7 @@ values as JSON); what a TAP service said about its result (its ``INFO`` elements
 ``DESCRIPTION`` again, as STILTS ``tapquery`` keeps them.
 """
 
+import contextlib
 import io
 import json
 import re
@@ -28,6 +29,7 @@ import warnings
 import astropy.units as u
 
 from .._utils import json_default
+from .units import _plain_copy
 
 __all__ = ["VOTABLE_VERSION", "to_votable", "votable_bytes", "provenance_items",
            "SERVICE_INFOS", "SERVICE_DESCRIPTION"]
@@ -76,8 +78,6 @@ def to_votable(table):
         and per INFO of the TAP service the table came from.
     """
     from astropy.io.votable.tree import Info, Resource, TableElement, VOTableFile
-
-    from .readwrite import _plain_copy
 
     plain, units = _plain_copy(table)
     votable = VOTableFile(version=VOTABLE_VERSION)
@@ -175,8 +175,6 @@ def read_votable_meta(votable, element):
         ``smass_service_infos`` and the document's or resource's description as
         ``smass_service_description``.
     """
-    from .readwrite import _decode_provenance
-
     meta = {}
     infos = list(votable.infos)
     descriptions = [votable.description]
@@ -201,3 +199,13 @@ def read_votable_meta(votable, element):
     if text is not None:
         meta[SERVICE_DESCRIPTION] = " ".join(text.split())
     return meta
+
+
+def _decode_provenance(key, text):
+    if not isinstance(text, str):
+        return text
+    if text[:1] in "[{" or text in ("null", "true", "false") or re.fullmatch(
+            r"-?\d+(\.\d*)?([eE][-+]?\d+)?", text):
+        with contextlib.suppress(ValueError):
+            return json.loads(text)
+    return text

@@ -75,7 +75,7 @@ class ModelSource:
 
 
 def _package_version():
-    from .. import __version__
+    from .._utils import VERSION as __version__
 
     return __version__
 

@@ -13,16 +13,12 @@ from astropy.stats import mad_std
 from ..conf import conf
 from ..exceptions import InputError
 
+# flux_error_to_magnitude_error lives with the other photometric conversions (the model
+# layer sits above photometry); importable from here as before.
+from ..photometry.magnitudes import flux_error_to_magnitude_error  # noqa: F401
+
 __all__ = ["analytic_uncertainty", "monte_carlo_uncertainty", "total_uncertainty",
-           "flux_error_to_magnitude_error", "intrinsic_scatter"]
-
-_MAG_PER_LN = 2.5 / np.log(10.0)
-
-
-def flux_error_to_magnitude_error(flux, flux_error):
-    """1-sigma magnitude error (mag) of a flux with a 1-sigma error, to first order."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _MAG_PER_LN * np.abs(np.asarray(flux_error, float) / np.asarray(flux, float))
+           "intrinsic_scatter"]
 
 
 def analytic_uncertainty(jacobian, magnitude_errors):

@@ -25,11 +25,12 @@ from astropy.utils.masked import Masked
 
 from ..exceptions import InputError
 from ..flags import SmassFlag
-from ..model.uncertainty import flux_error_to_magnitude_error
 from .bands import BandColumnError, get_band
 
 __all__ = ["DEFAULT_SENTINELS", "absolute_magnitudes", "column_values", "distance_modulus",
-           "extinction_values", "redshift_values"]
+           "extinction_values", "redshift_values", "flux_error_to_magnitude_error"]
+
+_MAG_PER_LN = 2.5 / np.log(10.0)
 
 #: Values that catalogues use for "no measurement" in magnitude columns. Exactly 0 is
 #: among them (ECO writes 0.00 for a missing magnitude); no galaxy has magnitude 0.
@@ -569,3 +570,9 @@ def _read_errors(table, err_name, name, unit, column_kind, flux, band, negative_
             data = out  # the same values, and just written (in cache)
     if not _no_value_among(data, negative_sentinels, finite=False):
         out[np.isin(data, negative_sentinels)] = np.nan
+
+
+def flux_error_to_magnitude_error(flux, flux_error):
+    """1-sigma magnitude error (mag) of a flux with a 1-sigma error, to first order."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _MAG_PER_LN * np.abs(np.asarray(flux_error, float) / np.asarray(flux, float))

@@ -45,13 +45,12 @@ from ..exceptions import (
     MissingDependencyError,
     MissingFileError,
     OutputExistsError,
-    UnknownNameError,
 )
 from ..model.bundle import StellarMassModel, arrays_checksum
 from ..model.domain import TrainingDomain
 from ..model.features import REDSHIFT_INPUT, build_features, default_features, feature_matrix
 from ..model.network import OneHiddenLayerNetwork
-from ..photometry.bands import BANDS
+from .population import population_arrays, population_checksum
 
 __all__ = ["MODEL_DEFINITIONS", "REDSHIFT_MODEL_DEFINITIONS", "REDSHIFT_RANGE",
            "model_definition", "bundled_definitions", "redshift_bin_scores",
@@ -204,66 +203,6 @@ def read_population(population):
         with np.load(path, allow_pickle=False) as npz:
             return Table({key: npz[key] for key in npz.files})
     return Table.read(path)
-
-
-def population_arrays(population, bands, observed_frame=False):
-    """Network inputs and log masses of a population, for some bands.
-
-    Parameters
-    ----------
-    population : `~astropy.table.Table`
-        One column per band key (absolute AB magnitudes, mag) and ``logmstar``
-        (log10 Msun), as made by
-        `~astropy_smass.training.population.generate_population` or
-        `~astropy_smass.training.shark.read_shark`; for observed-frame inputs also
-        ``obs_<band>`` (apparent AB magnitude minus the distance modulus, mag) and
-        ``redshift``.
-    bands : list of str
-        Bands to take, in this order.
-    observed_frame : bool
-        Take the observed-frame magnitudes and append the redshift as a last column.
-
-    Returns
-    -------
-    mags : ndarray (n, n_bands) or (n, n_bands + 1)
-        NaN where a value is masked.
-    logmstar : ndarray (n,)
-    """
-    if observed_frame:
-        from .population import OBSERVED_PREFIX
-
-        columns = [OBSERVED_PREFIX + band for band in bands] + ["redshift"]
-    else:
-        columns = list(bands)
-    missing = [name for name in [*columns, "logmstar"] if name not in population.colnames]
-    if missing:
-        raise UnknownNameError(f"the population has no column {', '.join(map(repr, missing))}; "
-                               "it needs one column per band key (absolute AB mag) and "
-                               "'logmstar'"
-                               + (", and obs_<band> and 'redshift' for an observed-frame model"
-                                  if observed_frame else ""))
-
-    def values(name):
-        col = population[name]
-        data = np.asarray(getattr(col, "value", col), dtype=float)
-        mask = getattr(col, "mask", None)
-        return data if mask is None else np.where(mask, np.nan, data)
-
-    mags = (np.column_stack([values(c) for c in columns]) if columns
-            else np.empty((len(population), 0)))
-    return mags, values("logmstar")
-
-
-def population_checksum(population):
-    """SHA-256 of a population's magnitudes (every band-key column) and ``logmstar``.
-
-    Recorded in each bundle's training provenance, it identifies the population a
-    model was trained on independently of the file format it was stored in.
-    """
-    bands = [name for name in BANDS if name in population.colnames]
-    mags, logm = population_arrays(population, bands)
-    return arrays_checksum({**{band: mags[:, k] for k, band in enumerate(bands)},
-                            "logmstar": logm})
 
 
 def split_indices(n, seed, fractions=(0.7, 0.15, 0.15)):
@@ -427,7 +366,7 @@ def _population_provenance(population, n_rows, checksum):
 def _package_versions():
     import astropy
 
-    from .. import __version__
+    from .._utils import VERSION as __version__
 
     return {"astropy_smass": __version__, "numpy": np.__version__,
             "scikit-learn": _package_version("scikit-learn"), "astropy": astropy.__version__,

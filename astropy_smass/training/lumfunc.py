@@ -354,7 +354,7 @@ def lf_report(comparison, population_sha256=None, file=None):
         Output of `compare_luminosity_functions` (or `read_population_lf`).
     population_sha256 : str, optional
         Checksum of the population compared
-        (`~astropy_smass.training.fit.population_checksum`), recorded with the summary.
+        (`~astropy_smass.training.population.population_checksum`), recorded with the summary.
     file : str, optional
         Name of the file holding ``comparison``, recorded with the summary.
 
@@ -448,11 +448,11 @@ def record_luminosity_functions(population, lf_path, report_path=None, *, bands=
     -------
     dict
         The summary (`lf_report`), with the population's checksum
-        (`~astropy_smass.training.fit.population_checksum`; None without a ``logmstar``
+        (`~astropy_smass.training.population.population_checksum`; None without a ``logmstar``
         column).
     """
     from .._utils import json_default
-    from .fit import population_checksum
+    from .population import population_checksum
 
     lf_path = Path(lf_path)
     if lf_path.exists() and not overwrite:

@@ -137,14 +137,17 @@ from astropy.table import Table
 from scipy.integrate import cumulative_trapezoid
 from scipy.interpolate import RegularGridInterpolator
 
-from ..exceptions import InputError, MissingDependencyError, MissingFileError
+from ..exceptions import InputError, MissingDependencyError, MissingFileError, UnknownNameError
+from ..model.bundle import arrays_checksum
+from ..photometry.bands import BANDS
 
 __all__ = ["GENERATOR_VERSION", "BAND_FILTERS", "FILTER_CURVES", "OBSERVED_PREFIX",
            "DEFAULT_PRIORS", "KROUPA_TO_CHABRIER_DEX", "gama_data_dir", "age_of_universe",
            "add_filters",
            "SFR_KROUPA_TO_CHABRIER_DEX", "gsmf", "read_gsmf", "passive_fraction",
            "main_sequence_logsfr", "draw_parameters", "remnant_mass_fraction",
-           "generate_population", "load_or_generate_population"]
+           "generate_population", "load_or_generate_population", "population_arrays",
+           "population_checksum"]
 
 #: Version of the population model; bump it whenever priors or physics change so that
 #: cached populations are regenerated.
@@ -1040,3 +1043,62 @@ def load_or_generate_population(path, n, seed=0, n_workers=2, progress=False,
         if os.path.exists(tmp):
             os.remove(tmp)
     return table
+
+
+# -- arrays of a population (training and its checks) ------------------------------
+def population_arrays(population, bands, observed_frame=False):
+    """Network inputs and log masses of a population, for some bands.
+
+    Parameters
+    ----------
+    population : `~astropy.table.Table`
+        One column per band key (absolute AB magnitudes, mag) and ``logmstar``
+        (log10 Msun), as made by
+        `~astropy_smass.training.population.generate_population` or
+        `~astropy_smass.training.shark.read_shark`; for observed-frame inputs also
+        ``obs_<band>`` (apparent AB magnitude minus the distance modulus, mag) and
+        ``redshift``.
+    bands : list of str
+        Bands to take, in this order.
+    observed_frame : bool
+        Take the observed-frame magnitudes and append the redshift as a last column.
+
+    Returns
+    -------
+    mags : ndarray (n, n_bands) or (n, n_bands + 1)
+        NaN where a value is masked.
+    logmstar : ndarray (n,)
+    """
+    if observed_frame:
+        columns = [OBSERVED_PREFIX + band for band in bands] + ["redshift"]
+    else:
+        columns = list(bands)
+    missing = [name for name in [*columns, "logmstar"] if name not in population.colnames]
+    if missing:
+        raise UnknownNameError(f"the population has no column {', '.join(map(repr, missing))}; "
+                               "it needs one column per band key (absolute AB mag) and "
+                               "'logmstar'"
+                               + (", and obs_<band> and 'redshift' for an observed-frame model"
+                                  if observed_frame else ""))
+
+    def values(name):
+        col = population[name]
+        data = np.asarray(getattr(col, "value", col), dtype=float)
+        mask = getattr(col, "mask", None)
+        return data if mask is None else np.where(mask, np.nan, data)
+
+    mags = (np.column_stack([values(c) for c in columns]) if columns
+            else np.empty((len(population), 0)))
+    return mags, values("logmstar")
+
+
+def population_checksum(population):
+    """SHA-256 of a population's magnitudes (every band-key column) and ``logmstar``.
+
+    Recorded in each bundle's training provenance, it identifies the population a
+    model was trained on independently of the file format it was stored in.
+    """
+    bands = [name for name in BANDS if name in population.colnames]
+    mags, logm = population_arrays(population, bands)
+    return arrays_checksum({**{band: mags[:, k] for k, band in enumerate(bands)},
+                            "logmstar": logm})
