@@ -92,7 +92,10 @@ def _source_of(ddf):
         return None
     try:
         for node in expr.walk():
-            if "ReadParquet" in type(node).__name__:
+            name = type(node).__name__
+            if "FromMap" in name and isinstance(node.operand("func"), _PartitionReader):
+                return node.operand("func").source
+            if "ReadParquet" in name:
                 path = node.path
                 if isinstance(path, (list, tuple)):
                     path = path[0] if path else None
@@ -101,6 +104,27 @@ def _source_of(ddf):
     except Exception:  # dask's expression internals: no source is no error
         return None
     return None
+
+
+class _PartitionReader:
+    """Reads one Parquet file as one partition, Arrow-backed.
+
+    Without pre-buffering, which holds the whole compressed file in memory beside its
+    decoded columns (``dask.dataframe.read_parquet`` always pre-buffers): a worker's
+    peak memory is then little more than the partition itself.
+    """
+
+    def __init__(self, source, columns):
+        self.source = str(source)
+        self.columns = columns
+
+    def __call__(self, path):
+        import pandas as pd
+        import pyarrow.parquet as pq
+
+        # One chunk per row group, so that the prediction reads the columns in place.
+        table = pq.ParquetFile(path, pre_buffer=False).read(columns=self.columns)
+        return table.to_pandas(types_mapper=pd.ArrowDtype)
 
 
 class _Plan:
@@ -382,7 +406,11 @@ def predict_dask(ddf, model="auto", *, keep_columns=True, prefix="", schema=None
 
 
 def read_parquet(path, columns=None, **kwargs):
-    """``dask.dataframe.read_parquet`` with Arrow-backed columns (no copies, nulls kept).
+    """Parquet files as a Dask DataFrame with Arrow-backed columns (no copies, nulls kept).
+
+    One partition per file. Without further arguments the files are read with
+    `pyarrow.parquet.ParquetFile` (no pre-buffering, so a worker holds little more
+    than its partition); with them, by `dask.dataframe.read_parquet`.
 
     Parameters
     ----------
@@ -391,7 +419,7 @@ def read_parquet(path, columns=None, **kwargs):
     columns : list of str, optional
         Columns to read; a masked column's ``<name>.mask`` column is added.
     **kwargs
-        Passed to `dask.dataframe.read_parquet`.
+        Passed to `dask.dataframe.read_parquet` (``filters=``, ``split_row_groups=``...).
     """
     import dask.dataframe as dd
 
@@ -401,9 +429,30 @@ def read_parquet(path, columns=None, **kwargs):
         columns = list(dict.fromkeys(
             [c for name in columns for c in (name, f"{name}.mask") if c in names]
             + [c for c in columns if c not in names]))
-    kwargs.setdefault("dtype_backend", "pyarrow")
-    ddf = dd.read_parquet(files, columns=columns, **kwargs)
-    return ddf
+    if kwargs:
+        kwargs.setdefault("dtype_backend", "pyarrow")
+        return dd.read_parquet(files, columns=columns, **kwargs)
+    if not files:
+        raise MissingFileError(f"{path} holds no Parquet files")
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(files[0])
+    if columns is not None:
+        schema = _select_schema(schema, columns)
+    meta = schema.empty_table().to_pandas(types_mapper=pd.ArrowDtype)
+    return dd.from_map(_PartitionReader(path, columns), files, meta=meta,
+                       label="read-parquet", enforce_metadata=False)
+
+
+def _select_schema(schema, columns):
+    """``schema`` with only ``columns``, in that order (unknown names are an error)."""
+    import pyarrow as pa
+
+    missing = [c for c in columns if schema.get_field_index(c) < 0]
+    if missing:
+        raise InputError(f"no column {', '.join(map(repr, missing))} in the Parquet files")
+    return pa.schema([schema.field(c) for c in columns], metadata=schema.metadata)
 
 
 def predict_lsdb(catalog, model="auto", *, prefix="", schema=None, **predict_kwargs):

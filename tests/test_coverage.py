@@ -52,6 +52,32 @@ def test_pit_is_uniform_for_right_errors_and_not_otherwise():
     assert np.isnan(C.pit([10.0], [0.1], [np.nan])[0])
 
 
+def test_shared_photometric_noise_is_counted_once():
+    # A reference fitted to the same photometry moves with the same photometric error
+    # as the network; counting that error in both terms over-covers.
+    rng = np.random.default_rng(5)
+    n = 50000
+    truth = rng.uniform(8, 11, n)
+    phot, intrinsic, own = 0.05, 0.06, 0.04
+    shared_noise = phot * rng.standard_normal(n)
+    predicted = truth + shared_noise + intrinsic * rng.standard_normal(n)
+    reference = truth + shared_noise + own * rng.standard_normal(n)
+    total = np.full(n, np.hypot(phot, intrinsic))
+    ref_err = np.full(n, np.hypot(phot, own))
+    summary = C.coverage_summary(predicted, total, reference, ref_err,
+                                 photometric=np.full(n, phot))
+    assert summary["coverage"] == pytest.approx(0.683, abs=0.01)
+    assert summary["coverage_independent"] > 0.78
+    np.testing.assert_allclose(summary["pit_density"], 1.0, atol=0.06)
+    # Nothing shared: the plain sum in quadrature.
+    np.testing.assert_allclose(C.difference_sigma([0.1], [0.05]), np.hypot(0.1, 0.05))
+    np.testing.assert_allclose(C.difference_sigma([0.1], [0.05], [np.nan]),
+                               np.hypot(0.1, 0.05))
+    # A reference error smaller than the shared response: only the difference remains.
+    np.testing.assert_allclose(C.difference_sigma([0.1], [0.02], [0.06]),
+                               np.sqrt(0.1 ** 2 - 0.06 ** 2 + 0.04 ** 2))
+
+
 def test_pit_histogram():
     density, edges = C.pit_histogram([0.05, 0.15, 0.15, np.nan], bins=10)
     assert edges[0] == 0 and edges[-1] == 1
@@ -115,14 +141,20 @@ def test_coverage_rst_and_docs_markers(tmp_path):
                            "raw_offset_package", "raw_half_width", "corrected_offset_catalogue",
                            "corrected_offset_package", "corrected_half_width"))
     coverage = Table(rows=[("ECO", "all", "sdss", 10, False, 0.0, 0.07, 0.09, 0.05, 0.76, 0.67,
-                            0.97, 0.04, np.ones(10))],
+                            0.76, 0.97, 0.04, np.ones(10)),
+                           ("DustPedia", "all", "sdss", 10, True, 0.0, 0.07, 0.09, 0.05, 0.71,
+                            0.69, 0.83, 0.99, 0.04, np.ones(10))],
                      names=("catalogue", "model", "models", "n", "reference_error",
                             "median_offset",
                             "half_width", "median_err", "median_err_sys", "coverage",
-                            "coverage_no_sys", "coverage_2sigma", "pit_ks", "pit_density"))
+                            "coverage_no_sys", "coverage_independent", "coverage_2sigma",
+                            "pit_ks", "pit_density"))
     text = C.coverage_rst(offsets, coverage, systematic=0.0157, plot="plots/coverage.png")
     assert "76%" in text and "0.016 dex" in text and ".. image:: plots/coverage.png" in text
     assert "all (``sdss``)" in text
+    dustpedia = next(line for line in text.splitlines() if line.startswith("DustPedia"))
+    assert dustpedia.split()[4:6] == ["yes", "yes"]  # reference error; shared photometry
+    assert "71%" in dustpedia and "83%" in dustpedia
     page = tmp_path / "page.rst"
     page.write_text(f"Before\n\n{C.COVERAGE_BEGIN}\nold\n{C.COVERAGE_END}\nAfter\n")
     C.update_docs(page, text)

@@ -244,3 +244,34 @@ def test_partition_in_slices(frame, toy_model, monkeypatch):
     sliced = predict_partition(frame, toy_model, units="mag")
     pd.testing.assert_frame_equal(sliced, whole)
     _assert_matches(sliced, _in_memory(frame, toy_model))
+
+
+def test_read_parquet_one_partition_per_file(client, defect_file, toy_model, tmp_path):
+    """A folder is one partition per file, the columns as written; the schema's units
+    still reach the prediction; a column subset keeps the masks; other arguments go to
+    dask.dataframe.read_parquet."""
+    import shutil
+
+    from astropy_smass.dask import _source_of, read_parquet
+    from astropy_smass.exceptions import InputError
+    from astropy_smass.io import read_table
+
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for k in range(2):
+        shutil.copy(defect_file, folder / f"part{k}.parquet")
+    ddf = read_parquet(folder)
+    assert ddf.npartitions == 2
+    assert _source_of(ddf) == str(folder)
+    frame = ddf.compute()
+    assert len(frame) == 2 * len(read_table(defect_file))
+    assert str(frame["r_mag"].dtype) == "double[pyarrow]"
+    expected = predict_table(read_table(defect_file), toy_model)
+    result = predict_dask(read_parquet(defect_file), toy_model).compute()
+    _assert_matches(result.reset_index(drop=True), expected)
+    subset = read_parquet(folder, columns=["r_mag", "objid"])
+    assert list(subset.columns) == ["r_mag", "r_mag.mask", "objid"]
+    with pytest.raises(InputError, match="nope"):
+        read_parquet(folder, columns=["nope"])
+    filtered = read_parquet(folder, filters=[("objid", "<", 5)]).compute()
+    assert len(filtered) == 10

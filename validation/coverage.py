@@ -10,10 +10,10 @@ per catalogue and per model:
   half-width; the spread of the converted offsets between catalogues is the measured
   value of the scale systematic (`systematic_from_offsets`);
 * `coverage_table`: the fraction of reference masses inside the 1-sigma interval of
-  ``logmstar_err`` (the reference's own error added in quadrature where the catalogue
-  gives one), with and without the systematic part, and the probability integral
-  transform (PIT) histogram, flat for honest Gaussian errors (`pit`,
-  `pit_histogram`);
+  ``logmstar_err`` (the reference's own error added where the catalogue gives one,
+  the photometric noise that moves both masses counted once, `difference_sigma`),
+  with and without the systematic part, and the probability integral transform (PIT)
+  histogram, flat for honest Gaussian errors (`pit`, `pit_histogram`);
 * `plot_coverage` and `coverage_rst` draw and tabulate them for the validation page
   (`update_docs`).
 
@@ -31,7 +31,8 @@ from astropy_smass.massscale import REFERENCE_SCALES, to_package_scale
 from astropy_smass.photometry.magnitudes import column_values
 from astropy_smass.pipeline import predict_table, reference_log_mass
 
-__all__ = ["REFERENCE_SCALE_OF", "PIT_BINS", "on_package_scale", "reference_masses", "pit",
+__all__ = ["REFERENCE_SCALE_OF", "SHARED_PHOTOMETRY", "PIT_BINS", "difference_sigma",
+           "on_package_scale", "reference_masses", "pit",
            "pit_histogram", "coverage_summary", "catalogue_halves", "scale_offsets",
            "systematic_from_offsets", "coverage_table", "plot_coverage", "coverage_rst",
            "COVERAGE_BEGIN", "COVERAGE_END", "update_docs"]
@@ -40,6 +41,13 @@ __all__ = ["REFERENCE_SCALE_OF", "PIT_BINS", "on_package_scale", "reference_mass
 #: `astropy_smass.massscale.REFERENCE_SCALES`).
 REFERENCE_SCALE_OF = {"eco": "eco", "dustpedia": "dustpedia", "desi": "desi", "des": "des",
                       "cosmos": "cosmos"}
+
+#: Catalogues whose reference masses were fitted to the photometry the network reads
+#: here, so that one photometric error moves both masses (`difference_sigma`).
+SHARED_PHOTOMETRY = {
+    "dustpedia": "CIGALE fits (Nersesian et al. 2019) to the Clark et al. (2018) fluxes",
+    "des": "the DES-SN5YR host fits to the DES griz magnitudes of the host table",
+}
 
 #: Bins of the PIT histograms.
 PIT_BINS = 10
@@ -182,8 +190,46 @@ def pit_histogram(values, bins=PIT_BINS):
     return density, edges
 
 
+def difference_sigma(uncertainty, reference_error=None, photometric=None):
+    """1-sigma width of predicted minus reference log mass (dex).
+
+    With independent errors it is ``sqrt(uncertainty^2 + reference_error^2)``. When the
+    reference mass was fitted to the same photometry, one photometric error moves both
+    masses, and in the difference it cancels: counting it in both terms counts it
+    twice. Given ``photometric``, the propagated photometric part of ``uncertainty``,
+    the reference's error is taken to hold the same response to the photometry, up to
+    the whole of its quoted error ``s = min(photometric, reference_error)``::
+
+        width^2 = (uncertainty^2 - photometric^2) + (photometric - s)^2
+                  + (reference_error^2 - s^2)
+
+    Parameters
+    ----------
+    uncertainty : array-like
+        Total 1-sigma uncertainty of the prediction (dex).
+    reference_error : array-like, optional
+        1-sigma error of the reference mass (dex); NaN counts as 0.
+    photometric : array-like, optional
+        Photometric part of ``uncertainty`` (dex) shared with the reference; NaN
+        counts as 0 (nothing shared).
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    total2 = np.square(np.asarray(uncertainty, dtype=float))
+    ref = (np.zeros_like(total2) if reference_error is None
+           else np.nan_to_num(np.asarray(reference_error, dtype=float), nan=0.0))
+    if photometric is None:
+        return np.sqrt(total2 + ref ** 2)
+    phot = np.minimum(np.nan_to_num(np.asarray(photometric, dtype=float), nan=0.0),
+                      np.sqrt(total2))
+    shared = np.minimum(phot, ref)
+    return np.sqrt(total2 - phot ** 2 + (phot - shared) ** 2 + ref ** 2 - shared ** 2)
+
+
 def coverage_summary(predicted, uncertainty, reference, reference_error=None,
-                     systematic=None, bins=PIT_BINS):
+                     systematic=None, bins=PIT_BINS, photometric=None):
     """Offset, scatter, coverage and PIT of predictions against reference masses.
 
     Parameters
@@ -196,6 +242,9 @@ def coverage_summary(predicted, uncertainty, reference, reference_error=None,
         The systematic part of ``uncertainty`` (dex), to score without it as well.
     bins : int
         PIT histogram bins.
+    photometric : array-like, optional
+        The photometric part of ``uncertainty`` (dex) when the reference masses were
+        fitted to the same photometry: counted once (`difference_sigma`).
 
     Returns
     -------
@@ -203,6 +252,7 @@ def coverage_summary(predicted, uncertainty, reference, reference_error=None,
         ``n``; ``median_offset`` and ``half_width`` (half the 16-84 per cent range) of
         predicted - reference (dex); ``coverage`` and ``coverage_2sigma`` (fractions
         within 1 and 2 sigma); ``coverage_no_sys`` (1 sigma without ``systematic``);
+        ``coverage_independent`` (1 sigma, every error counted as independent);
         ``pit_density`` (array of ``bins``); ``pit_ks`` (largest distance of the PIT's
         empirical CDF from the uniform one).
     """
@@ -211,26 +261,31 @@ def coverage_summary(predicted, uncertainty, reference, reference_error=None,
     reference = np.asarray(reference, dtype=float)
     good = np.isfinite(predicted) & np.isfinite(uncertainty) & np.isfinite(reference)
     ref_err = (np.zeros_like(reference) if reference_error is None
-               else np.nan_to_num(np.asarray(reference_error, dtype=float), nan=0.0))
+               else np.asarray(reference_error, dtype=float))[good]
+    phot = None if photometric is None else np.asarray(photometric, dtype=float)[good]
     out = {"n": int(good.sum())}
     if not good.any():
         return {**out, "median_offset": np.nan, "half_width": np.nan, "coverage": np.nan,
                 "coverage_2sigma": np.nan, "coverage_no_sys": np.nan,
-                "pit_density": np.full(bins, np.nan), "pit_ks": np.nan}
+                "coverage_independent": np.nan, "pit_density": np.full(bins, np.nan),
+                "pit_ks": np.nan}
     resid = predicted[good] - reference[good]
     p16, p50, p84 = np.percentile(resid, [16, 50, 84])
-    width = np.hypot(uncertainty[good], ref_err[good])
+    width = difference_sigma(uncertainty[good], ref_err, phot)
     out.update(median_offset=float(p50), half_width=float((p84 - p16) / 2),
                coverage=float(np.mean(np.abs(resid) <= width)),
-               coverage_2sigma=float(np.mean(np.abs(resid) <= 2 * width)))
+               coverage_2sigma=float(np.mean(np.abs(resid) <= 2 * width)),
+               coverage_independent=float(np.mean(
+                   np.abs(resid) <= difference_sigma(uncertainty[good], ref_err))))
     if systematic is not None:
         sys2 = np.square(np.broadcast_to(np.asarray(systematic, dtype=float),
                                          predicted.shape)[good])
-        no_sys = np.sqrt(np.clip(uncertainty[good] ** 2 - sys2, 0, None) + ref_err[good] ** 2)
+        no_sys = difference_sigma(np.sqrt(np.clip(uncertainty[good] ** 2 - sys2, 0, None)),
+                                  ref_err, phot)
         out["coverage_no_sys"] = float(np.mean(np.abs(resid) <= no_sys))
     else:
         out["coverage_no_sys"] = out["coverage"]
-    values = pit(predicted[good], uncertainty[good], reference[good], ref_err[good])
+    values = pit(predicted[good], width, reference[good])
     out["pit_density"], _ = pit_histogram(values, bins)
     sorted_values = np.sort(values)
     ecdf = np.arange(1, len(sorted_values) + 1) / len(sorted_values)
@@ -279,8 +334,8 @@ def _half(name, half, seed):
 
 def _predict(table, name, model, **kwargs):
     """Predictions for a catalogue as its validation reads it (per photometric system for
-    DESI): ``logmstar``, ``logmstar_err`` and ``logmstar_err_sys`` (dex, NaN without an
-    uncertainty) and ``smass_model``, as arrays."""
+    DESI): ``logmstar``, ``logmstar_err``, ``logmstar_err_sys`` and ``logmstar_err_phot``
+    (dex, NaN without an uncertainty) and ``smass_model``, as arrays."""
     from validation.surveys import SURVEYS, _groups, predict_kwargs
 
     if name not in SURVEYS:
@@ -289,13 +344,14 @@ def _predict(table, name, model, **kwargs):
         groups = [(predict_kwargs(name, photsys), rows) for photsys, rows in _groups(name, table)]
     n = len(table)
     out = {"logmstar": np.full(n, np.nan), "logmstar_err": np.full(n, np.nan),
-           "logmstar_err_sys": np.full(n, np.nan), "smass_model": np.full(n, "", dtype="U64")}
+           "logmstar_err_sys": np.full(n, np.nan), "logmstar_err_phot": np.full(n, np.nan),
+           "smass_model": np.full(n, "", dtype="U64")}
     for base, rows in groups:
         part = table[rows] if not isinstance(rows, slice) else table
         if not len(part):
             continue
         result = predict_table(part, model, **{**base, **kwargs})
-        for key in ("logmstar", "logmstar_err", "logmstar_err_sys"):
+        for key in ("logmstar", "logmstar_err", "logmstar_err_sys", "logmstar_err_phot"):
             if key in result.colnames:
                 out[key][rows] = result[key].value
         out["smass_model"][rows] = (np.asarray(result["smass_model"]).astype(str)
@@ -433,7 +489,9 @@ def coverage_table(names=DEFAULT_CATALOGUES, *, half="evaluation", seed=None, mo
     The network predicts each catalogue's ``half`` as a user would (``model="auto"``,
     ``uncertainty="auto"``, the bundled corrections, the default systematic), and its
     ``logmstar_err`` is checked against the reference masses on the package's scale,
-    the reference's own error added in quadrature where the catalogue gives one.
+    the reference's own error added where the catalogue gives one; for the catalogues
+    of `SHARED_PHOTOMETRY` the photometric noise that moves both masses is counted once
+    (`difference_sigma`).
 
     Parameters
     ----------
@@ -459,6 +517,7 @@ def coverage_table(names=DEFAULT_CATALOGUES, *, half="evaluation", seed=None, mo
         ``reference_error`` (whether the reference
         has errors), ``median_offset``, ``half_width``, ``median_err`` (median
         ``logmstar_err``), ``median_err_sys``, ``coverage``, ``coverage_no_sys``,
+        ``coverage_independent`` (every error counted as independent),
         ``coverage_2sigma``, ``pit_ks`` and ``pit_density`` (a vector of ``bins``).
     """
     rows = []
@@ -467,11 +526,13 @@ def coverage_table(names=DEFAULT_CATALOGUES, *, half="evaluation", seed=None, mo
         prediction = _predict(table, name, model, **predict_kwargs)
         logm, err = prediction["logmstar"], prediction["logmstar_err"]
         sys = np.nan_to_num(prediction["logmstar_err_sys"], nan=0.0)
+        phot = prediction["logmstar_err_phot"] if name in SHARED_PHOTOMETRY else None
         ref, ref_err = reference_masses(table, name)
         groups = _groups(prediction["smass_model"], per_model)
         for label, mask in groups:
             summary = coverage_summary(logm[mask], err[mask], ref[mask], ref_err[mask],
-                                       systematic=sys[mask], bins=bins)
+                                       systematic=sys[mask], bins=bins,
+                                       photometric=None if phot is None else phot[mask])
             if label != "all" and summary["n"] < 15:
                 continue
             good = mask & np.isfinite(logm) & np.isfinite(ref)
@@ -481,12 +542,13 @@ def coverage_table(names=DEFAULT_CATALOGUES, *, half="evaluation", seed=None, mo
                          float(np.median(err[good])) if good.any() else np.nan,
                          float(np.median(sys[good])) if good.any() else np.nan,
                          summary["coverage"], summary["coverage_no_sys"],
+                         summary["coverage_independent"],
                          summary["coverage_2sigma"], summary["pit_ks"],
                          summary["pit_density"]))
     names_out = ("catalogue", "model", "models", "n", "reference_error", "median_offset",
                  "half_width",
                  "median_err", "median_err_sys", "coverage", "coverage_no_sys",
-                 "coverage_2sigma", "pit_ks", "pit_density")
+                 "coverage_independent", "coverage_2sigma", "pit_ks", "pit_density")
     if not rows:
         return Table(names=names_out[:-1])
     table = Table(rows=rows, names=names_out)
@@ -609,17 +671,23 @@ def coverage_rst(offsets, coverage, systematic=None, plot=None):
               "Coverage", "-" * 8, "",
               "Fraction of reference masses (package scale) within the 1-sigma "
               "``logmstar_err`` of the default prediction, the reference's own error added "
-              "in quadrature where the catalogue has one (target 68 +- 8 per cent); also "
-              "without the systematic part, and within 2 sigma (95 per cent). KS: largest "
-              "distance of the PIT distribution from the uniform one.", ""]
+              "where the catalogue has one (target 68 +- 8 per cent). Where the reference "
+              "masses were fitted to the same photometry (shared photometry: yes), the "
+              "photometric noise that moves both masses is counted once "
+              "(`validation.coverage.difference_sigma`); the column 'independent' counts it "
+              "twice. Also without the systematic part, and within 2 sigma (95 per cent). "
+              "KS: largest distance of the PIT distribution from the uniform one.", ""]
+    shared = {_spec(name).name for name in SHARED_PHOTOMETRY}
     rows = [(r["catalogue"], _label(r), r["n"], "yes" if r["reference_error"] else "no",
+             "yes" if r["catalogue"] in shared else "no",
              _fmt(r["median_offset"], "{:+.3f}"), _fmt(r["half_width"]), _fmt(r["median_err"]),
              _fmt(100 * r["coverage"], "{:.0f}%"), _fmt(100 * r["coverage_no_sys"], "{:.0f}%"),
+             _fmt(100 * r["coverage_independent"], "{:.0f}%"),
              _fmt(100 * r["coverage_2sigma"], "{:.0f}%"), _fmt(r["pit_ks"], "{:.2f}"))
             for r in coverage]
-    parts.append(_rst(("catalogue", "model", "N", "ref. error", "median offset",
-                       "16-84 half-width", "median logmstar_err", "1-sigma", "1-sigma no sys",
-                       "2-sigma", "PIT KS"), rows))
+    parts.append(_rst(("catalogue", "model", "N", "ref. error", "shared photometry",
+                       "median offset", "16-84 half-width", "median logmstar_err", "1-sigma",
+                       "1-sigma no sys", "1-sigma independent", "2-sigma", "PIT KS"), rows))
     if plot:
         parts += ["", f".. image:: {plot}", "   :width: 100%",
                   "   :alt: PIT histograms per catalogue and model, and 1-sigma coverage"]
