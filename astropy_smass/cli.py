@@ -991,7 +991,7 @@ def _read_location(location, timeout):
     from .io import read_table
 
     if re.match(r"https?://", str(location)):
-        from .vo import _fetch_table
+        from .vo.tap import _fetch_table
 
         return _fetch_table(location, timeout)
     return read_table(location)
