@@ -26,6 +26,7 @@ benchmarks/results.json --files`` prints the ratios.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -77,6 +78,13 @@ def files(tmp_path_factory, model):
     bundle = model.save(root / "model")
     yield {"one": one, "folder": folder, "bundle": bundle, "root": root,
            "folder_rows": per_file * N_FILES}
+
+
+@pytest.fixture(autouse=True)
+def _remove_outputs(tmp_path):
+    """Each test's outputs (gigabytes at survey scale) go when it ends."""
+    yield
+    shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 def floor(source, target):

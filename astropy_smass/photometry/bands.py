@@ -16,6 +16,7 @@ of the big services (SDSS ``cModelMag_r``, 2MASS ``j_m``, WISE ``w1mpro``, Pan-S
 letter, and an explicit ``columns={band: column}`` mapping always wins.
 """
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -644,7 +645,7 @@ _PIPELINE_DESCRIBE = ("pipeline names (MAG_AUTO_G, SOF_CM_MAG_G, BDF_MAG_G, MAG_
                       "magnitudes before fluxes")
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Hit:
     band: str
     family: object = None  # preference family: a _Convention, "pipeline" or None
@@ -698,22 +699,27 @@ _ARCHIVE_DESCRIBE = ("WFCAM/VISTA archives jPetroMag > jHallMag > jKronMag > jAp
                      "jPsfMag (Vega; errors *Err)")
 
 
+@functools.lru_cache(maxsize=4096)
 def _column_hits(colname, surveys=()):
-    """What ``colname`` could hold: ``([_Hit], letter needing a survey or None)``."""
+    """What ``colname`` could hold: ``((_Hit, ...), letter needing a survey or None)``.
+
+    Cached: the answer depends only on the name and the registry, which is fixed, and
+    finding it tries every band's spellings (most of a small table's prediction time).
+    """
     for convention in CONVENTIONS:
         matched = convention.match(colname)
         if matched is not None:
             band, rank = matched
-            return [_Hit(band, convention, rank, convention.vega)], None
+            return (_Hit(band, convention, rank, convention.vega),), None
     archive = _ARCHIVE.fullmatch(colname)
     if archive is not None:
         letter = archive.group(1)
         if not surveys:
-            return [], letter
+            return (), letter
         key = _survey_letter(letter.upper() if letter.lower() != "ks" else "Ks", surveys)
         rank = (_ARCHIVE_KINDS.index(archive.group(2).lower()), 0)
         vega = key is not None and ALL_BANDS[key].native_system == "Vega"
-        return ([_Hit(key, "archive", rank, vega)] if key else []), None
+        return ((_Hit(key, "archive", rank, vega),) if key else ()), None
     hits = {}
     unresolved = None
     for stem, (kind, rank) in _candidate_stems(colname).items():
@@ -742,7 +748,7 @@ def _column_hits(colname, surveys=()):
                 hits.setdefault(band.name, _Hit(band.name, family, rank))
             elif _stem_matches(stem, band):
                 hits.setdefault(band.name, _Hit(band.name, family, rank))
-    return list(hits.values()), (None if hits else unresolved)
+    return tuple(hits.values()), (None if hits else unresolved)
 
 
 def _column_bands(colname):
