@@ -120,8 +120,13 @@ class _PartitionReader:
 
     def __call__(self, path):
         import pandas as pd
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
+        # Distributed's workers start Arrow with one thread (OMP_NUM_THREADS=1); Arrow's
+        # decoding and encoding use every core, as dask.dataframe.read_parquet sets too.
+        if pa.cpu_count() < (os.cpu_count() or 1):
+            pa.set_cpu_count(os.cpu_count())
         # One chunk per row group, so that the prediction reads the columns in place.
         table = pq.ParquetFile(path, pre_buffer=False).read(columns=self.columns)
         return table.to_pandas(types_mapper=pd.ArrowDtype)
