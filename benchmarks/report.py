@@ -93,7 +93,7 @@ def files_report(path, rst=False):
         data = json.load(handle)
     found = {b["extra_info"]["kind"]: b for b in data["benchmarks"]
              if b.get("extra_info", {}).get("kind") in FILE_KINDS}
-    header = ["path", "rows", "wall (s)", "x floor", "peak RSS/worker (MB)"]
+    header = ["path", "rows", "wall (s)", "x floor", "peak RSS/worker (MiB)"]
     lines = []
     for kind, label in FILE_KINDS.items():
         if kind not in found:
