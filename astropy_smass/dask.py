@@ -429,6 +429,8 @@ def read_parquet(path, columns=None, **kwargs):
     import dask.dataframe as dd
 
     files = [str(f) for f in parquet_files(path)]
+    if not files:
+        raise MissingFileError(f"{path} holds no Parquet files")
     if columns is not None:
         names = set(_reader(path).names)
         columns = list(dict.fromkeys(
@@ -437,8 +439,6 @@ def read_parquet(path, columns=None, **kwargs):
     if kwargs:
         kwargs.setdefault("dtype_backend", "pyarrow")
         return dd.read_parquet(files, columns=columns, **kwargs)
-    if not files:
-        raise MissingFileError(f"{path} holds no Parquet files")
     import pandas as pd
     import pyarrow.parquet as pq
 
