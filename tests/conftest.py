@@ -37,6 +37,21 @@ else:
 
 
 @pytest.fixture(scope="session")
+def real_data():
+    """The folder of the real catalogues (`validation.data_dir`); the test is skipped,
+    with the reason, where it is absent, and fails instead with
+    ``ASTROPY_SMASS_REQUIRE_DATA=1``."""
+    from validation import data_dir
+
+    try:
+        return data_dir()
+    except FileNotFoundError as exc:
+        if os.environ.get("ASTROPY_SMASS_REQUIRE_DATA") == "1":
+            pytest.fail(f"ASTROPY_SMASS_REQUIRE_DATA=1 but {exc}")
+        pytest.skip(f"real catalogues not available: {exc}")
+
+
+@pytest.fixture(scope="session")
 def toy_model():
     pytest.importorskip("sklearn")
     return train_toy_model()

@@ -1,6 +1,5 @@
 """Mass-scale conversion of the reference catalogues, coverage and PIT (validation/coverage.py)."""
 
-import os
 
 import astropy.units as u
 import numpy as np
@@ -8,18 +7,8 @@ import pytest
 from astropy.table import QTable
 
 from astropy_smass.massscale import IMFS
-from validation import CATALOGUES, data_dir
+from validation import CATALOGUES
 from validation import coverage as C
-
-
-@pytest.fixture(scope="module")
-def real_catalogues():
-    try:
-        return data_dir()
-    except FileNotFoundError as exc:
-        if os.environ.get("ASTROPY_SMASS_REQUIRE_DATA") == "1":
-            pytest.fail(f"ASTROPY_SMASS_REQUIRE_DATA=1 but {exc}")
-        pytest.skip(f"real catalogues not available: {exc}")
 
 
 def test_pit_is_uniform_for_right_errors_and_not_otherwise():
@@ -162,7 +151,7 @@ def test_coverage_rst_and_docs_markers(tmp_path):
     assert "old" not in new and "76%" in new and new.endswith(f"{C.COVERAGE_END}\nAfter\n")
 
 
-def test_real_catalogues(real_catalogues):
+def test_real_data(real_data):
     """ECO and DustPedia with the bundled models: the helpers run and report sane numbers."""
     offsets = C.scale_offsets(("eco", "dustpedia"))
     assert set(offsets["catalogue"]) == {"ECO", "DustPedia"}

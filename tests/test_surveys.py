@@ -10,17 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from validation import data_dir, residual_statistics, surveys
+from validation import residual_statistics, surveys
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def real_data():
-    try:
-        return data_dir()
-    except FileNotFoundError as exc:
-        pytest.skip(f"real catalogues not available: {exc}")
 
 
 @pytest.mark.parametrize("name", ["desi", "des", "cosmos"])

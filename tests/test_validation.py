@@ -6,7 +6,6 @@ whose true masses are known. The real-data tests read the catalogues from
 when the catalogues are absent, and fail instead when ``ASTROPY_SMASS_REQUIRE_DATA=1``.
 """
 
-import os
 from pathlib import Path
 
 import astropy.units as u
@@ -30,7 +29,6 @@ from validation import (
     compare_degrees,
     compare_methods,
     compare_uncertainties,
-    data_dir,
     domain_report,
     flag_census,
     half_mask,
@@ -341,16 +339,6 @@ def test_flag_census_accounts_for_every_row(toy_model):
 
 
 # -- real catalogues ------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def real_data():
-    try:
-        return data_dir()
-    except FileNotFoundError as exc:
-        if os.environ.get("ASTROPY_SMASS_REQUIRE_DATA") == "1":
-            pytest.fail(f"ASTROPY_SMASS_REQUIRE_DATA=1 but {exc}")
-        pytest.skip(f"real catalogues not available: {exc}")
-
-
 def test_loaders_apply_catalogue_conventions(real_data):
     from astropy.table import Table
 
