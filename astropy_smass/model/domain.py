@@ -17,7 +17,7 @@ import numpy as np
 
 from ..exceptions import ModelFormatError
 from ..flags import SmassFlag
-from .network import block_size
+from .network import block_size, centre_block, centred_block
 
 __all__ = ["TrainingDomain", "DomainPass", "range_plan"]
 
@@ -271,8 +271,7 @@ class DomainPass:
         inputs and a row of ones, if None)."""
         dtype = np.dtype(dtype or self.dtype)
         if work is None:
-            work = {"centred": np.zeros((self.n_inputs + 1, block_size()), dtype)}
-            work["centred"][-1] = 1.0
+            work = {"centred": centred_block(self.n_inputs, dtype)}
         size = work["centred"].shape[1]
         n_colours = len(self.range_plan.get("adjacent_lower", ()))
         work.update({
@@ -286,10 +285,7 @@ class DomainPass:
 
     def centre(self, inputs, work):
         """Inputs (rows, n_inputs) minus the centre, into the block's columns; the rows."""
-        rows = len(inputs)
-        np.subtract(inputs.T, self.center[:, None], out=work["centred"][:-1, :rows],
-                    casting="same_kind")
-        return rows
+        return centre_block(inputs, self.center, work)
 
     def distance2(self, work, whitening=None):
         """Squared Mahalanobis distance of the centred block."""

@@ -170,6 +170,24 @@ class OneHiddenLayerNetwork:
                    arrays["input_scale"])
 
 
+def centred_block(n_inputs, dtype):
+    """The work array of one block of centred inputs: ``n_inputs`` rows and a last row
+    of ones (for affine maps), `block_size` columns."""
+    # Zero padding: a short last block leaves no NaN or denormal garbage behind it.
+    centred = np.zeros((n_inputs + 1, block_size()), dtype)
+    centred[-1] = 1.0
+    return centred
+
+
+def centre_block(inputs, center, work):
+    """Inputs (rows, n_inputs) minus ``center``, into the columns of ``work["centred"]``;
+    returns the number of rows."""
+    rows = len(inputs)
+    np.subtract(inputs.T, center[:, None], out=work["centred"][:-1, :rows],
+                casting="same_kind")
+    return rows
+
+
 class ForwardPass:
     """The network's forward pass on blocks of galaxies: the one implementation.
 
@@ -231,10 +249,8 @@ class ForwardPass:
         of a `~astropy_smass.model.domain.DomainPass` on the same block).
         """
         size, n_hidden = block_size(), len(self.hidden_bias)
-        # Zero padding: a short last block leaves no NaN or denormal garbage behind it.
-        centred = np.zeros((self.n_inputs + 1, size), self.dtype)
-        centred[-1] = 1.0
-        work = {"centred": centred, "hidden": np.empty((n_hidden, size), self.dtype),
+        work = {"centred": centred_block(self.n_inputs, self.dtype),
+                "hidden": np.empty((n_hidden, size), self.dtype),
                 "output": np.empty(size, self.dtype)}
         if gradient:
             work["active"] = np.empty((n_hidden, size), bool)
@@ -244,10 +260,7 @@ class ForwardPass:
 
     def centre(self, inputs, work):
         """Inputs (rows, n_inputs) minus the centre, into the block's columns; the rows."""
-        rows = len(inputs)
-        np.subtract(inputs.T, self.center[:, None], out=work["centred"][:-1, :rows],
-                    casting="same_kind")
-        return rows
+        return centre_block(inputs, self.center, work)
 
     def _bias_tile(self, size):
         # Same shape as the hidden block: numpy's binary loops are several times faster
