@@ -139,7 +139,7 @@ from scipy.interpolate import RegularGridInterpolator
 
 from ..exceptions import InputError, MissingDependencyError, MissingFileError, UnknownNameError
 from ..model.bundle import arrays_checksum
-from ..photometry.bands import BANDS
+from ..photometry.bands import ALL_BANDS, BANDS, SURVEY_FILTERS
 
 __all__ = ["GENERATOR_VERSION", "BAND_FILTERS", "FILTER_CURVES", "OBSERVED_PREFIX",
            "DEFAULT_PRIORS", "KROUPA_TO_CHABRIER_DEX", "gama_data_dir", "age_of_universe",
@@ -165,26 +165,13 @@ BAND_FILTERS = {
 
 #: Every filter whose photometry the population stores: column key -> filter curve
 #: (an astro-sedpy name, or ``speclite:NAME`` for a curve shipped by speclite). The keys
-#: of `BAND_FILTERS` come first; every other filter is keyed by its curve name.
+#: of `BAND_FILTERS` come first, then every other filter of
+#: `~astropy_smass.photometry.bands.SURVEY_FILTERS`, keyed by its name there.
 FILTER_CURVES = dict(BAND_FILTERS)
-FILTER_CURVES.update({name: name for name in [
-    "decam_u", "decam_g", "decam_r", "decam_i", "decam_z", "decam_Y",
-    "bass_g", "bass_r", "mzls_z",
-    "panstarrs_g", "panstarrs_r", "panstarrs_i", "panstarrs_z", "panstarrs_y",
-    "hsc_g", "hsc_r", "hsc_i", "hsc_z", "hsc_y",
-    "lsst_baseline_u", "lsst_baseline_g", "lsst_baseline_r", "lsst_baseline_i",
-    "lsst_baseline_z", "lsst_baseline_y",
-    "subaru_suprimecam_B", "subaru_suprimecam_V", "subaru_suprimecam_rp",
-    "subaru_suprimecam_ip", "subaru_suprimecam_zp",
-    "ukirt_wfcam_J", "ukirt_wfcam_H", "ukirt_wfcam_K",
-]})
 FILTER_CURVES.update({
-    "euclid_vis": "speclite:Euclid-VIS", "euclid_y": "speclite:Euclid-Y",
-    "euclid_j": "speclite:Euclid-J", "euclid_h": "speclite:Euclid-H",
-    "lsst_u": "speclite:lsst2023-u", "lsst_g": "speclite:lsst2023-g",
-    "lsst_r": "speclite:lsst2023-r", "lsst_i": "speclite:lsst2023-i",
-    "lsst_z": "speclite:lsst2023-z", "lsst_y": "speclite:lsst2023-y",
-})
+    name: (f"speclite:{ALL_BANDS[name].filter_id}"
+           if name in ALL_BANDS and ALL_BANDS[name].curve_source == "speclite" else name)
+    for name in SURVEY_FILTERS if name not in BAND_FILTERS.values()})
 
 #: Prefix of the observed-frame columns: ``obs_<key>`` is the apparent AB magnitude
 #: minus the distance modulus, ``m - 5 log10(d_L / 10 pc)``, which does not depend on
