@@ -32,15 +32,10 @@ def toy_population(n, seed=1):
     return mags, logm
 
 
-def train_toy_model(name="toy", n=4000, hidden=16, seed=0, bands=None):
-    """Fit a small relu network to `toy_population` in ``bands`` (default ugriz)."""
+def _fit_toy(name, bands, features, x, logm, hidden, seed, description, **model_kwargs):
+    """A model of a small relu network fitted to features ``x`` and log masses ``logm``."""
     from sklearn.neural_network import MLPRegressor
 
-    bands = list(TOY_BANDS if bands is None else bands)
-    mags, logm = toy_population(n, seed=seed + 1)
-    mags = mags[:, [TOY_BANDS.index(b) for b in bands]]
-    features = default_features(bands)
-    x = build_features(mags, bands, features)
     mean, scale = x.mean(axis=0), x.std(axis=0)
     mlp = MLPRegressor(hidden_layer_sizes=(hidden,), activation="relu", random_state=seed,
                        max_iter=400, early_stopping=True, learning_rate_init=3e-3)
@@ -49,7 +44,17 @@ def train_toy_model(name="toy", n=4000, hidden=16, seed=0, bands=None):
                                     mlp.intercepts_[1][0], "relu", mean, scale)
     return StellarMassModel(name, bands, features, network,
                             TrainingDomain.from_training(x), intrinsic_scatter=0.1,
-                            metadata={"description": "test-session toy model"})
+                            metadata={"description": description}, **model_kwargs)
+
+
+def train_toy_model(name="toy", n=4000, hidden=16, seed=0, bands=None):
+    """Fit a small relu network to `toy_population` in ``bands`` (default ugriz)."""
+    bands = list(TOY_BANDS if bands is None else bands)
+    mags, logm = toy_population(n, seed=seed + 1)
+    mags = mags[:, [TOY_BANDS.index(b) for b in bands]]
+    features = default_features(bands)
+    x = build_features(mags, bands, features)
+    return _fit_toy(name, bands, features, x, logm, hidden, seed, "test-session toy model")
 
 
 def assert_same_tables(actual, expected):
@@ -73,8 +78,6 @@ def train_toy_observed_model(name="toy_obs", n=6000, hidden=16, seed=0, bands=("
     """An observed-frame (redshift-aware) toy model: `toy_population` seen at redshifts
     uniform in ``redshift_range`` with a colour-dependent toy K-correction
     (``obs - rest = z * k_band * (g - i)``, see `toy_k_correction`)."""
-    from sklearn.neural_network import MLPRegressor
-
     from astropy_smass.model.features import REDSHIFT_INPUT
 
     bands = list(bands)
@@ -84,16 +87,8 @@ def train_toy_observed_model(name="toy_obs", n=6000, hidden=16, seed=0, bands=("
     inputs = np.column_stack([obs[:, [TOY_BANDS.index(b) for b in bands]], z])
     features = default_features(bands) + [REDSHIFT_INPUT]
     x = build_features(inputs, bands + [REDSHIFT_INPUT], features)
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    mlp = MLPRegressor(hidden_layer_sizes=(hidden,), activation="relu", random_state=seed,
-                       max_iter=400, early_stopping=True, learning_rate_init=3e-3)
-    mlp.fit((x - mean) / scale, logm)
-    network = OneHiddenLayerNetwork(mlp.coefs_[0], mlp.intercepts_[0], mlp.coefs_[1][:, 0],
-                                    mlp.intercepts_[1][0], "relu", mean, scale)
-    return StellarMassModel(name, bands, features, network,
-                            TrainingDomain.from_training(x), intrinsic_scatter=0.1,
-                            metadata={"description": "test-session observed-frame toy model"},
-                            redshift_range=redshift_range)
+    return _fit_toy(name, bands, features, x, logm, hidden, seed,
+                    "test-session observed-frame toy model", redshift_range=redshift_range)
 
 
 #: Toy K-correction per unit redshift and unit g - i colour, by band (ugriz).
