@@ -29,6 +29,7 @@ it: threads, local processes or a cluster.
 """
 
 import contextlib
+import ctypes
 import os
 import shutil
 import tempfile
@@ -106,6 +107,15 @@ def _source_of(ddf):
     return None
 
 
+def _arrow_on_every_core():
+    """Distributed's workers start Arrow with one thread (OMP_NUM_THREADS=1); its
+    decoding and encoding use every core, as dask.dataframe.read_parquet sets too."""
+    import pyarrow as pa
+
+    if pa.cpu_count() < (os.cpu_count() or 1):
+        pa.set_cpu_count(os.cpu_count())
+
+
 class _PartitionReader:
     """Reads one Parquet file as one partition, Arrow-backed.
 
@@ -120,13 +130,9 @@ class _PartitionReader:
 
     def __call__(self, path):
         import pandas as pd
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        # Distributed's workers start Arrow with one thread (OMP_NUM_THREADS=1); Arrow's
-        # decoding and encoding use every core, as dask.dataframe.read_parquet sets too.
-        if pa.cpu_count() < (os.cpu_count() or 1):
-            pa.set_cpu_count(os.cpu_count())
+        _arrow_on_every_core()
         # One chunk per row group, so that the prediction reads the columns in place.
         table = pq.ParquetFile(path, pre_buffer=False).read(columns=self.columns)
         return table.to_pandas(types_mapper=pd.ArrowDtype)
@@ -284,6 +290,41 @@ def _frame_table(frame, plan):
 
 
 # -- prediction ----------------------------------------------------------------------------
+def _predicted_slices(frame, model, keep_columns, prefix, plan, predict_kwargs):
+    """The output of one partition, a slice of at most `SLICE_ROWS` rows at a time.
+
+    Each slice is a pandas DataFrame with the index of its rows of ``frame``; an empty
+    partition gives one empty slice. Every row's prediction depends on that row alone,
+    so the slices together equal the prediction of the whole partition.
+    """
+    import pandas as pd
+
+    if plan is None:
+        nested = set(getattr(frame, "nested_columns", []))
+        plan = [(c, c, None, None) for c in frame.columns
+                if c not in nested and getattr(frame[c].dtype, "kind", "O") in "biuf"]
+    table = _frame_table(frame, plan)
+    # Monte Carlo draws depend on the rows drawn together: those stay one slice.
+    whole = len(table) <= SLICE_ROWS or predict_kwargs.get("uncertainty") == "montecarlo"
+    step = max(len(table), 1) if whole else SLICE_ROWS
+    for start in range(0, max(len(table), 1), step):
+        with warnings.catch_warnings():
+            if start:
+                warnings.simplefilter("ignore")  # said for the first slice
+            result = predict_table(table[start:start + step], model, **predict_kwargs)
+        rows = frame.iloc[start:start + step]
+        _, names = output_columns(frame.columns, result.colnames, prefix=prefix,
+                                  keep_columns=bool(keep_columns))
+        columns = {}
+        for name, new_name in names.items():
+            values = np.asarray(getattr(result[name], "value", result[name]))
+            # Model names as pandas' string dtype, empty partition or not, to match meta.
+            dtype = str if name == "smass_model" else values.dtype
+            columns[new_name] = pd.Series(values, index=rows.index, dtype=dtype)
+        predictions = pd.DataFrame(columns, index=rows.index)
+        yield rows.assign(**predictions) if keep_columns else predictions
+
+
 def predict_partition(frame, model="auto", keep_columns=True, prefix="", plan=None,
                       **predict_kwargs):
     """Predict stellar masses for one pandas DataFrame (one partition).
@@ -311,38 +352,8 @@ def predict_partition(frame, model="auto", keep_columns=True, prefix="", plan=No
     """
     import pandas as pd
 
-    if plan is None:
-        nested = set(getattr(frame, "nested_columns", []))
-        plan = [(c, c, None, None) for c in frame.columns
-                if c not in nested and getattr(frame[c].dtype, "kind", "O") in "biuf"]
-    table = _frame_table(frame, plan)
-    if len(table) <= SLICE_ROWS or predict_kwargs.get("uncertainty") == "montecarlo":
-        result = predict_table(table, model, **predict_kwargs)
-        outputs = {name: result[name] for name in result.colnames}
-    else:
-        # Slices of the partition, one after the other: the working memory of one
-        # slice, and the same values (each row's prediction depends on that row alone).
-        parts = []
-        for start in range(0, len(table), SLICE_ROWS):
-            with warnings.catch_warnings():
-                if start:
-                    warnings.simplefilter("ignore")  # said for the first slice
-                part = predict_table(table[start:start + SLICE_ROWS], model, **predict_kwargs)
-            parts.append({name: np.asarray(getattr(part[name], "value", part[name]))
-                          for name in part.colnames})
-        outputs = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
-    _, names = output_columns(frame.columns, list(outputs), prefix=prefix,
-                              keep_columns=bool(keep_columns))
-    columns = {}
-    for name, new_name in names.items():
-        values = np.asarray(getattr(outputs[name], "value", outputs[name]))
-        # Model names as pandas' string dtype, empty partition or not, to match meta.
-        dtype = str if name == "smass_model" else values.dtype
-        columns[new_name] = pd.Series(values, index=frame.index, dtype=dtype)
-    predictions = pd.DataFrame(columns, index=frame.index)
-    if not keep_columns:
-        return predictions
-    return frame.assign(**{c: predictions[c] for c in predictions.columns})
+    slices = list(_predicted_slices(frame, model, keep_columns, prefix, plan, predict_kwargs))
+    return slices[0] if len(slices) == 1 else pd.concat(slices)
 
 
 def _resolve_model(model):
@@ -406,8 +417,11 @@ def predict_dask(ddf, model="auto", *, keep_columns=True, prefix="", schema=None
     except Exception:
         sample = empty
     meta.attrs[ATTRS_KEY] = plan.metadata(model, sample)
-    return ddf.map_partitions(predict_partition, model, keep_columns, prefix, plan.columns,
-                              meta=meta, **plan.kwargs)
+    arguments = (model, keep_columns, prefix, plan.columns, plan.kwargs)
+    result = ddf.map_partitions(predict_partition, *arguments[:4], meta=meta, **plan.kwargs)
+    # For write_parquet: this very frame is predicted and written in one task a partition.
+    result._smass_prediction = (ddf, arguments)
+    return result
 
 
 def read_parquet(path, columns=None, **kwargs):
@@ -548,60 +562,107 @@ def _header_for(metadata, columns):
     return {k.encode(): v.encode() for k, v in metadata.items()}
 
 
-_BEHIND = {"pool": None, "pending": [], "lock": threading.Lock()}
-
-
-def _write_table(table, path):
-    import pyarrow.parquet as pq
-
-    from .stream import parquet_write_options
-
-    pq.write_table(table, path, row_group_size=SLICE_ROWS,
-                   **parquet_write_options(table.schema))
-
-
-def _write_partition(frame, path, metadata, behind=False):
-    """Write one partition; with ``behind``, in a thread of this worker process, so that
-    the worker reads and predicts its next partition meanwhile (`_flush_writes` waits)."""
+def _arrow_table(frame, metadata):
+    """A partition's pandas DataFrame as the Arrow table written: no index, astropy's
+    layout (plain strings) and ``metadata`` (from `_header_for`)."""
     import pyarrow as pa
 
     table = pa.Table.from_pandas(frame, preserve_index=False)
     fields = []
-    for field in table.schema:  # astropy's layout: plain strings
+    for field in table.schema:
         if pa.types.is_large_string(field.type) or pa.types.is_string_view(field.type):
             fields.append(field.with_type(pa.string()))
         else:
             fields.append(field)
     if any(a.type != b.type for a, b in zip(fields, table.schema)):
         table = table.cast(pa.schema(fields))
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
-    if not behind:
-        _write_table(table, path)
-        return len(frame)
-    from concurrent.futures import ThreadPoolExecutor
-
-    with _BEHIND["lock"]:
-        if _BEHIND["pool"] is None:
-            _BEHIND["pool"] = ThreadPoolExecutor(1, thread_name_prefix="smass-write")
-        pending = _BEHIND["pending"]
-    while True:  # one partition written behind at a time: memory of two partitions
-        with _BEHIND["lock"]:
-            busy = [f for f in pending if not f.done()]
-            if not busy:
-                break
-        busy[0].result()
-    with _BEHIND["lock"]:
-        pending.append(_BEHIND["pool"].submit(_write_table, table, path))
-    return len(frame)
+    return table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
 
 
-def _flush_writes():
-    """Wait for this process's writes behind; raise the first error. Returns their count."""
-    with _BEHIND["lock"]:
-        pending, _BEHIND["pending"] = list(_BEHIND["pending"]), []
-    for future in pending:
-        future.result()
-    return len(pending)
+_HEAP = {"lock": threading.Lock(), "tasks": 0}
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+
+
+@contextlib.contextmanager
+def _freed_memory_reused():
+    """Within this context, glibc's malloc reuses freed memory; afterwards it gives it
+    back to the system.
+
+    Distributed's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_`` set, so that
+    freed memory goes back to the system at once. That also has glibc map every
+    allocation over 128 KiB afresh and unmap it when freed: each slice's arrays are
+    then faulted in page by page anew, which makes predicting and writing a
+    partition half as slow again. The settings the nanny asked for are put back, and
+    the memory freed meanwhile is trimmed, when the last such task of the worker ends.
+    Elsewhere (no such setting, or not glibc) this does nothing.
+    """
+    trim = os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    try:
+        libc = ctypes.CDLL("libc.so.6") if trim is not None else None
+    except OSError:
+        libc = None
+    if libc is None:
+        yield
+        return
+    with _HEAP["lock"]:
+        if _HEAP["tasks"] == 0:
+            libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)  # glibc's largest on 64-bit systems
+            libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+        _HEAP["tasks"] += 1
+    try:
+        yield
+    finally:
+        with _HEAP["lock"]:
+            _HEAP["tasks"] -= 1
+            if _HEAP["tasks"] == 0:
+                libc.mallopt(_M_MMAP_THRESHOLD,
+                             int(os.environ.get("MALLOC_MMAP_THRESHOLD_", 128 << 10)))
+                libc.mallopt(_M_TRIM_THRESHOLD, int(trim))
+                libc.malloc_trim(0)
+
+
+def _write_slices(slices, path, metadata):
+    """Write DataFrames to one Parquet file, a row group each; each is encoded and
+    compressed in a thread while the next one is made (`_predicted_slices` predicts
+    it). Returns the number of rows."""
+    import pyarrow.parquet as pq
+
+    from .stream import _WriteBehind, parquet_write_options
+
+    _arrow_on_every_core()
+    writer, rows = None, 0
+    with _freed_memory_reused():
+        background = _WriteBehind(lambda table: writer.write_table(table))
+        try:
+            for frame in slices:
+                table = _arrow_table(frame, metadata)
+                if writer is None:
+                    writer = pq.ParquetWriter(path, table.schema,
+                                              **parquet_write_options(table.schema))
+                background(table)
+                rows += len(frame)
+            background.wait()
+        finally:
+            try:
+                background.close()
+            finally:
+                if writer is not None:
+                    writer.close()
+    return rows
+
+
+def _write_partition(frame, path, metadata):
+    """Write one partition of any Dask DataFrame, a row group per `SLICE_ROWS` rows."""
+    return _write_slices((frame.iloc[start:start + SLICE_ROWS]
+                          for start in range(0, max(len(frame), 1), SLICE_ROWS)),
+                         path, metadata)
+
+
+def _predict_and_write(frame, path, metadata, *args):
+    """Predict one partition of `predict_dask`'s input and write it, slice by slice:
+    a worker writes a slice while it predicts the next, and never holds the
+    partition's whole output."""
+    return _write_slices(_predicted_slices(frame, *args), path, metadata)
 
 
 def _temporary_folder(target):
@@ -626,13 +687,16 @@ def _move_into_place(tmp, target, overwrite):
 
 
 def _client():
-    """The running ``distributed`` client, or None."""
+    """The ``distributed`` client that ``dask.compute`` would use now, or None."""
     try:
         from distributed import get_client
 
-        return get_client()
+        client = get_client()
     except (ImportError, ValueError):
         return None
+    from dask.base import get_scheduler
+
+    return client if get_scheduler() == client.get else None  # unless told otherwise
 
 
 def _progress_compute(tasks, progress):
@@ -655,7 +719,17 @@ def _progress_compute(tasks, progress):
     return dask.compute(*tasks)
 
 
-def write_parquet(ddf, path, *, overwrite=False, progress=False, write_behind=False):
+def _write_numbered(frame, write, folder, width, metadata, arguments, partition_info=None):
+    """``write`` a partition to ``folder/part.N.parquet``; its number and rows, a row."""
+    import pandas as pd
+
+    number = partition_info["number"]
+    rows = write(frame, str(Path(folder) / f"part.{number:0{width}d}.parquet"), metadata,
+                 *arguments)
+    return pd.DataFrame({"part": [number], "rows": [rows]})
+
+
+def write_parquet(ddf, path, *, overwrite=False, progress=False):
     """Write a Dask DataFrame (from `predict_dask`) as a folder of Parquet files, atomically.
 
     Each partition becomes ``part.N.parquet`` with astropy's metadata (units,
@@ -675,17 +749,20 @@ def write_parquet(ddf, path, *, overwrite=False, progress=False, write_behind=Fa
     progress : bool
         Show the progress of the partitions (``distributed``'s progress bar when a
         client is running, else ``dask.diagnostics.ProgressBar``).
-    write_behind : bool
-        With a ``distributed`` cluster: each worker writes a partition in a thread while
-        it reads and predicts its next one (faster when the worker's process has a core
-        to spare, at the cost of a second partition in its memory).
 
     Returns
     -------
     int
         The number of rows written.
+
+    Notes
+    -----
+    The frame returned by `predict_dask`, as it is, is predicted and written in one
+    task a partition: each slice of `SLICE_ROWS` rows is written while the next one is
+    predicted, so a worker holds its input partition and two slices of output, not
+    the partition's whole output. Any other frame is computed, then written.
     """
-    import dask
+    import pandas as pd
     import pyarrow.parquet as pq
 
     target = Path(path)
@@ -693,24 +770,27 @@ def write_parquet(ddf, path, *, overwrite=False, progress=False, write_behind=Fa
         raise OutputExistsError(f"{target} exists; pass overwrite=True to replace it")
     metadata = _header_for(ddf._meta.attrs.get(ATTRS_KEY), list(ddf.columns))
     tmp = _temporary_folder(target)
-    client = None
     try:
-        parts = ddf.to_delayed()
-        width = len(str(max(len(parts) - 1, 0)))
-        paths = [tmp / f"part.{k:0{width}d}.parquet" for k in range(len(parts))]
-        client = _client() if write_behind else None
-        # With a cluster, each worker may write behind while it predicts the next partition.
-        write = dask.delayed(_write_partition, pure=False)
-        tasks = [write(part, str(path), metadata, client is not None)
-                 for part, path in zip(parts, paths)]
-        counts = _progress_compute(tasks, progress)
-        if client is not None:
-            client.run(_flush_writes)
+        prediction = getattr(ddf, "_smass_prediction", None)
+        source, arguments = prediction or (ddf, ())
+        width = len(str(max(source.npartitions - 1, 0)))
+        # One task a partition: dask fuses it with the making of the partition, so a
+        # worker holds one input partition at a time.
+        tasks = source.map_partitions(
+            _write_numbered, _predict_and_write if prediction else _write_partition,
+            str(tmp), width, metadata, arguments, partition_info=True,
+            meta={"part": int, "rows": int}, enforce_metadata=False, align_dataframes=False)
+        # Computed as a task a partition: computing the frame of counts would also gather
+        # them into one partition, and dask would then no longer fuse the tasks.
+        counts = pd.concat(_progress_compute(tasks.to_delayed(), progress))
+        counts = counts.set_index("part")["rows"]
         # Every partition's file, complete (a worker lost after its task would show here).
-        for path, count in zip(paths, counts):
-            if not path.exists() or pq.read_metadata(path).num_rows != count:
+        for number in range(source.npartitions):
+            path = tmp / f"part.{number:0{width}d}.parquet"
+            count = counts.get(number)
+            if count is None or not path.exists() or pq.read_metadata(path).num_rows != count:
                 raise RuntimeError(f"partition file {path.name} was not written completely")
-        rows = sum(counts)
+        rows = int(counts.sum())
         files = sorted(tmp.glob("part.*.parquet"))
         if files:
             schema = pq.read_schema(files[0])
@@ -718,9 +798,6 @@ def write_parquet(ddf, path, *, overwrite=False, progress=False, write_behind=Fa
         os.chmod(tmp, 0o777 & ~_umask())
         _move_into_place(tmp, target, overwrite)
     except BaseException:
-        if client is not None:  # writes still behind on live workers: let them end first
-            with contextlib.suppress(Exception):
-                client.run(_flush_writes)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return rows

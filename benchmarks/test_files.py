@@ -15,14 +15,14 @@ Dask workers may use every core; the floor's reader uses pyarrow's threads).
 - ``files_dask_1`` / ``files_dask_2``: `astropy_smass.dask.write_parquet` of
   `~astropy_smass.dask.predict_dask` over the folder (``read_parquet``, one partition
   per file), on a running ``LocalCluster`` of 1 or 2 single-threaded worker processes
-  (cluster start-up not included: the compute-and-write part); peak RSS per worker;
-  ``_behind``: with ``write_behind=True``.
+  (cluster start-up not included: the compute-and-write part); peak RSS per worker.
 
 ``SMASS_BENCH_FILE_ROWS`` sets the catalogue's rows (default 2,000,000; the scaling
-page's figures use 20,000,000: 4.3 GB a copy), ``SMASS_BENCH_FILE_ROUNDS`` the runs of
-each path, of which the fastest counts (default 1; the disk's write-back makes single
-runs of gigabytes vary by a factor of two). ``python benchmarks/report.py
-benchmarks/results.json --files`` prints the ratios.
+page's figures use 20,000,000: 4.3 GB a copy), ``SMASS_BENCH_FILE_ROUNDS`` the rounds
+(default 1; the disk's write-back makes single runs of gigabytes vary by a factor of
+two). Each round runs every path once, in turn, so that a drift of the disk's speed
+reaches every path alike; the fastest run of each path counts. ``python
+benchmarks/report.py benchmarks/results.json --files`` prints the ratios.
 """
 
 import os
@@ -106,12 +106,21 @@ def floor(source, target):
     writer.close()
 
 
-def _record(benchmark, kind, rows, seconds_of, floor_kind=None, **info):
+@pytest.fixture(scope="module", params=range(ROUNDS), ids=lambda k: f"round{k}")
+def round_number(request):
+    """Rounds in turn: pytest runs every path of round 0, then every path of round 1...
+    so that the disk's drift over the minutes of a run reaches every path alike."""
+    return request.param
+
+
+def _record(benchmark, kind, rows, seconds_of, round_number, floor_kind=None, **info):
     benchmark.group = "files"
-    benchmark.extra_info.update(rows=rows, kind=kind, seconds=seconds_of, **info)
-    if floor_kind is not None and floor_kind in FLOORS:
-        benchmark.extra_info["floor_seconds"] = FLOORS[floor_kind]
-        benchmark.extra_info["vs_floor"] = seconds_of / FLOORS[floor_kind]
+    benchmark.extra_info.update(rows=rows, kind=kind, seconds=seconds_of, round=round_number,
+                                **info)
+    floor_seconds = FLOORS.get((floor_kind, round_number))
+    if floor_seconds is not None:
+        benchmark.extra_info["floor_seconds"] = floor_seconds
+        benchmark.extra_info["vs_floor"] = seconds_of / floor_seconds
     log = os.environ.get("SMASS_BENCH_LOG")
     if log:  # each result as it comes, for long runs
         import json
@@ -133,8 +142,7 @@ def _same_start(inputs):
 
 
 def _timed(benchmark, func, inputs=()):
-    """The fastest of ``SMASS_BENCH_FILE_ROUNDS`` runs (default 1), each from the same
-    start (`_same_start`)."""
+    """One run of ``func``, from the same start as every other (`_same_start`)."""
     times = []
 
     def run():
@@ -143,25 +151,26 @@ def _timed(benchmark, func, inputs=()):
         func()
         times.append(time.perf_counter() - start)
 
-    benchmark.pedantic(run, rounds=ROUNDS, iterations=1)
-    return min(times)
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    return times[0]
 
 
-def test_floor_one(benchmark, files, tmp_path):
+def test_floor_one(benchmark, files, round_number, tmp_path):
     seconds = _timed(benchmark, lambda: floor(files["one"], tmp_path / "floor.parquet"),
                      [files["one"]])
-    FLOORS["one"] = seconds
-    _record(benchmark, "files_floor_one", ROWS, seconds, "one")
+    FLOORS["one", round_number] = seconds
+    _record(benchmark, "files_floor_one", ROWS, seconds, round_number, "one")
 
 
-def test_floor_folder(benchmark, files, tmp_path):
+def test_floor_folder(benchmark, files, round_number, tmp_path):
     def run():
         for path in sorted(files["folder"].glob("*.parquet")):
             floor(path, tmp_path / path.name)
 
     seconds = _timed(benchmark, run, [files["folder"]])
-    FLOORS["folder"] = seconds
-    _record(benchmark, "files_floor_folder", files["folder_rows"], seconds, "folder")
+    FLOORS["folder", round_number] = seconds
+    _record(benchmark, "files_floor_folder", files["folder_rows"], seconds, round_number,
+            "folder")
 
 
 def _cli(*args):
@@ -169,19 +178,20 @@ def _cli(*args):
                            "--overwrite"], check=True, capture_output=True, text=True)
 
 
-def test_cli_one(benchmark, files, tmp_path):
+def test_cli_one(benchmark, files, round_number, tmp_path):
     out = tmp_path / "masses.parquet"
     seconds = _timed(benchmark, lambda: _cli(files["one"], out, "--model", files["bundle"]),
                      [files["one"]])
-    _record(benchmark, "files_cli_one", ROWS, seconds, "one")
+    _record(benchmark, "files_cli_one", ROWS, seconds, round_number, "one")
     assert pq.ParquetFile(out).metadata.num_rows == ROWS
 
 
-def test_cli_folder(benchmark, files, tmp_path):
+def test_cli_folder(benchmark, files, round_number, tmp_path):
     out = tmp_path / "masses"
     seconds = _timed(benchmark, lambda: _cli(files["folder"], out, "--model",
                                              files["bundle"]), [files["folder"]])
-    _record(benchmark, "files_cli_folder", files["folder_rows"], seconds, "folder")
+    _record(benchmark, "files_cli_folder", files["folder_rows"], seconds, round_number,
+            "folder")
     assert len(list(out.glob("*.parquet"))) == N_FILES
 
 
@@ -192,8 +202,7 @@ def _peak_rss_mb():
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-@pytest.mark.parametrize("behind", [False, True], ids=["", "write_behind"])
-def test_dask(benchmark, files, tmp_path, workers, behind, model):
+def test_dask(benchmark, files, round_number, tmp_path, workers, model):
     distributed = pytest.importorskip("dask.distributed")
     from astropy_smass.dask import predict_dask, read_parquet, write_parquet
 
@@ -204,16 +213,11 @@ def test_dask(benchmark, files, tmp_path, workers, behind, model):
         out = tmp_path / "masses"
 
         def run():
-            write_parquet(predict_dask(read_parquet(files["folder"]), model), out,
-                          overwrite=True, write_behind=behind)
+            write_parquet(predict_dask(read_parquet(files["folder"]), model), out)
 
         seconds = _timed(benchmark, run, [files["folder"]])
         rss = max(client.run(_peak_rss_mb).values())
-    kind = f"files_dask_{workers}" + ("_behind" if behind else "")
-    _record(benchmark, kind, files["folder_rows"], seconds, "folder", workers=workers,
-            peak_rss_mb_per_worker=rss)
-    FLOORS[kind] = seconds
-    one = kind.replace("_2", "_1")
-    if workers == 2 and one in FLOORS:
-        benchmark.extra_info["speedup_1_to_2"] = FLOORS[one] / seconds
+    kind = f"files_dask_{workers}"
+    _record(benchmark, kind, files["folder_rows"], seconds, round_number, "folder",
+            workers=workers, peak_rss_mb_per_worker=rss)
     assert len(list(out.glob("part.*.parquet"))) == N_FILES

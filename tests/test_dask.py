@@ -175,7 +175,7 @@ def test_written_parquet_keeps_metadata(client, defect_file, toy_model, tmp_path
 
     out = tmp_path / "dask_out"
     rows = write_parquet(predict_dask(read_parquet(defect_file).repartition(npartitions=2),
-                                      toy_model), out, progress=True, write_behind=True)
+                                      toy_model), out, progress=True)
     assert rows == N_ROWS
     parts = sorted(out.glob("part.*.parquet"))
     assert len(parts) == 2 and (out / "_common_metadata").exists()
@@ -246,6 +246,37 @@ def test_partition_in_slices(frame, toy_model, monkeypatch):
     _assert_matches(sliced, _in_memory(frame, toy_model))
 
 
+def test_write_predicts_and_writes_in_one_task(defect_file, toy_model, tmp_path, monkeypatch):
+    """write_parquet of predict_dask's own frame predicts and writes each partition in
+    one task, a slice at a time; the files equal, in their values, schema and row
+    groups, those of the same frame computed first and then written."""
+    import dask
+    import pyarrow.parquet as pq
+
+    import astropy_smass.dask as smass_dask
+    from astropy_smass.dask import read_parquet, write_parquet
+
+    monkeypatch.setattr(smass_dask, "SLICE_ROWS", 700)  # several slices a partition
+    monkeypatch.setattr(smass_dask, "_write_partition", None)  # the one-task path only
+    lazy = predict_dask(read_parquet(defect_file).repartition(npartitions=2), toy_model)
+    with dask.config.set(scheduler="sync"):
+        assert write_parquet(lazy, tmp_path / "one_task") == N_ROWS
+    monkeypatch.undo()
+    monkeypatch.setattr(smass_dask, "SLICE_ROWS", 700)
+    monkeypatch.setattr(smass_dask, "_predict_and_write", None)  # computed, then written
+    computed = lazy.map_partitions(lambda part: part, meta=lazy._meta)
+    with dask.config.set(scheduler="sync"):
+        assert write_parquet(computed, tmp_path / "computed") == N_ROWS
+    for name in ("part.0.parquet", "part.1.parquet", "_common_metadata"):
+        one, two = tmp_path / "one_task" / name, tmp_path / "computed" / name
+        assert pq.read_schema(one).equals(pq.read_schema(two), check_metadata=True), name
+        if name.startswith("part"):
+            pd.testing.assert_frame_equal(pq.read_table(one).to_pandas(),
+                                          pq.read_table(two).to_pandas())  # NaN == NaN
+            groups = [pq.ParquetFile(f).metadata.num_row_groups for f in (one, two)]
+            assert groups[0] == groups[1] > 1, name
+
+
 def test_read_parquet_one_partition_per_file(client, defect_file, toy_model, tmp_path):
     """A folder is one partition per file, the columns as written; the schema's units
     still reach the prediction; a column subset keeps the masks; other arguments go to
@@ -275,3 +306,48 @@ def test_read_parquet_one_partition_per_file(client, defect_file, toy_model, tmp
         read_parquet(folder, columns=["nope"])
     filtered = read_parquet(folder, filters=[("objid", "<", 5)]).compute()
     assert len(filtered) == 10
+
+
+_MAPPED_BLOCKS = """
+import ctypes
+import numpy as np
+from astropy_smass.dask import _freed_memory_reused
+
+class Info(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+        "uordblks", "fordblks", "keepcost")]
+
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = Info
+
+def mapped_for_an_array():
+    before = libc.mallinfo2().hblks
+    array = np.ones(1 << 18)  # 2 MiB
+    return libc.mallinfo2().hblks - before
+
+print(mapped_for_an_array())
+with _freed_memory_reused():
+    mapped_for_an_array()  # the heap grows once
+    print(mapped_for_an_array())
+print(mapped_for_an_array())
+"""
+
+
+def test_freed_memory_reused_under_the_nannys_trim_threshold():
+    """With distributed's MALLOC_TRIM_THRESHOLD_, glibc maps every array over 128 KiB
+    afresh; while a partition is written, it takes them from the heap instead, and the
+    setting is back afterwards."""
+    import ctypes
+    import os
+    import subprocess
+    import sys
+
+    try:
+        ctypes.CDLL("libc.so.6").mallinfo2  # noqa: B018
+    except (OSError, AttributeError):
+        pytest.skip("needs glibc 2.33 or later")
+    env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"}
+    out = subprocess.run([sys.executable, "-c", _MAPPED_BLOCKS], env=env, check=True,
+                         capture_output=True, text=True).stdout.split()
+    assert out == ["1", "0", "1"]
