@@ -184,20 +184,47 @@ def read_votable_meta(votable, element):
     infos.extend(element.infos)
     service = []
     for info in infos:
-        if not info.name:
-            continue
-        if info.name.startswith("smass_"):
+        if info.name and info.name.startswith("smass_"):
             meta[info.name] = _decode_provenance(info.name, info.value)
         else:
-            entry = {"name": info.name, "value": info.value}
-            if info.ucd:
-                entry["ucd"] = str(info.ucd)
-            service.append(entry)
-    if service:
-        meta[SERVICE_INFOS] = service
+            service.append(info)
+    meta.update(service_meta(service, descriptions))
+    return meta
+
+
+def service_meta(infos, descriptions, clean=lambda text: text):
+    """A service's INFO elements and description as ``meta`` items.
+
+    Parameters
+    ----------
+    infos : iterable of `~astropy.io.votable.tree.Info`
+        Those without a name are left out.
+    descriptions : iterable
+        The first that is a non-blank string is kept, its whitespace collapsed.
+    clean : callable
+        Applied to each INFO value and to the description (the VO client removes
+        secrets with it).
+
+    Returns
+    -------
+    dict
+        ``smass_service_infos`` (a list of ``{"name", "value"[, "ucd"]}``) and
+        ``smass_service_description``, each only when there is one.
+    """
+    meta = {}
+    entries = []
+    for info in infos:
+        if not info.name:
+            continue
+        entry = {"name": str(info.name), "value": clean(info.value)}
+        if info.ucd:
+            entry["ucd"] = str(info.ucd)
+        entries.append(entry)
+    if entries:
+        meta[SERVICE_INFOS] = entries
     text = next((d for d in descriptions if isinstance(d, str) and d.strip()), None)
     if text is not None:
-        meta[SERVICE_DESCRIPTION] = " ".join(text.split())
+        meta[SERVICE_DESCRIPTION] = clean(" ".join(text.split()))
     return meta
 
 

@@ -25,7 +25,7 @@ from ..conf import Conf, conf
 from ..exceptions import InputError, VOError, VOTimeoutError
 from ..flags import SmassWarning
 from ..io.readwrite import read_table
-from ..io.votable import SERVICE_DESCRIPTION, SERVICE_INFOS, votable_bytes
+from ..io.votable import service_meta, votable_bytes
 from ..photometry.ucd import recognise_columns, redshift_column, ucd_atoms
 from .session import _safe_url, _ServiceSession, _short, _split_url, _tap_service, redact
 
@@ -203,21 +203,7 @@ def _service_provenance(votable):
         descriptions.append(resource.description)
         for element in resource.tables:
             infos.extend(element.infos)
-    meta = {}
-    entries = []
-    for info in infos:
-        if not info.name:
-            continue
-        entry = {"name": str(info.name), "value": redact(info.value or "")}
-        if info.ucd:
-            entry["ucd"] = str(info.ucd)
-        entries.append(entry)
-    if entries:
-        meta[SERVICE_INFOS] = entries
-    text = next((d for d in descriptions if isinstance(d, str) and d.strip()), None)
-    if text is not None:
-        meta[SERVICE_DESCRIPTION] = redact(" ".join(text.split()))
-    return meta
+    return service_meta(infos, descriptions, clean=lambda text: redact(text or ""))
 
 
 def _job_settings(job, execution_duration, destruction):
