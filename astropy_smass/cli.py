@@ -733,26 +733,18 @@ def _predict_each(args, inputs, output):
         with signals_deferred():  # an interruption waits until the folder is known
             tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.",
                                         suffix=".part"))
-        for (source, _), name, size in zip(pairs, names, sizes):
-            destination = tmp / name
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            bar.label = str(source)
+        # Each file's writing ends while the next is predicted; all have ended here.
+        with stream.files_overlapped():
+            for (source, _), name, size in zip(pairs, names, sizes):
+                bar.label = str(source)
 
-            def report(done, total, seconds, offset=offset):
-                bar(offset + done)
+                def report(done, total, seconds, offset=offset):
+                    bar(offset + done)
 
-            try:
-                result = predict_file(source, destination, kwargs, in_format=args.in_format,
-                                      out_format=args.format, prefix=args.prefix,
-                                      chunk_rows=args.chunk_rows,
-                                      progress=lambda message: None, stream_progress=report)
-            except Exception as exc:
-                if not _is_user_error(exc):
-                    raise
-                raise CommandError(f"{source}: {_message(exc)}") from exc
-            total.merge(_summary_of(result, args.prefix))
-            offset += size
-            bar(offset)
+                result = _predict_into(args, kwargs, source, tmp / name, report)
+                total.merge(_summary_of(result, args.prefix))
+                offset += size
+                bar(offset)
         os.chmod(tmp, 0o777 & ~_umask())
         if target.exists():
             old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.",
@@ -769,6 +761,20 @@ def _predict_each(args, inputs, output):
         raise
     seconds = time.perf_counter() - start
     return _report(total, args, f"wrote {len(pairs)} files to {target}/ in {seconds:.1f} s: ")
+
+
+def _predict_into(args, kwargs, source, destination, report):
+    """One file of a run over many; a user's error says which."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return predict_file(source, destination, kwargs, in_format=args.in_format,
+                            out_format=args.format, prefix=args.prefix,
+                            chunk_rows=args.chunk_rows, progress=lambda message: None,
+                            stream_progress=report)
+    except Exception as exc:
+        if not _is_user_error(exc):
+            raise
+        raise CommandError(f"{source}: {_message(exc)}") from exc
 
 
 def _umask():

@@ -28,17 +28,16 @@ Nothing is computed until the caller calls ``.compute()`` or writes the result
 it: threads, local processes or a cluster.
 """
 
-import contextlib
 import ctypes
 import os
 import shutil
 import tempfile
-import threading
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from ._utils import HeldSetting
 from .exceptions import InputError, MissingFileError, OutputExistsError
 from .model.bundle import StellarMassModel
 from .model.registry import load_model
@@ -579,22 +578,19 @@ def _arrow_table(frame, metadata):
     return table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
 
 
-_HEAP = {"lock": threading.Lock(), "tasks": 0}
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
 
 
-@contextlib.contextmanager
-def _freed_memory_reused():
-    """Within this context, glibc's malloc reuses freed memory; afterwards it gives it
-    back to the system.
+def _reuse_freed_memory():
+    """Have glibc's malloc reuse freed memory; returns what gives it back to the system.
 
     Distributed's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_`` set, so that
     freed memory goes back to the system at once. That also has glibc map every
     allocation over 128 KiB afresh and unmap it when freed: each slice's arrays are
     then faulted in page by page anew, which makes predicting and writing a
-    partition half as slow again. The settings the nanny asked for are put back, and
-    the memory freed meanwhile is trimmed, when the last such task of the worker ends.
-    Elsewhere (no such setting, or not glibc) this does nothing.
+    partition half as slow again. The undoing puts back the settings the nanny asked
+    for and trims the memory freed meanwhile. Elsewhere (no such setting, or not
+    glibc) this does nothing and returns None.
     """
     trim = os.environ.get("MALLOC_TRIM_THRESHOLD_")
     try:
@@ -602,23 +598,20 @@ def _freed_memory_reused():
     except OSError:
         libc = None
     if libc is None:
-        yield
-        return
-    with _HEAP["lock"]:
-        if _HEAP["tasks"] == 0:
-            libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)  # glibc's largest on 64-bit systems
-            libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)
-        _HEAP["tasks"] += 1
-    try:
-        yield
-    finally:
-        with _HEAP["lock"]:
-            _HEAP["tasks"] -= 1
-            if _HEAP["tasks"] == 0:
-                libc.mallopt(_M_MMAP_THRESHOLD,
-                             int(os.environ.get("MALLOC_MMAP_THRESHOLD_", 128 << 10)))
-                libc.mallopt(_M_TRIM_THRESHOLD, int(trim))
-                libc.malloc_trim(0)
+        return None
+    libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)  # glibc's largest on 64-bit systems
+    libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+
+    def give_back():
+        libc.mallopt(_M_MMAP_THRESHOLD, int(os.environ.get("MALLOC_MMAP_THRESHOLD_", 128 << 10)))
+        libc.mallopt(_M_TRIM_THRESHOLD, int(trim))
+        libc.malloc_trim(0)
+
+    return give_back
+
+
+#: Held by a worker's writing tasks: the last to end gives the memory back.
+_freed_memory_reused = HeldSetting(_reuse_freed_memory)
 
 
 def _write_slices(slices, path, metadata):
@@ -631,15 +624,15 @@ def _write_slices(slices, path, metadata):
 
     _arrow_on_every_core()
     writer, rows = None, 0
-    with _freed_memory_reused():
-        background = _WriteBehind(lambda table: writer.write_table(table))
+    with _freed_memory_reused:
+        background = _WriteBehind()
         try:
             for frame in slices:
                 table = _arrow_table(frame, metadata)
                 if writer is None:
                     writer = pq.ParquetWriter(path, table.schema,
                                               **parquet_write_options(table.schema))
-                background(table)
+                background(writer.write_table, table)
                 rows += len(frame)
             background.wait()
         finally:

@@ -419,19 +419,18 @@ def _read_ahead(iterator):
 
 
 class _WriteBehind:
-    """Calls ``write(item)`` in a thread, one call at a time and in order, so encoding
-    and compressing a chunk overlaps the prediction of the next."""
+    """Calls ``function(*args)`` in a thread, one call at a time and in order, so
+    encoding and compressing a chunk overlaps the prediction of the next."""
 
-    def __init__(self, write):
+    def __init__(self):
         from concurrent.futures import ThreadPoolExecutor
 
-        self.write = write
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="smass-write")
         self.pending = None
 
-    def __call__(self, item):
+    def __call__(self, function, *args):
         self.wait()
-        self.pending = self.pool.submit(self.write, item)
+        self.pending = self.pool.submit(function, *args)
 
     def wait(self):
         if self.pending is not None:
@@ -443,6 +442,37 @@ class _WriteBehind:
             self.wait()
         finally:
             self.pool.shutdown(wait=True)
+
+
+#: While `files_overlapped` is active: the writing thread of the run over many files.
+_RUN_WRITER = None
+
+
+@contextlib.contextmanager
+def files_overlapped():
+    """Within this context, a Parquet file's last chunks are written, and the file
+    closed, while `predict_file` reads and predicts the next file.
+
+    One writing thread serves every file, in order; the context ends when it has
+    written them all, and raises its error if one failed (naming the file). A file
+    is renamed to its output name before it is complete, so this is for outputs in a
+    temporary folder renamed into place once the context has ended, as
+    ``astropy-smass predict`` writes a folder. On Windows, where a file open for
+    writing cannot be renamed, each file is still completed in turn.
+    """
+    global _RUN_WRITER
+    if sys.platform == "win32":
+        yield
+        return
+    previous, _RUN_WRITER = _RUN_WRITER, _WriteBehind()
+    writer = _RUN_WRITER
+    try:
+        yield
+        writer.wait()
+    finally:
+        _RUN_WRITER = previous
+        with contextlib.suppress(Exception):  # the error that ended the run is the one said
+            writer.close()
 
 
 #: While `shared_run` is active: what one run over many files works out only once
@@ -987,7 +1017,8 @@ def predict_file(in_path, out_path, chunk_rows=None, format=None,
                 layout.close()
                 return False
         model_names = _arrow_strings(names)
-        background = _WriteBehind(layout.writer.write_table)
+        background = _RUN_WRITER or _WriteBehind()
+        own = background is not _RUN_WRITER
         done = 0
         try:
             for batch in itertools.chain([first], batches):
@@ -1008,20 +1039,35 @@ def predict_file(in_path, out_path, chunk_rows=None, format=None,
                     else:
                         array = _arrow_array(np.asarray(result[output]), field.type)
                     arrays.append(array)
-                background(pa.Table.from_arrays(arrays, schema=layout.schema))
+                background(write_into, layout.writer.write_table,
+                           pa.Table.from_arrays(arrays, schema=layout.schema))
                 done += len(batch)
                 del chunk, result, arrays, batch
                 gc.collect()  # cheap: the objects made before the loop are frozen
                 report(done)
-            background.wait()
+            if own:
+                background.wait()
+            else:  # closed after its last chunk, while the next file goes on
+                background(write_into, layout.close)
+                layout = None
         finally:
             try:
-                background.close()
+                if own:
+                    background.close()
+                elif layout is not None:
+                    background.wait()  # nothing of this file left to write
             finally:
-                layout.close()
+                if layout is not None:
+                    layout.close()
         if done != reader.n_rows:
             raise RuntimeError(f"read {done} rows from {in_path}, expected {reader.n_rows}")
         return True
+
+    def write_into(function, *args):
+        try:
+            function(*args)
+        except OSError as exc:  # said during the next file of a run: name this one
+            raise OSError(exc.errno, exc.strerror or str(exc), str(out_path)) from exc
 
     def predict_values(chunk, first_row, kwargs):
         """`predict`'s columns as plain arrays."""

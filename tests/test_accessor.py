@@ -233,7 +233,7 @@ def test_out_of_domain(toy_model, mags):
     kept = _table(shifted).smass.predict(toy_model, exclude_out_of_domain=False)
     np.testing.assert_array_equal(kept["smass_flag"], flags)
     network = toy_model.network.predict(toy_model.features_from_magnitudes(shifted))
-    # float32 hidden layer in the fused pass (tests/test_magnitude_pass.py)
+    # inputs centred in float32 in the fused pass (tests/test_magnitude_pass.py)
     np.testing.assert_allclose(kept["logmstar"].value, network, rtol=0, atol=1e-5)
     assert kept.meta["smass_out_of_domain"] == "kept (flagged)"
 

@@ -416,7 +416,7 @@ def test_blocks_of_rows_give_the_same_results(toy_model, monkeypatch, n):
         np.testing.assert_allclose(alone["logmstar"], whole["logmstar"][k:k + 1], rtol=1e-13)
     finite = np.isfinite(mags).all(axis=1)
     network = toy_model.network.predict(toy_model.features_from_magnitudes(mags[finite]))
-    # The fused pass runs the hidden layer in float32 (test_magnitude_pass.py).
+    # The fused pass centres the inputs in float32 (test_magnitude_pass.py).
     np.testing.assert_allclose(whole["logmstar"][finite], network, rtol=0, atol=1e-5)
     assert (whole["flags"][0] & SmassFlag.OUT_OF_RANGE)
     if n > 3:

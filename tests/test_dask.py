@@ -327,7 +327,7 @@ def mapped_for_an_array():
     return libc.mallinfo2().hblks - before
 
 print(mapped_for_an_array())
-with _freed_memory_reused():
+with _freed_memory_reused:
     mapped_for_an_array()  # the heap grows once
     print(mapped_for_an_array())
 print(mapped_for_an_array())

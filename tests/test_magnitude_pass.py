@@ -1,8 +1,9 @@
 """The fused per-row pass of a model (`astropy_smass.model.magnitude_pass.MagnitudePass`).
 
-It runs in float32 where that cannot change a flag: these tests hold it to the float64
-network within 1e-4 dex, to `TrainingDomain.check` exactly for the range flag, to a
-float64 pass exactly for both domain flags, and to itself whatever the chunking.
+It centres the inputs in float32, and checks the domain in float32 where that cannot
+change a flag: these tests hold it to the float64 network within 1e-4 dex, to
+`TrainingDomain.check` exactly for the range flag, to a float64 pass exactly for both
+domain flags, and to itself whatever the chunking.
 """
 
 import numpy as np
@@ -80,7 +81,7 @@ def _range_flags(model, mags):
         & SmassFlag.OUT_OF_RANGE
 
 
-def test_float32_hidden_layer(toy_model):
+def test_float32_centred_inputs(toy_model):
     """The network's output within 1e-4 dex of float64, in and around the domain."""
     for model in _models(toy_model):
         mags = np.concatenate([_domain_magnitudes(model, 20000, 1.0),

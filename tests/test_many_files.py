@@ -92,6 +92,31 @@ def test_failure_leaves_nothing(survey, bundle, tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad"]
 
 
+def test_failed_writing_found_during_the_next_file(survey, bundle, tmp_path, capsys,
+                                                   monkeypatch):
+    """A file is closed while the next is predicted: its failure (a full disk, made
+    here by the writer's close) still fails the run, names the file and leaves nothing."""
+    from astropy_smass import stream
+
+    closes = []
+    close = stream._ParquetWriter.close
+
+    def close_fails_once(self):
+        closes.append(self)
+        if len(closes) == 1:
+            close(self)
+            raise OSError(28, "No space left on device")
+        close(self)
+
+    monkeypatch.setattr(stream._ParquetWriter, "close", close_fails_once)
+    out = tmp_path / "out"
+    assert main(["predict", str(survey), str(out), "--model", bundle]) == 1
+    err = capsys.readouterr().err
+    assert "a.parquet: No space left on device" in err
+    assert len(closes) >= 2  # the next file was under way
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_hats_catalogue_directory(tmp_path, bundle):
     root = tmp_path / "hats_survey"
     leaf = root / "dataset" / "Norder=0" / "Dir=0"

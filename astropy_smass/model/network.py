@@ -7,10 +7,11 @@ standardisation folded into the first layer (`OneHiddenLayerNetwork.folded_weigh
 `~OneHiddenLayerNetwork.folded_bias`) and, optionally, a linear map of the inputs folded
 in as well. A model's features are linear in its magnitudes (see
 `~astropy_smass.model.features.feature_matrix`), so a model runs the network directly on
-magnitudes: ``ForwardPass(network, feature_matrix, centre)``. Only the precision differs
-between uses: float32 on the prediction path, float64 for `OneHiddenLayerNetwork.predict`
-and ``predict_and_jacobian`` (training, saliency). A plain float64 version of the same
-formula lives in the tests, as the reference this pass is checked against.
+magnitudes: ``ForwardPass(network, feature_matrix, centre)``. Only the precision of the
+centred inputs differs between uses: float32 on the prediction path, float64 for
+`OneHiddenLayerNetwork.predict` and ``predict_and_jacobian`` (training, saliency). A
+plain float64 version of the same formula lives in the tests, as the reference this
+pass is checked against.
 """
 
 import numpy as np
@@ -207,8 +208,12 @@ class ForwardPass:
     the table or chunk it came in: a table predicted in chunks (streaming, Dask) gives
     the same numbers as in one go.
 
-    ``dtype`` is the precision of the block: float32 halves the cost of the products.
-    The output is always returned in float64, and the Jacobian is computed in float64.
+    ``dtype`` is the precision of the centred inputs, a block a model's domain pass
+    shares (in float32 its comparisons cost half). The products, the hidden layer and
+    the output are float64 whatever ``dtype``: OpenBLAS's float32 kernels round a
+    column differently by its position in the block (seen with one thread and with
+    two), which would make a galaxy's mass depend on the chunk it came in by up to
+    3e-7 dex; its float64 kernels do not (tested).
     A model combines this pass with the training domain's
     (`~astropy_smass.model.domain.DomainPass`) on the same centred block.
     """
@@ -233,9 +238,9 @@ class ForwardPass:
         else:
             hidden_bias = bias
             self.output_bias = np.float64(network.bias_output)
-        self.hidden_rows = np.ascontiguousarray(hidden_matrix.T, dtype=self.dtype)
-        self.hidden_bias = hidden_bias.astype(self.dtype)
-        self.output_weights = network.weights_output.astype(self.dtype)
+        self.hidden_rows = np.ascontiguousarray(hidden_matrix.T, dtype=float)
+        self.hidden_bias = hidden_bias.astype(float)
+        self.output_weights = network.weights_output.astype(float)
         # d output / d inputs = jacobian_matrix @ act'(hidden), per galaxy (column)
         self.jacobian_matrix = hidden_matrix * network.weights_output
         self._act, self._act_grad = network._act, network._act_grad
@@ -250,8 +255,8 @@ class ForwardPass:
         """
         size, n_hidden = block_size(), len(self.hidden_bias)
         work = {"centred": centred_block(self.n_inputs, self.dtype),
-                "hidden": np.empty((n_hidden, size), self.dtype),
-                "output": np.empty(size, self.dtype)}
+                "hidden": np.empty((n_hidden, size)),
+                "output": np.empty(size)}
         if gradient:
             work["active"] = np.empty((n_hidden, size), bool)
             work["slope"] = np.empty((n_hidden, size))

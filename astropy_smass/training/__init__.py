@@ -9,18 +9,29 @@ also in the ``train`` extra) and regenerates the bundled models;
 `~astropy_smass.training.shark` reads Shark mock catalogues as training populations.
 """
 
-from .fit import (
-    DEFAULT_HYPERPARAMETERS,
-    MODEL_DEFINITIONS,
-    TRAINING_SEED,
-    compare_architectures,
-    heldout_scores,
-    read_population,
-    train_all,
-    train_model,
-)
-from .shark import read_shark
+import importlib
 
-__all__ = ["DEFAULT_HYPERPARAMETERS", "MODEL_DEFINITIONS", "TRAINING_SEED",
-           "compare_architectures", "heldout_scores", "read_population", "read_shark",
-           "train_all", "train_model"]
+#: Public name -> the submodule that defines it.
+_SUBMODULE_OF = {
+    **dict.fromkeys(["DEFAULT_HYPERPARAMETERS", "MODEL_DEFINITIONS", "TRAINING_SEED",
+                     "compare_architectures", "heldout_scores", "read_population",
+                     "train_all", "train_model"], "fit"),
+    "read_shark": "shark",
+}
+
+__all__ = sorted(_SUBMODULE_OF)
+
+
+def __getattr__(name):
+    # Imported on first use (PEP 562): the command line imports this package for its
+    # ``train`` parser, and loading fit (scipy.integrate, the population) up front
+    # would add about a second to every ``astropy-smass predict``.
+    try:
+        submodule = _SUBMODULE_OF[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    return getattr(importlib.import_module(f".{submodule}", __name__), name)
+
+
+def __dir__():
+    return __all__
