@@ -3,6 +3,7 @@ said once, process-wide settings held by threads, and the package's version (for
 provenance, without importing the package)."""
 
 import contextlib
+import functools
 import os
 import shutil
 import tempfile
@@ -177,10 +178,17 @@ class HeldSetting:
                 undo()
 
 
-def _limit_blas_to_one_thread():
-    from threadpoolctl import threadpool_limits
+@functools.cache
+def _blas_controller():
+    # Made once: finding the loaded BLAS libraries costs milliseconds, as much as a
+    # small table's whole prediction. numpy's BLAS is loaded with numpy.
+    from threadpoolctl import ThreadpoolController
 
-    return threadpool_limits(1, user_api="blas").restore_original_limits
+    return ThreadpoolController()
+
+
+def _limit_blas_to_one_thread():
+    return _blas_controller().limit(limits=1, user_api="blas").restore_original_limits
 
 
 #: BLAS on one thread while the network's products run. They are small blocks (a few
