@@ -634,10 +634,9 @@ def _write_slices(slices, path, metadata):
                                               **parquet_write_options(table.schema))
                 background(writer.write_table, table)
                 rows += len(frame)
-            background.wait()
         finally:
             try:
-                background.close()
+                background.close()  # waits for the last slice; raises its error
             finally:
                 if writer is not None:
                     writer.close()

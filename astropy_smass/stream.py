@@ -1045,15 +1045,13 @@ def predict_file(in_path, out_path, chunk_rows=None, format=None,
                 del chunk, result, arrays, batch
                 gc.collect()  # cheap: the objects made before the loop are frozen
                 report(done)
-            if own:
-                background.wait()
-            else:  # closed after its last chunk, while the next file goes on
+            if not own:  # closed after its last chunk, while the next file goes on
                 background(write_into, layout.close)
                 layout = None
         finally:
             try:
                 if own:
-                    background.close()
+                    background.close()  # waits for the last chunk; raises its error
                 elif layout is not None:
                     background.wait()  # nothing of this file left to write
             finally:
